@@ -1,0 +1,3 @@
+/* conf: being written. */
+#include "config.h"
+#include "conf.h"

@@ -1,0 +1,99 @@
+/* Configuration: /etc/nss-pam-oidc.conf, its .conf.d drop-ins and PAM module arguments, all through
+ * one table-driven setter (oidc_cfg_set). */
+#ifndef OIDC_CONF_H
+#define OIDC_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "util.h"
+
+#define OIDC_CFG_MAX_FILE_SIZE (64 * 1024)
+#define OIDC_CFG_MAX_PROVIDERS 32
+#define OIDC_UID_MIN_DEFAULT   0x70000000u
+#define OIDC_UID_MAX_DEFAULT   0x7FFFFFFEu
+
+enum oidc_client_auth { OIDC_CLIENT_AUTH_BASIC = 0, OIDC_CLIENT_AUTH_POST };
+enum oidc_uid_key { OIDC_UID_KEY_NAME = 0, OIDC_UID_KEY_SUBJECT, OIDC_UID_KEY_CLAIM };
+
+/* A NULL-terminated list of strings with its count. */
+struct oidc_strlist {
+    char **v;
+    size_t n;
+};
+
+struct oidc_provider_cfg {
+    char *name;                       /* from [provider NAME] */
+    char *issuer;                     /* required; https (http only with insecure_http_loopback) */
+    char *client_id;                  /* required */
+    char *client_secret_file;         /* optional; root-only file holding the secret */
+    enum oidc_client_auth client_auth;/* client_auth = basic | post */
+    struct oidc_strlist audiences;    /* audience = ...; empty means { client_id } */
+    char *scope;                      /* default "openid profile email" */
+    unsigned algs;                    /* algorithms = ...; default OIDC_ALGS_DEFAULT */
+    int leeway;                       /* seconds, 0..300, default 60 */
+    int64_t max_token_age;            /* seconds; 0 = no limit */
+    char *acr;                        /* required acr value, or NULL */
+    char *ca_file;                    /* PEM bundle to trust instead of the system store */
+    int insecure_http_loopback;       /* allow http:// for a loopback issuer (tests only) */
+    int connect_timeout;              /* seconds, default 5 */
+    int timeout;                      /* seconds, default 15 (whole request) */
+    int jwks_cooldown;                /* seconds between unknown-kid refetches, default 60 */
+    int userinfo;                     /* fetch userinfo when the ID token lacks the groups claim */
+    /* identity mapping */
+    struct oidc_strlist username_claims; /* username_claim = preferred_username, email */
+    char *username_template;          /* "ci-{repository_owner}"; overrides username_claims */
+    int strip_domain;                 /* strip a trailing "@domain" */
+    int lowercase;                    /* lower-case the name */
+    char *groups_claim;               /* path, default "groups"; "" disables groups */
+    char *group_prefix;               /* prepended to every group name */
+    struct oidc_strlist group_allow;  /* glob patterns; empty = all groups allowed */
+    enum oidc_uid_key uid_key;        /* uid_key = name | subject | claim:NAME */
+    char *uid_claim;                  /* NAME of claim:NAME */
+    uint32_t uid_min, uid_max;        /* hash range, default 0x70000000..0x7FFFFFFE */
+    char *home;                       /* home template, default "/home/{name}" */
+    char *shell;                      /* default "/bin/bash" */
+};
+
+struct oidc_cfg {
+    char *config_path;        /* file read (or NULL when none) */
+    char *state_dir;          /* default STATEDIR; discovery/JWKS cache lives in state_dir/idp */
+    int debug;
+    char *default_provider;   /* global default_provider, or the PAM argument provider= */
+    struct oidc_provider_cfg **providers;
+    size_t n_providers;
+};
+
+/* Where a key may appear. */
+enum oidc_cfg_scope { OIDC_SCOPE_GLOBAL = 1, OIDC_SCOPE_PROVIDER = 2, OIDC_SCOPE_ARG = 4 };
+
+struct oidc_cfg *oidc_cfg_new(void); /* defaults, no providers; NULL on ENOMEM */
+void oidc_cfg_free(struct oidc_cfg *cfg);
+
+/* Loads the configuration for a module or tool: argv is scanned for config=PATH first; the file
+ * (default SYSCONFDIR/nss-pam-oidc.conf) and its PATH.d/ *.conf drop-ins (sorted) are read; then
+ * every argv item is applied with OIDC_SCOPE_ARG (argv wins). A missing default file is fine, a
+ * missing explicit file is an error. The file must be a regular root-owned file not writable by
+ * group or others, opened with O_NOFOLLOW, at most OIDC_CFG_MAX_FILE_SIZE. Finally
+ * oidc_cfg_check() runs. */
+int oidc_cfg_load(int argc, const char **argv, struct oidc_cfg **out, struct oidc_err *err);
+/* Reads one INI file into cfg (explicit: missing is an error). */
+int oidc_cfg_load_file(struct oidc_cfg *cfg, const char *path, int explicit_path,
+                       struct oidc_err *err);
+/* Parses INI text (used by the file loader and by tests); where names it in errors. */
+int oidc_cfg_parse_text(struct oidc_cfg *cfg, const char *text, size_t len, const char *where,
+                        struct oidc_err *err);
+/* The one setter: applies key=value in a scope (prov is the section's provider for
+ * OIDC_SCOPE_PROVIDER, else NULL). Unknown keys and bad values are OIDC_ERR_CONFIG with a
+ * message "WHERE: KEY: problem". */
+int oidc_cfg_set(struct oidc_cfg *cfg, struct oidc_provider_cfg *prov, enum oidc_cfg_scope scope,
+                 const char *key, const char *value, const char *where, struct oidc_err *err);
+/* Cross-field checks: every provider has issuer and client_id, issuer scheme, uid range sane,
+ * uid_key=claim has a claim, default_provider exists. */
+int oidc_cfg_check(const struct oidc_cfg *cfg, struct oidc_err *err);
+/* The named provider, or (name NULL) the default provider, or the only one. NULL if none fits. */
+const struct oidc_provider_cfg *oidc_cfg_provider(const struct oidc_cfg *cfg, const char *name);
+/* Reads the client secret from client_secret_file (root-owned, mode 0600/0400, trailing newline
+ * stripped). *out must be released with oidc_free_secret(). */
+int oidc_cfg_read_secret(const struct oidc_provider_cfg *p, char **out, struct oidc_err *err);
+
+#endif

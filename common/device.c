@@ -1,0 +1,3 @@
+/* device: being written. */
+#include "config.h"
+#include "device.h"

@@ -1,0 +1,3 @@
+/* http: being written. */
+#include "config.h"
+#include "http.h"

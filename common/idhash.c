@@ -1,0 +1,3 @@
+/* idhash: being written. */
+#include "config.h"
+#include "idhash.h"

@@ -1,0 +1,3 @@
+/* idmap: being written. */
+#include "config.h"
+#include "idmap.h"

@@ -1,0 +1,48 @@
+/* Identity mapping: verified claims -> local name, uid, gid and groups. */
+#ifndef OIDC_IDMAP_H
+#define OIDC_IDMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include "conf.h"
+#include "util.h"
+
+#define OIDC_NAME_MAX   32
+#define OIDC_GROUPS_MAX 256
+
+struct oidc_group {
+    char *name;
+    uint32_t gid;
+};
+
+struct oidc_identity {
+    char name[OIDC_NAME_MAX + 1];
+    uint32_t uid, gid;     /* gid == uid: private primary group */
+    char *issuer, *subject, *gecos, *home, *shell;
+    struct oidc_group *groups;
+    size_t n_groups;
+};
+
+/* Hooks that decide whether a name is a local account or group (default: getpwnam/getgrnam of
+ * the files in /etc, read directly so NSS modules, including ours, are not consulted). Tests
+ * point these at fixture files. */
+struct oidc_idmap_env {
+    const char *passwd_path; /* NULL = /etc/passwd */
+    const char *group_path;  /* NULL = /etc/group */
+};
+
+/* Maps verified claims (iss and sub must be present). Refuses with OIDC_ERR_MAPPING and a precise
+ * message: no usable username claim, a name that is not POSIX-safe after the configured
+ * transformations, root, a name present in passwd or group, a missing uid claim. Groups that are
+ * not POSIX-safe, not allowed, or local group names are skipped, not fatal. */
+int oidc_idmap_map(const struct oidc_provider_cfg *pcfg, const struct oidc_idmap_env *env,
+                   const cJSON *claims, struct oidc_identity **out, struct oidc_err *err);
+void oidc_identity_free(struct oidc_identity *id);
+
+/* Expands "{claim}" placeholders (top-level string or integer claims only; "{{" is a literal
+ * brace) into out (cap bytes). Missing claims are OIDC_ERR_MAPPING. */
+int oidc_idmap_template(const char *tmpl, const cJSON *claims, char *out, size_t cap,
+                        struct oidc_err *err);
+
+#endif

@@ -1,0 +1,3 @@
+/* jwk: being written. */
+#include "config.h"
+#include "jwk.h"

@@ -1,0 +1,3 @@
+/* jwt: being written. */
+#include "config.h"
+#include "jwt.h"

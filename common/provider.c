@@ -1,0 +1,3 @@
+/* provider: being written. */
+#include "config.h"
+#include "provider.h"
