@@ -68,8 +68,10 @@ static int check_tree(const cJSON *node, int depth, const char **dup)
     return OIDC_OK;
 }
 
-/* Counts the bracket depth before handing text to cJSON's recursive parser. */
-static int depth_prescan(const char *buf, size_t len)
+/* Counts the bracket depth before handing text to cJSON's recursive parser, and finds escaped NULs:
+ * cJSON would cut "abc\u0000x" to "abc", letting two different claims compare equal. Returns 0,
+ * -1 (too deep) or -2 (escaped NUL). */
+static int prescan(const char *buf, size_t len)
 {
     size_t i;
     int depth = 0, in_str = 0;
@@ -77,9 +79,11 @@ static int depth_prescan(const char *buf, size_t len)
     for (i = 0; i < len; i++) {
         char c = buf[i];
         if (in_str) {
-            if (c == '\\')
+            if (c == '\\') {
+                if (i + 5 < len && buf[i + 1] == 'u' && memcmp(buf + i + 2, "0000", 4) == 0)
+                    return -2;
                 i++;
-            else if (c == '"')
+            } else if (c == '"')
                 in_str = 0;
             continue;
         }
@@ -106,9 +110,15 @@ int oidc_json_parse_object(const char *buf, size_t len, const char *what, cJSON 
                             OIDC_JSON_MAX_SIZE);
     if (memchr(buf, '\0', len) != NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_PARSE, "%s contains a NUL byte", what);
-    if (depth_prescan(buf, len) != 0)
+    switch (prescan(buf, len)) {
+    case -1:
         return OIDC_ERR_SET(err, OIDC_ERR_TOOBIG, "%s is nested deeper than %d levels", what,
                             OIDC_JSON_MAX_DEPTH);
+    case -2:
+        return OIDC_ERR_SET(err, OIDC_ERR_PARSE, "%s contains an escaped NUL (\\u0000)", what);
+    default:
+        break;
+    }
     root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (root == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_PARSE, "%s is not valid JSON", what);

@@ -39,6 +39,7 @@ struct oidc_jwk {
     int bits;        /* RSA modulus bits, or curve order bits */
     int curve_nid;   /* EC/OKP: NID of the curve */
     size_t sig_len;  /* EC: exact raw signature length (2 * field size); 0 otherwise */
+    unsigned char ec_order[66]; /* EC: the group order n, big-endian, sig_len / 2 bytes */
     EVP_PKEY *pkey;
 };
 

@@ -1,3 +1,524 @@
-/* jwt: being written. */
+/* JWS/JWT verification. The token's own header never chooses how it is verified: the algorithm
+ * must be allow-listed, the key must fit it, and the claims that make an ID token meaningful are
+ * mandatory. */
 #include "config.h"
 #include "jwt.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/rsa.h>
+
+#include "b64.h"
+#include "json.h"
+
+#define HEADER_MAX 4096
+#define SIG_MAX    2048 /* RSA 16384 bits */
+
+/* Digests are fetched once: implicit fetches on every verify cost a method-store lookup. */
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_sha256, *md_sha384, *md_sha512;
+
+static void md_init(void)
+{
+    md_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    md_sha384 = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+    md_sha512 = EVP_MD_fetch(NULL, "SHA2-512", NULL);
+}
+
+static const EVP_MD *alg_md(unsigned alg)
+{
+    pthread_once(&md_once, md_init);
+    switch (alg) {
+    case OIDC_ALG_RS256:
+    case OIDC_ALG_PS256:
+    case OIDC_ALG_ES256:
+        return md_sha256;
+    case OIDC_ALG_RS384:
+    case OIDC_ALG_PS384:
+    case OIDC_ALG_ES384:
+        return md_sha384;
+    case OIDC_ALG_RS512:
+    case OIDC_ALG_PS512:
+    case OIDC_ALG_ES512:
+        return md_sha512;
+    default:
+        return NULL;
+    }
+}
+
+void oidc_token_free(struct oidc_token *tok)
+{
+    if (tok == NULL)
+        return;
+    cJSON_Delete(tok->header);
+    cJSON_Delete(tok->claims);
+    free(tok);
+}
+
+/* Splits a compact JWS into its three segments; everything else is refused. */
+static int split(const char *jwt, size_t len, size_t seg[3][2], struct oidc_err *err)
+{
+    const char *d1, *d2;
+
+    if (len > OIDC_TOKEN_MAX)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOOBIG, "token is %zu bytes (at most %d are accepted)",
+                            len, OIDC_TOKEN_MAX);
+    d1 = memchr(jwt, '.', len);
+    d2 = d1 != NULL ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jwt)) : NULL;
+    if (d1 == NULL || d2 == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_PARSE,
+                            "token is not a compact JWS (expected three dot-separated parts)");
+    if (memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - jwt)) != NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_PARSE,
+                            "token has more than three parts (JWE and other forms are refused)");
+    seg[0][0] = 0;
+    seg[0][1] = (size_t)(d1 - jwt);
+    seg[1][0] = seg[0][1] + 1;
+    seg[1][1] = (size_t)(d2 - jwt) - seg[1][0];
+    seg[2][0] = (size_t)(d2 - jwt) + 1;
+    seg[2][1] = len - seg[2][0];
+    if (seg[0][1] == 0 || seg[1][1] == 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_PARSE, "token has an empty header or payload");
+    return OIDC_OK;
+}
+
+static int decode_json(const char *b64, size_t len, size_t max, const char *what, cJSON **out,
+                       struct oidc_err *err)
+{
+    unsigned char *raw = NULL;
+    size_t rawlen = 0;
+    int r;
+
+    r = oidc_b64url_decode(b64, len, max, &raw, &rawlen);
+    if (r == OIDC_ERR_TOOBIG)
+        return OIDC_ERR_SET(err, r, "%s is too large", what);
+    if (r != OIDC_OK)
+        return OIDC_ERR_SET(err, r == OIDC_ERR_NOMEM ? r : OIDC_ERR_PARSE,
+                            "%s is not strict base64url (no padding, whitespace or other "
+                            "characters are allowed)",
+                            what);
+    r = oidc_json_parse_object((const char *)raw, rawlen, what, out, err);
+    oidc_freezero(raw, rawlen + 1);
+    return r;
+}
+
+/* Header rules: allow-listed alg, no parameters that would let the token choose its own key or
+ * change what is signed. */
+static int check_header(const cJSON *hdr, unsigned allowed, unsigned *alg_out, const char **kid,
+                        struct oidc_err *err)
+{
+    static const char *const refused[] = {"jwk", "jku", "x5u", "x5c", "b64", "zip", "enc"};
+    const char *alg, *c;
+    const cJSON *crit;
+    unsigned alg_bit;
+    size_t i;
+    int r;
+
+    if (oidc_json_get_string(hdr, "alg", &alg) != OIDC_OK)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token header has no alg");
+    alg_bit = oidc_alg_from_name(alg);
+    if (alg_bit == 0) {
+        if (strcasecmp(alg, "none") == 0)
+            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "alg 'none' is never accepted");
+        if (strncasecmp(alg, "HS", 2) == 0)
+            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "HMAC alg '%.16s' is never accepted", alg);
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "alg '%.16s' is not supported", alg);
+    }
+    if ((alg_bit & allowed) == 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "alg '%s' is not in this provider's allowed algorithms", alg);
+    r = oidc_json_get_array(hdr, "crit", &crit);
+    if (r != OIDC_ERR_NOTFOUND) {
+        c = (r == OIDC_OK && cJSON_GetArraySize(crit) > 0 && cJSON_IsString(crit->child))
+                ? crit->child->valuestring
+                : "?";
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "token header marks '%.32s' as critical, which is not understood", c);
+    }
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        if (cJSON_GetObjectItemCaseSensitive(hdr, refused[i]) != NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                                "token header parameter '%s' is refused (keys come only from the "
+                                "provider's JWKS)",
+                                refused[i]);
+    *kid = NULL;
+    r = oidc_json_get_string(hdr, "kid", kid);
+    if (r == OIDC_ERR_PARSE)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token header kid is not a string");
+    *alg_out = alg_bit;
+    return OIDC_OK;
+}
+
+static int select_key(const struct oidc_jwks *jwks, unsigned alg, const char *kid,
+                      const struct oidc_jwk **out, struct oidc_err *err)
+{
+    const struct oidc_jwk *found = NULL;
+    size_t i, fits = 0, kid_seen = 0;
+
+    if (jwks == NULL || jwks->n == 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOKEY, "no signing keys are available");
+    for (i = 0; i < jwks->n; i++) {
+        const struct oidc_jwk *k = &jwks->keys[i];
+        if (kid != NULL) {
+            if (k->kid == NULL || strcmp(k->kid, kid) != 0)
+                continue;
+            kid_seen++;
+        }
+        if ((k->algs & alg) == 0)
+            continue;
+        if (found == NULL)
+            found = k;
+        fits++;
+    }
+    if (kid != NULL && kid_seen == 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOKEY, "no key with kid '%.64s' in the provider's JWKS",
+                            kid);
+    if (kid != NULL && fits == 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "key '%.64s' does not fit alg %s (wrong key type, curve or alg)", kid,
+                            oidc_alg_name(alg));
+    if (kid == NULL && fits != 1)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOKEY,
+                            "token has no kid and %zu keys of the JWKS fit alg %s (exactly one "
+                            "must)",
+                            fits, oidc_alg_name(alg));
+    *out = found;
+    return OIDC_OK;
+}
+
+/* Appends one DER INTEGER holding the unsigned big-endian value v. */
+static size_t der_uint(unsigned char *out, const unsigned char *v, size_t len)
+{
+    size_t o = 0;
+
+    while (len > 1 && v[0] == 0) {
+        v++;
+        len--;
+    }
+    out[o++] = 0x02;
+    out[o++] = (unsigned char)(len + (v[0] & 0x80 ? 1 : 0));
+    if (v[0] & 0x80)
+        out[o++] = 0x00;
+    memcpy(out + o, v, len);
+    return o + len;
+}
+
+static int is_zero(const unsigned char *v, size_t len)
+{
+    unsigned char acc = 0;
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        acc |= v[i];
+    return acc == 0;
+}
+
+/* Re-encodes a raw r||s ECDSA signature as DER after checking 1 <= r, s <= n - 1 (JWA §3.4). */
+static int ecdsa_der(const struct oidc_jwk *k, const unsigned char *sig, size_t len,
+                     unsigned char *der, size_t *der_len, struct oidc_err *err)
+{
+    unsigned char body[2 * (2 + 1 + 66)];
+    size_t half = len / 2, n = 0, o = 0;
+
+    if (len != k->sig_len)
+        return OIDC_ERR_SET(err, OIDC_ERR_SIGNATURE,
+                            "ECDSA signature is %zu bytes but the curve needs exactly %zu", len,
+                            k->sig_len);
+    /* Fixed-width big-endian values compare like numbers. */
+    if (is_zero(sig, half) || is_zero(sig + half, half) || memcmp(sig, k->ec_order, half) >= 0 ||
+        memcmp(sig + half, k->ec_order, half) >= 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_SIGNATURE,
+                            "ECDSA signature value r or s is out of range");
+    n = der_uint(body, sig, half);
+    n += der_uint(body + n, sig + half, half);
+    der[o++] = 0x30;
+    if (n >= 0x80)
+        der[o++] = 0x81;
+    der[o++] = (unsigned char)n;
+    memcpy(der + o, body, n);
+    *der_len = o + n;
+    return OIDC_OK;
+}
+
+static int verify_signature(const struct oidc_jwk *k, unsigned alg, const char *input,
+                            size_t input_len, const char *sig_b64, size_t sig_b64_len,
+                            struct oidc_err *err)
+{
+    unsigned char sig[SIG_MAX], der[3 + 2 * (2 + 1 + 66)];
+    const unsigned char *vsig = sig;
+    size_t sig_len = 0, vlen;
+    EVP_MD_CTX *mctx = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    const EVP_MD *md = alg_md(alg);
+    int r;
+
+    if (sig_b64_len == 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_SIGNATURE, "token has an empty signature");
+    r = oidc_b64url_decode_buf(sig_b64, sig_b64_len, sig, sizeof(sig), &sig_len);
+    if (r != OIDC_OK)
+        return OIDC_ERR_SET(err, OIDC_ERR_PARSE, "token signature is not strict base64url");
+    vlen = sig_len;
+    if (k->kty == OIDC_KTY_RSA && sig_len != (size_t)EVP_PKEY_get_size(k->pkey))
+        return OIDC_ERR_SET(err, OIDC_ERR_SIGNATURE,
+                            "RSA signature is %zu bytes but the key needs exactly %d", sig_len,
+                            EVP_PKEY_get_size(k->pkey));
+    if (k->kty == OIDC_KTY_EC) {
+        if ((r = ecdsa_der(k, sig, sig_len, der, &vlen, err)) != OIDC_OK)
+            return r;
+        vsig = der;
+    }
+    if (k->kty != OIDC_KTY_OKP && md == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "digest for %s is unavailable",
+                            oidc_alg_name(alg));
+    if ((mctx = EVP_MD_CTX_new()) == NULL) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory verifying a signature");
+        goto out;
+    }
+    if (EVP_DigestVerifyInit(mctx, &pctx, k->kty == OIDC_KTY_OKP ? NULL : md, NULL, k->pkey) <= 0) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot initialise signature verification");
+        goto out;
+    }
+    if (alg & (OIDC_ALG_PS256 | OIDC_ALG_PS384 | OIDC_ALG_PS512)) {
+        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0) {
+            r = OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot set RSA-PSS parameters");
+            goto out;
+        }
+    } else if (k->kty == OIDC_KTY_RSA &&
+               EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot set RSA padding");
+        goto out;
+    }
+    if (EVP_DigestVerify(mctx, vsig, vlen, (const unsigned char *)input, input_len) != 1) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_SIGNATURE, "token signature does not verify with key '%.64s'",
+                         k->kid != NULL ? k->kid : "(no kid)");
+        goto out;
+    }
+    r = OIDC_OK;
+out:
+    EVP_MD_CTX_free(mctx);
+    return r;
+}
+
+/* A NumericDate: a finite number within [0, OIDC_TIME_MAX]; fractions are truncated. */
+static int get_time(const cJSON *claims, const char *name, int required, int64_t *out,
+                    struct oidc_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(claims, name);
+
+    if (v == NULL) {
+        if (required)
+            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no '%s' claim (it is required)",
+                                name);
+        *out = 0;
+        return OIDC_OK;
+    }
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0 ||
+        v->valuedouble > (double)OIDC_TIME_MAX)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "token claim '%s' is not a NumericDate (seconds since 1970, up to "
+                            "year 9999)",
+                            name);
+    *out = (int64_t)v->valuedouble;
+    return OIDC_OK;
+}
+
+static void describe_aud(const cJSON *aud, char *buf, size_t cap)
+{
+    const cJSON *it;
+    size_t n = 0;
+
+    buf[0] = '\0';
+    if (cJSON_IsString(aud)) {
+        snprintf(buf, cap, "'%.96s'", aud->valuestring);
+        return;
+    }
+    cJSON_ArrayForEach(it, aud)
+    {
+        if (n + 4 >= cap)
+            break;
+        n += (size_t)snprintf(buf + n, cap - n, "%s'%.48s'", n > 0 ? ", " : "",
+                              cJSON_IsString(it) ? it->valuestring : "?");
+    }
+}
+
+static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o,
+                        struct oidc_err *err)
+{
+    const cJSON *c = tok->claims, *aud, *it;
+    const char *s;
+    char desc[200];
+    size_t i;
+    int r, ok = 0;
+
+    /* iss: exact, byte for byte. */
+    if ((r = oidc_json_get_string(c, "iss", &tok->iss)) != OIDC_OK)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no string 'iss' claim");
+    if (strcmp(tok->iss, o->issuer) != 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "issuer in token is '%.96s' but the configuration says '%.96s'",
+                            tok->iss, o->issuer);
+    /* sub: present and non-empty. */
+    if (oidc_json_get_string(c, "sub", &tok->sub) != OIDC_OK || tok->sub[0] == '\0')
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no non-empty string 'sub' claim");
+    /* aud: a string or an array of strings containing an accepted audience. */
+    aud = cJSON_GetObjectItemCaseSensitive(c, "aud");
+    if (aud == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no 'aud' claim (it is required)");
+    if (cJSON_IsArray(aud)) {
+        cJSON_ArrayForEach(it, aud)
+        {
+            if (!cJSON_IsString(it))
+                return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token 'aud' array holds a non-string");
+        }
+    } else if (!cJSON_IsString(aud))
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token 'aud' is neither a string nor an array");
+    for (i = 0; i < o->n_audiences && !ok; i++)
+        ok = oidc_json_string_or_array_has(aud, o->audiences[i]);
+    if (!ok) {
+        describe_aud(aud, desc, sizeof(desc));
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "audience in token is %s but the configuration accepts '%.64s'%s", desc,
+                            o->n_audiences > 0 ? o->audiences[0] : "",
+                            o->n_audiences > 1 ? " (and others)" : "");
+    }
+    /* azp: when present, it must be this client. */
+    r = oidc_json_get_string(c, "azp", &s);
+    if (r == OIDC_ERR_PARSE)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token 'azp' is not a string");
+    if (r == OIDC_OK && o->client_id != NULL && strcmp(s, o->client_id) != 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "authorized party (azp) in token is '%.64s' but the client is '%.64s'",
+                            s, o->client_id);
+    /* Times. */
+    if ((r = get_time(c, "exp", 1, &tok->exp, err)) != OIDC_OK ||
+        (r = get_time(c, "iat", 1, &tok->iat, err)) != OIDC_OK ||
+        (r = get_time(c, "nbf", 0, &tok->nbf, err)) != OIDC_OK)
+        return r;
+    if (o->now >= tok->exp + o->leeway)
+        return OIDC_ERR_SET(err, OIDC_ERR_EXPIRED,
+                            "token expired %lld s ago (exp %lld, now %lld, leeway %d s)",
+                            (long long)(o->now - tok->exp), (long long)tok->exp,
+                            (long long)o->now, o->leeway);
+    if (tok->iat > o->now + o->leeway)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "token was issued %lld s in the future (iat %lld, now %lld, leeway %d "
+                            "s): check the clocks",
+                            (long long)(tok->iat - o->now), (long long)tok->iat,
+                            (long long)o->now, o->leeway);
+    if (tok->nbf != 0 && o->now + o->leeway < tok->nbf)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "token is not valid before %lld (now %lld, leeway %d s)",
+                            (long long)tok->nbf, (long long)o->now, o->leeway);
+    if (o->max_token_age > 0 && o->now - tok->iat > o->max_token_age + o->leeway)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "token is %lld s old but max_token_age is %lld s",
+                            (long long)(o->now - tok->iat), (long long)o->max_token_age);
+    /* Optional requirements. */
+    if (o->nonce != NULL) {
+        size_t nl = strlen(o->nonce);
+        if (oidc_json_get_string(c, "nonce", &s) != OIDC_OK)
+            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no 'nonce' claim but one is "
+                                                     "required");
+        if (strlen(s) != nl || CRYPTO_memcmp(s, o->nonce, nl) != 0)
+            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token nonce does not match");
+    }
+    if (o->acr != NULL) {
+        if (oidc_json_get_string(c, "acr", &s) != OIDC_OK)
+            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no 'acr' claim but '%.64s' is "
+                                                     "required",
+                                o->acr);
+        if (strcmp(s, o->acr) != 0)
+            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                                "acr in token is '%.64s' but the configuration requires '%.64s'", s,
+                                o->acr);
+    }
+    if (o->require_auth_time) {
+        int64_t at;
+        if (cJSON_GetObjectItemCaseSensitive(c, "auth_time") == NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no 'auth_time' claim");
+        if ((r = get_time(c, "auth_time", 1, &at, err)) != OIDC_OK)
+            return r;
+    }
+    tok->jti = NULL;
+    r = oidc_json_get_string(c, "jti", &tok->jti);
+    if (r == OIDC_ERR_PARSE)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token 'jti' is not a string");
+    return OIDC_OK;
+}
+
+int oidc_token_verify(const char *jwt, size_t len, const struct oidc_jwks *jwks,
+                      const struct oidc_verify_opts *opts, struct oidc_token **out,
+                      struct oidc_err *err)
+{
+    struct oidc_token *tok = NULL;
+    const struct oidc_jwk *key = NULL;
+    size_t seg[3][2];
+    unsigned allowed;
+    int r;
+
+    if (jwt == NULL || opts == NULL || out == NULL || opts->issuer == NULL ||
+        opts->n_audiences == 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "verification needs an issuer and an audience");
+    if (opts->leeway < 0 || opts->leeway > OIDC_LEEWAY_MAX)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "leeway %d s is outside 0..%d", opts->leeway,
+                            OIDC_LEEWAY_MAX);
+    allowed = opts->algs != 0 ? opts->algs : OIDC_ALGS_DEFAULT;
+    if ((r = split(jwt, len, seg, err)) != OIDC_OK)
+        return r;
+    if ((tok = calloc(1, sizeof(*tok))) == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory");
+    if ((r = decode_json(jwt, seg[0][1], HEADER_MAX, "token header", &tok->header, err)) != OIDC_OK)
+        goto out;
+    if ((r = check_header(tok->header, allowed, &tok->alg, &tok->kid, err)) != OIDC_OK)
+        goto out;
+    if ((r = select_key(jwks, tok->alg, tok->kid, &key, err)) != OIDC_OK)
+        goto out;
+    /* The payload is parsed only after its signature is known to be good. */
+    if ((r = verify_signature(key, tok->alg, jwt, seg[1][0] + seg[1][1], jwt + seg[2][0],
+                              seg[2][1], err)) != OIDC_OK)
+        goto out;
+    if ((r = decode_json(jwt + seg[1][0], seg[1][1], OIDC_TOKEN_MAX, "token claims", &tok->claims,
+                         err)) != OIDC_OK)
+        goto out;
+    if ((r = check_claims(tok, opts, err)) != OIDC_OK)
+        goto out;
+    *out = tok;
+    tok = NULL; /* transferred */
+    r = OIDC_OK;
+out:
+    oidc_token_free(tok);
+    return r;
+}
+
+int oidc_token_decode_unverified(const char *jwt, size_t len, struct oidc_token **out,
+                                 struct oidc_err *err)
+{
+    struct oidc_token *tok = NULL;
+    size_t seg[3][2];
+    int r;
+
+    if ((r = split(jwt, len, seg, err)) != OIDC_OK)
+        return r;
+    if ((tok = calloc(1, sizeof(*tok))) == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory");
+    if ((r = decode_json(jwt, seg[0][1], HEADER_MAX, "token header", &tok->header, err)) != OIDC_OK ||
+        (r = decode_json(jwt + seg[1][0], seg[1][1], OIDC_TOKEN_MAX, "token claims", &tok->claims,
+                         err)) != OIDC_OK)
+        goto out;
+    (void)oidc_json_get_string(tok->header, "kid", &tok->kid);
+    (void)oidc_json_get_string(tok->claims, "iss", &tok->iss);
+    (void)oidc_json_get_string(tok->claims, "sub", &tok->sub);
+    (void)oidc_json_get_string(tok->claims, "jti", &tok->jti);
+    *out = tok;
+    tok = NULL; /* transferred */
+out:
+    oidc_token_free(tok);
+    return r;
+}

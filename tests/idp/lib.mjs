@@ -42,6 +42,23 @@ export async function loadModule(name) {
   return import(pathToFileURL(resolved).href);
 }
 
+// node:util parseArgs refuses "--opt -5"; glue value-taking options to their
+// next argument ("--opt=-5") so negative numbers work without '='.
+export function glueValues(argv, options) {
+  const out = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i];
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : null;
+    if (name && options[name] && options[name].type === 'string' && i + 1 < argv.length) {
+      out.push(`${a}=${argv[i + 1]}`);
+      i += 1;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- encoding
 
 export const b64u = (buf) => Buffer.from(buf).toString('base64url');
@@ -77,6 +94,27 @@ export function readUrl(stateDir, name) {
   const file = path.join(stateDir, `${name}.url`);
   if (!fs.existsSync(file)) die(`${file} not found: is the IdP started (idp-ctl.sh start ${stateDir})?`);
   return readText(file).trim();
+}
+
+// Exit when the state directory is deleted or our pid file names another
+// process, so servers orphaned by a test that removed STATE_DIR without
+// 'idp-ctl.sh stop' do not linger.
+export function watchStateDir(stateDir, name) {
+  const pidFile = path.join(stateDir, `${name}.pid`);
+  setInterval(() => {
+    let reason;
+    if (!fs.existsSync(stateDir)) {
+      reason = 'state dir removed';
+    } else {
+      let pid = '';
+      try { pid = fs.readFileSync(pidFile, 'utf8').trim(); } catch { /* missing */ }
+      if (/^[0-9]+$/.test(pid) && Number(pid) !== process.pid) reason = `${name}.pid names pid ${pid}`;
+    }
+    if (reason) {
+      console.log(`${new Date().toISOString()} exiting: ${reason}`);
+      process.exit(0);
+    }
+  }, 2000).unref();
 }
 
 // ---------------------------------------------------------------- keys

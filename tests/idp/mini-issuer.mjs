@@ -9,7 +9,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  die, ensureMiniKeys, publicJwk, writeFileAtomic,
+  die, ensureMiniKeys, publicJwk, watchStateDir, writeFileAtomic,
 } from './lib.mjs';
 
 const { values: args } = parseArgs({
@@ -97,5 +97,6 @@ writeFileAtomic(path.join(stateDir, 'mini.url'), `${ISSUER}\n`);
 console.log(`${new Date().toISOString()} mini issuer listening: issuer ${ISSUER} pid ${process.pid} kids: ${keys.map((k) => `${k.kid}(${k.alg})`).join(' ')}`);
 
 const shutdown = () => { server.close(); server.closeAllConnections(); process.exit(0); };
+watchStateDir(stateDir, 'mini');
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);

@@ -15,28 +15,27 @@
 import crypto from 'node:crypto';
 import { parseArgs } from 'node:util';
 import {
-  die, ensureMiniKeys, generateJwk, readUrl, signJws,
+  die, glueValues, ensureMiniKeys, generateJwk, readUrl, signJws,
 } from './lib.mjs';
 
 let args;
 try {
-  ({ values: args } = parseArgs({
-    options: {
-      state: { type: 'string' },
-      alg: { type: 'string', default: 'ES256' },
-      kid: { type: 'string' },
-      'no-kid': { type: 'boolean', default: false },
-      unpublished: { type: 'boolean', default: false },
-      iss: { type: 'string' },
-      aud: { type: 'string' },
-      sub: { type: 'string' },
-      'exp-in': { type: 'string' },
-      'iat-offset': { type: 'string' },
-      claims: { type: 'string' },
-      header: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  }));
+  const options = {
+    state: { type: 'string' },
+    alg: { type: 'string', default: 'ES256' },
+    kid: { type: 'string' },
+    'no-kid': { type: 'boolean', default: false },
+    unpublished: { type: 'boolean', default: false },
+    iss: { type: 'string' },
+    aud: { type: 'string' },
+    sub: { type: 'string' },
+    'exp-in': { type: 'string' },
+    'iat-offset': { type: 'string' },
+    claims: { type: 'string' },
+    header: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  };
+  ({ values: args } = parseArgs({ options, args: glueValues(process.argv.slice(2), options) }));
 } catch (err) {
   die(err.message, 2);
 }

@@ -3,7 +3,7 @@
 //   --port N must bind N (retrying a few seconds), --port 0 (default) picks a
 //   free port, --prefer-port N tries N once and falls back to a free port.
 //   op.url is (re)written once listening.
-// Knobs (env): IDP_DEVICE_INTERVAL, IDP_DEVICE_TTL, IDP_ID_TOKEN_TTL.
+// Knobs (env): IDP_DEVICE_INTERVAL, IDP_DEVICE_TTL, IDP_ID_TOKEN_TTL, IDP_SLOW_DOWN.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -11,7 +11,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  die, loadModule, ensureOpKeys, writeFileAtomic,
+  die, loadModule, ensureOpKeys, watchStateDir, writeFileAtomic,
 } from './lib.mjs';
 
 const { values: args } = parseArgs({
@@ -34,6 +34,9 @@ function knob(name, def, min) {
 const DEVICE_INTERVAL = knob('IDP_DEVICE_INTERVAL', 1, 0);
 const DEVICE_TTL = knob('IDP_DEVICE_TTL', 600, 1);
 const ID_TOKEN_TTL = knob('IDP_ID_TOKEN_TTL', 3600, 1);
+// 1: answer slow_down to device_code polls that come sooner than the current
+// interval (which then grows by 5 s for that device code, as in RFC 8628).
+const SLOW_DOWN = knob('IDP_SLOW_DOWN', 0, 0) === 1;
 
 // ---------------------------------------------------------------- users
 
@@ -280,7 +283,8 @@ provider.use(async (ctx, next) => {
 
 for (const ev of ['server_error', 'grant.error', 'device_authorization.error', 'userinfo.error', 'code_verification.error']) {
   provider.on(ev, (ctx, err) => {
-    console.log(`${new Date().toISOString()} ${ev}: ${err && (err.stack || err.message)} ${err && err.error_detail ? err.error_detail : ''}`);
+    const detail = ev === 'server_error' ? (err && err.stack) : `${err && (err.error || err.message)}${err && err.error_detail ? ` (${err.error_detail})` : ''}`;
+    console.log(`${new Date().toISOString()} ${ev}: ${detail}`);
   });
 }
 
@@ -361,13 +365,93 @@ async function interactionRoute(req, res, uid, action) {
   return sendHtml(res, 404, page('Error', 'error', '<p id="error">not found</p>'));
 }
 
+// oidc-provider treats client_secret_basic and client_secret_post as
+// interchangeable. Tests want to catch a client using the wrong method, so
+// enforce the registered method on the endpoints that authenticate clients.
+const STRICT_AUTH_PATHS = new Set(['/token', '/device/auth']);
+const CLIENT_AUTH_METHOD = new Map(configuration.clients.map((c) => [c.client_id, c.token_endpoint_auth_method]));
+
+function rejectClient(res, description) {
+  res.statusCode = 401;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('cache-control', 'no-store');
+  res.end(JSON.stringify({ error: 'invalid_client', error_description: description }));
+}
+
+async function strictClientAuth(req, res, pathname) {
+  let body;
+  try {
+    body = await new Promise((resolve, reject) => {
+      const chunks = [];
+      let size = 0;
+      req.on('data', (c) => {
+        size += c.length;
+        if (size > 56 * 1024) reject(new Error('request body too large'));
+        else chunks.push(c);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('error', reject);
+    });
+  } catch (err) {
+    res.statusCode = 400;
+    res.end(JSON.stringify({ error: 'invalid_request', error_description: err.message }));
+    return false;
+  }
+  // oidc-provider uses an already-read body when req.body is set.
+  req.body = body;
+  const form = new URLSearchParams(body.toString('utf8'));
+  const authz = req.headers.authorization || '';
+  let clientId = form.get('client_id');
+  const basic = /^basic\s+(\S+)$/i.exec(authz);
+  if (basic) {
+    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+    try { clientId = decodeURIComponent(decoded.slice(0, decoded.indexOf(':')).replace(/\+/g, '%20')); } catch { /* let oidc-provider reject it */ }
+  }
+  const method = CLIENT_AUTH_METHOD.get(clientId);
+  if (method === 'client_secret_basic' && !basic && form.has('client_secret')) {
+    console.log(`${new Date().toISOString()} rejected ${clientId}: client_secret_post used, client is registered for client_secret_basic`);
+    rejectClient(res, 'client is registered for client_secret_basic; client_secret in the request body is not accepted');
+    return false;
+  }
+  if (method === 'client_secret_post' && basic) {
+    console.log(`${new Date().toISOString()} rejected ${clientId}: client_secret_basic used, client is registered for client_secret_post`);
+    rejectClient(res, 'client is registered for client_secret_post; HTTP Basic authentication is not accepted');
+    return false;
+  }
+  if (SLOW_DOWN && pathname === '/token' && form.get('grant_type') === DEVICE_GRANT && form.get('device_code')) {
+    return pollRate(res, form.get('device_code'));
+  }
+  return true;
+}
+
+const polls = new Map(); // device_code -> { last, interval }
+function pollRate(res, deviceCode) {
+  const now = Date.now();
+  const p = polls.get(deviceCode) || { last: 0, interval: DEVICE_INTERVAL };
+  polls.set(deviceCode, p);
+  if (polls.size > 10000) polls.delete(polls.keys().next().value);
+  const early = p.last && now - p.last < p.interval * 1000 - 50;
+  p.last = now;
+  if (!early) return true;
+  p.interval += 5;
+  console.log(`${new Date().toISOString()} slow_down: device code polled early, interval now ${p.interval}s`);
+  res.statusCode = 400;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('cache-control', 'no-store');
+  res.end(JSON.stringify({ error: 'slow_down', error_description: `polling too fast; wait at least ${p.interval} seconds between requests` }));
+  return false;
+}
+
 const oidcCallback = provider.callback();
 const INTERACTION = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|confirm|abort))?\/?$/;
 
 handler = async (req, res) => {
   const { pathname } = new URL(req.url, ISSUER);
   const m = INTERACTION.exec(pathname);
-  if (!m) return oidcCallback(req, res);
+  if (!m) {
+    if (req.method === 'POST' && STRICT_AUTH_PATHS.has(pathname) && !(await strictClientAuth(req, res, pathname))) return undefined;
+    return oidcCallback(req, res);
+  }
   try {
     return await interactionRoute(req, res, m[1], m[2]);
   } catch (err) {
@@ -381,8 +465,9 @@ handler = async (req, res) => {
 
 writeFileAtomic(path.join(stateDir, 'op.url'), `${ISSUER}\n`);
 const kids = configuration.jwks.keys.map((k) => `${k.kid}(${k.alg})`).join(' ');
-console.log(`${new Date().toISOString()} OP listening: issuer ${ISSUER} pid ${process.pid} interval=${DEVICE_INTERVAL} device_ttl=${DEVICE_TTL} id_token_ttl=${ID_TOKEN_TTL} keys: ${kids}`);
+console.log(`${new Date().toISOString()} OP listening: issuer ${ISSUER} pid ${process.pid} interval=${DEVICE_INTERVAL} device_ttl=${DEVICE_TTL} id_token_ttl=${ID_TOKEN_TTL} slow_down=${SLOW_DOWN ? 1 : 0} keys: ${kids}`);
 
 const shutdown = () => { server.close(); server.closeAllConnections(); process.exit(0); };
+watchStateDir(stateDir, 'op');
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
