@@ -22,43 +22,43 @@ struct oidc_strlist {
 };
 
 struct oidc_provider_cfg {
-    char *name;                       /* from [provider NAME] */
-    char *issuer;                     /* required; https (http only with insecure_http_loopback) */
-    char *client_id;                  /* required */
-    char *client_secret_file;         /* optional; root-only file holding the secret */
-    enum oidc_client_auth client_auth;/* client_auth = basic | post */
-    struct oidc_strlist audiences;    /* audience = ...; empty means { client_id } */
-    char *scope;                      /* default "openid profile email" */
-    unsigned algs;                    /* algorithms = ...; default OIDC_ALGS_DEFAULT */
-    int leeway;                       /* seconds, 0..300, default 60 */
-    int64_t max_token_age;            /* seconds; 0 = no limit */
-    char *acr;                        /* required acr value, or NULL */
-    char *ca_file;                    /* PEM bundle to trust instead of the system store */
-    int insecure_http_loopback;       /* allow http:// for a loopback issuer (tests only) */
-    int connect_timeout;              /* seconds, default 5 */
-    int timeout;                      /* seconds, default 15 (whole request) */
-    int jwks_cooldown;                /* seconds between unknown-kid refetches, default 60 */
-    int userinfo;                     /* fetch userinfo when the ID token lacks the groups claim */
+    char *name;                        /* from [provider NAME] */
+    char *issuer;                      /* required; https (http only with insecure_http_loopback) */
+    char *client_id;                   /* required */
+    char *client_secret_file;          /* optional; root-only file holding the secret */
+    enum oidc_client_auth client_auth; /* client_auth = basic | post */
+    struct oidc_strlist audiences;     /* audience = ...; empty means { client_id } */
+    char *scope;                       /* default "openid profile email" */
+    unsigned algs;                     /* algorithms = ...; default OIDC_ALGS_DEFAULT */
+    int leeway;                        /* seconds, 0..300, default 60 */
+    int64_t max_token_age;             /* seconds; 0 = no limit */
+    char *acr;                         /* required acr value, or NULL */
+    char *ca_file;                     /* PEM bundle to trust instead of the system store */
+    int insecure_http_loopback;        /* allow http:// for a loopback issuer (tests only) */
+    int connect_timeout;               /* seconds, default 5 */
+    int timeout;                       /* seconds, default 15 (whole request) */
+    int jwks_cooldown;                 /* seconds between unknown-kid refetches, default 60 */
+    int userinfo;                      /* fetch userinfo when the ID token lacks the groups claim */
     /* identity mapping */
     struct oidc_strlist username_claims; /* username_claim = preferred_username, email */
-    char *username_template;          /* "ci-{repository_owner}"; overrides username_claims */
-    int strip_domain;                 /* strip a trailing "@domain" */
-    int lowercase;                    /* lower-case the name */
-    char *groups_claim;               /* path, default "groups"; "" disables groups */
-    char *group_prefix;               /* prepended to every group name */
-    struct oidc_strlist group_allow;  /* glob patterns; empty = all groups allowed */
-    enum oidc_uid_key uid_key;        /* uid_key = name | subject | claim:NAME */
-    char *uid_claim;                  /* NAME of claim:NAME */
-    uint32_t uid_min, uid_max;        /* hash range, default 0x70000000..0x7FFFFFFE */
-    char *home;                       /* home template, default "/home/{name}" */
-    char *shell;                      /* default "/bin/bash" */
+    char *username_template;             /* "ci-{repository_owner}"; overrides username_claims */
+    int strip_domain;                    /* strip a trailing "@domain" */
+    int lowercase;                       /* lower-case the name */
+    char *groups_claim;                  /* path, default "groups"; "" disables groups */
+    char *group_prefix;                  /* prepended to every group name */
+    struct oidc_strlist group_allow;     /* glob patterns; empty = all groups allowed */
+    enum oidc_uid_key uid_key;           /* uid_key = name | subject | claim:NAME */
+    char *uid_claim;                     /* NAME of claim:NAME */
+    uint32_t uid_min, uid_max;           /* hash range, default 0x70000000..0x7FFFFFFE */
+    char *home;                          /* home template, default "/home/{name}" */
+    char *shell;                         /* default "/bin/bash" */
 };
 
 struct oidc_cfg {
-    char *config_path;        /* file read (or NULL when none) */
-    char *state_dir;          /* default STATEDIR; discovery/JWKS cache lives in state_dir/idp */
+    char *config_path; /* file read (or NULL when none) */
+    char *state_dir;   /* default STATEDIR; discovery/JWKS cache lives in state_dir/idp */
     int debug;
-    char *default_provider;   /* global default_provider, or the PAM argument provider= */
+    char *default_provider; /* global default_provider, or the PAM argument provider= */
     struct oidc_provider_cfg **providers;
     size_t n_providers;
 };
