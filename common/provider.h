@@ -10,9 +10,9 @@
 #include "jwt.h"
 #include "util.h"
 
-#define OIDC_DOC_TTL_MIN    300   /* Cache-Control max-age is clamped to [5 min, 24 h] */
-#define OIDC_DOC_TTL_MAX    86400
-#define OIDC_JWKS_COOLDOWN  60
+#define OIDC_DOC_TTL_MIN   300 /* Cache-Control max-age is clamped to [5 min, 24 h] */
+#define OIDC_DOC_TTL_MAX   86400
+#define OIDC_JWKS_COOLDOWN 60
 
 struct oidc_provider;
 
@@ -35,8 +35,8 @@ const char *oidc_provider_endpoint(const struct oidc_provider *p, const char *na
 
 /* Makes sure a JWKS is available (same caching rules as discovery). force asks for a refetch,
  * honoured at most once per jwks_cooldown seconds; otherwise the cached set is kept. */
-int oidc_provider_jwks(struct oidc_provider *p, int64_t now, int force, const struct oidc_jwks **out,
-                       struct oidc_err *err);
+int oidc_provider_jwks(struct oidc_provider *p, int64_t now, int force,
+                       const struct oidc_jwks **out, struct oidc_err *err);
 
 /* Verifies a token with this provider's rules (issuer, audiences, client_id, algorithms, leeway,
  * max_token_age, acr) and keys. An unknown kid triggers one rate-limited JWKS refetch and one
@@ -54,6 +54,9 @@ struct oidc_provider_stats {
     int64_t discovery_expires, jwks_expires;
     int64_t server_date; /* Date header of the last fetch, 0 if none */
     int64_t local_at_fetch;
+    int cache_on_disk;    /* 1 when state_dir/idp is usable, 0 when working in memory only */
+    char last_error[256]; /* why the disk cache is unused or the last refetch failed (a stale
+                           * copy may be in use); "" if nothing went wrong. For debug output. */
 };
 void oidc_provider_stats(const struct oidc_provider *p, struct oidc_provider_stats *st);
 
