@@ -9,7 +9,8 @@
  * impossible length (len % 4 == 1) and non-zero trailing bits. The output is NUL-terminated (not
  * counted in *outlen). Returns 0, OIDC_ERR_PARSE, OIDC_ERR_TOOBIG (decoded size > max) or
  * OIDC_ERR_NOMEM. */
-int oidc_b64url_decode(const char *in, size_t inlen, size_t max, unsigned char **out, size_t *outlen);
+int oidc_b64url_decode(const char *in, size_t inlen, size_t max, unsigned char **out,
+                       size_t *outlen);
 /* Decodes into a caller buffer of size cap; same rules. */
 int oidc_b64url_decode_buf(const char *in, size_t inlen, unsigned char *out, size_t cap,
                            size_t *outlen);

@@ -10,7 +10,7 @@
 #define OIDC_DEVICE_SLOWDOWN_STEP    5
 
 struct oidc_device_auth {
-    char *device_code;               /* secret: wiped on clear */
+    char *device_code; /* secret: wiped on clear */
     char *user_code;
     char *verification_uri;
     char *verification_uri_complete; /* may be NULL */

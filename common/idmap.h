@@ -18,7 +18,7 @@ struct oidc_group {
 
 struct oidc_identity {
     char name[OIDC_NAME_MAX + 1];
-    uint32_t uid, gid;     /* gid == uid: private primary group */
+    uint32_t uid, gid; /* gid == uid: private primary group */
     char *issuer, *subject, *gecos, *home, *shell;
     struct oidc_group *groups;
     size_t n_groups;

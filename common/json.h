@@ -1,4 +1,5 @@
-/* Bounded JSON parsing over cJSON and typed getters: no raw cJSON_GetObjectItem chains elsewhere. */
+/* Bounded JSON parsing over cJSON and typed getters: no raw cJSON_GetObjectItem chains elsewhere.
+ */
 #ifndef OIDC_JSON_H
 #define OIDC_JSON_H
 

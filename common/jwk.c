@@ -14,12 +14,13 @@
 #include "b64.h"
 #include "json.h"
 
-#define JWKS_MAX_KEYS   64
-#define JWK_MAX_KID     256
-#define RSA_MIN_BITS    2048
-#define RSA_MAX_BITS    16384
-#define RSA_FAMILY      (OIDC_ALG_RS256 | OIDC_ALG_RS384 | OIDC_ALG_RS512 | OIDC_ALG_PS256 | \
-                         OIDC_ALG_PS384 | OIDC_ALG_PS512)
+#define JWKS_MAX_KEYS 64
+#define JWK_MAX_KID   256
+#define RSA_MIN_BITS  2048
+#define RSA_MAX_BITS  16384
+#define RSA_FAMILY                                                                        \
+    (OIDC_ALG_RS256 | OIDC_ALG_RS384 | OIDC_ALG_RS512 | OIDC_ALG_PS256 | OIDC_ALG_PS384 | \
+     OIDC_ALG_PS512)
 
 static const struct {
     const char *name;
@@ -114,8 +115,7 @@ void oidc_jwks_free(struct oidc_jwks *jwks)
 }
 
 /* Decodes a base64url member into a fresh buffer; 0 or an error code. */
-static int get_b64(const cJSON *jwk, const char *name, size_t max, unsigned char **out,
-                   size_t *len)
+static int get_b64(const cJSON *jwk, const char *name, size_t max, unsigned char **out, size_t *len)
 {
     const char *s;
     int r;
@@ -211,8 +211,9 @@ static int import_ec(const cJSON *jwk, struct oidc_jwk *k, const char **why)
         *why = "EC key on an unsupported curve";
         return r;
     }
-    if (get_b64(jwk, "x", 66, &x, &xlen) != OIDC_OK || get_b64(jwk, "y", 66, &y, &ylen) != OIDC_OK ||
-        xlen != curves[c].len || ylen != curves[c].len) {
+    if (get_b64(jwk, "x", 66, &x, &xlen) != OIDC_OK ||
+        get_b64(jwk, "y", 66, &y, &ylen) != OIDC_OK || xlen != curves[c].len ||
+        ylen != curves[c].len) {
         *why = "EC key with invalid x or y coordinates";
         goto out;
     }

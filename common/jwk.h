@@ -33,12 +33,12 @@ int oidc_alg_list_parse(const char *list, unsigned *mask, struct oidc_err *err);
 enum oidc_kty { OIDC_KTY_RSA = 1, OIDC_KTY_EC, OIDC_KTY_OKP };
 
 struct oidc_jwk {
-    char *kid;       /* NULL when the key has none */
+    char *kid; /* NULL when the key has none */
     enum oidc_kty kty;
-    unsigned algs;   /* algorithms this key may verify: from kty/crv, narrowed by its "alg" */
-    int bits;        /* RSA modulus bits, or curve order bits */
-    int curve_nid;   /* EC/OKP: NID of the curve */
-    size_t sig_len;  /* EC: exact raw signature length (2 * field size); 0 otherwise */
+    unsigned algs;  /* algorithms this key may verify: from kty/crv, narrowed by its "alg" */
+    int bits;       /* RSA modulus bits, or curve order bits */
+    int curve_nid;  /* EC/OKP: NID of the curve */
+    size_t sig_len; /* EC: exact raw signature length (2 * field size); 0 otherwise */
     unsigned char ec_order[66]; /* EC: the group order n, big-endian, sig_len / 2 bytes */
     EVP_PKEY *pkey;
 };

@@ -296,7 +296,8 @@ static int verify_signature(const struct oidc_jwk *k, unsigned alg, const char *
         goto out;
     }
     if (EVP_DigestVerify(mctx, vsig, vlen, (const unsigned char *)input, input_len) != 1) {
-        r = OIDC_ERR_SET(err, OIDC_ERR_SIGNATURE, "token signature does not verify with key '%.64s'",
+        r = OIDC_ERR_SET(err, OIDC_ERR_SIGNATURE,
+                         "token signature does not verify with key '%.64s'",
                          k->kid != NULL ? k->kid : "(no kid)");
         goto out;
     }
@@ -402,37 +403,37 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
         (r = get_time(c, "nbf", 0, &tok->nbf, err)) != OIDC_OK)
         return r;
     if (o->now >= tok->exp + o->leeway)
-        return OIDC_ERR_SET(err, OIDC_ERR_EXPIRED,
-                            "token expired %lld s ago (exp %lld, now %lld, leeway %d s)",
-                            (long long)(o->now - tok->exp), (long long)tok->exp,
-                            (long long)o->now, o->leeway);
+        return OIDC_ERR_SET(
+            err, OIDC_ERR_EXPIRED, "token expired %lld s ago (exp %lld, now %lld, leeway %d s)",
+            (long long)(o->now - tok->exp), (long long)tok->exp, (long long)o->now, o->leeway);
     if (tok->iat > o->now + o->leeway)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                             "token was issued %lld s in the future (iat %lld, now %lld, leeway %d "
                             "s): check the clocks",
-                            (long long)(tok->iat - o->now), (long long)tok->iat,
-                            (long long)o->now, o->leeway);
+                            (long long)(tok->iat - o->now), (long long)tok->iat, (long long)o->now,
+                            o->leeway);
     if (tok->nbf != 0 && o->now + o->leeway < tok->nbf)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                             "token is not valid before %lld (now %lld, leeway %d s)",
                             (long long)tok->nbf, (long long)o->now, o->leeway);
     if (o->max_token_age > 0 && o->now - tok->iat > o->max_token_age + o->leeway)
-        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
-                            "token is %lld s old but max_token_age is %lld s",
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token is %lld s old but max_token_age is %lld s",
                             (long long)(o->now - tok->iat), (long long)o->max_token_age);
     /* Optional requirements. */
     if (o->nonce != NULL) {
         size_t nl = strlen(o->nonce);
         if (oidc_json_get_string(c, "nonce", &s) != OIDC_OK)
-            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no 'nonce' claim but one is "
-                                                     "required");
+            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                                "token has no 'nonce' claim but one is "
+                                "required");
         if (strlen(s) != nl || CRYPTO_memcmp(s, o->nonce, nl) != 0)
             return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token nonce does not match");
     }
     if (o->acr != NULL) {
         if (oidc_json_get_string(c, "acr", &s) != OIDC_OK)
-            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no 'acr' claim but '%.64s' is "
-                                                     "required",
+            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                                "token has no 'acr' claim but '%.64s' is "
+                                "required",
                                 o->acr);
         if (strcmp(s, o->acr) != 0)
             return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
@@ -481,8 +482,8 @@ int oidc_token_verify(const char *jwt, size_t len, const struct oidc_jwks *jwks,
     if ((r = select_key(jwks, tok->alg, tok->kid, &key, err)) != OIDC_OK)
         goto out;
     /* The payload is parsed only after its signature is known to be good. */
-    if ((r = verify_signature(key, tok->alg, jwt, seg[1][0] + seg[1][1], jwt + seg[2][0],
-                              seg[2][1], err)) != OIDC_OK)
+    if ((r = verify_signature(key, tok->alg, jwt, seg[1][0] + seg[1][1], jwt + seg[2][0], seg[2][1],
+                              err)) != OIDC_OK)
         goto out;
     if ((r = decode_json(jwt + seg[1][0], seg[1][1], OIDC_TOKEN_MAX, "token claims", &tok->claims,
                          err)) != OIDC_OK)
@@ -508,7 +509,8 @@ int oidc_token_decode_unverified(const char *jwt, size_t len, struct oidc_token 
         return r;
     if ((tok = calloc(1, sizeof(*tok))) == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory");
-    if ((r = decode_json(jwt, seg[0][1], HEADER_MAX, "token header", &tok->header, err)) != OIDC_OK ||
+    if ((r = decode_json(jwt, seg[0][1], HEADER_MAX, "token header", &tok->header, err)) !=
+            OIDC_OK ||
         (r = decode_json(jwt + seg[1][0], seg[1][1], OIDC_TOKEN_MAX, "token claims", &tok->claims,
                          err)) != OIDC_OK)
         goto out;

@@ -14,17 +14,17 @@
 #define OIDC_TIME_MAX       253402300799LL /* 9999-12-31T23:59:59Z: sane upper bound for times */
 
 struct oidc_verify_opts {
-    const char *issuer;            /* required: iss must equal it byte for byte */
-    const char *const *audiences;  /* required: aud must contain one of these */
+    const char *issuer;           /* required: iss must equal it byte for byte */
+    const char *const *audiences; /* required: aud must contain one of these */
     size_t n_audiences;
-    const char *client_id;         /* when set and azp is present, azp must equal it */
-    unsigned algs;                 /* allow-list mask; 0 means OIDC_ALGS_DEFAULT */
-    int64_t now;                   /* seconds since the epoch */
-    int leeway;                    /* seconds, 0..OIDC_LEEWAY_MAX */
-    int64_t max_token_age;         /* > 0: now - iat must not exceed it (+ leeway) */
-    const char *nonce;             /* when set, the token's nonce must equal it */
-    const char *acr;               /* when set, the token's acr must equal it */
-    int require_auth_time;         /* when set, auth_time must be present and numeric */
+    const char *client_id; /* when set and azp is present, azp must equal it */
+    unsigned algs;         /* allow-list mask; 0 means OIDC_ALGS_DEFAULT */
+    int64_t now;           /* seconds since the epoch */
+    int leeway;            /* seconds, 0..OIDC_LEEWAY_MAX */
+    int64_t max_token_age; /* > 0: now - iat must not exceed it (+ leeway) */
+    const char *nonce;     /* when set, the token's nonce must equal it */
+    const char *acr;       /* when set, the token's acr must equal it */
+    int require_auth_time; /* when set, auth_time must be present and numeric */
 };
 
 struct oidc_token {

@@ -12,25 +12,25 @@
  * pam/ and nss/; oidc_strerror() names them. */
 typedef enum {
     OIDC_OK = 0,
-    OIDC_ERR_INTERNAL = -1,  /* a bug or an impossible state */
-    OIDC_ERR_NOMEM = -2,     /* allocation failed */
-    OIDC_ERR_INVALID = -3,   /* bad argument from the caller */
-    OIDC_ERR_CONFIG = -4,    /* configuration is wrong */
-    OIDC_ERR_IO = -5,        /* local file or system call failed */
-    OIDC_ERR_NETWORK = -6,   /* the IdP could not be reached (DNS, connect, TLS, timeout) */
-    OIDC_ERR_HTTP = -7,      /* the IdP answered with an unexpected status or content */
-    OIDC_ERR_PARSE = -8,     /* malformed JSON, base64 or token */
-    OIDC_ERR_TOOBIG = -9,    /* input over a size or depth cap */
-    OIDC_ERR_TOKEN = -10,    /* token refused by a verification rule (claims, header) */
-    OIDC_ERR_NOKEY = -11,    /* no usable key for the token (unknown kid) */
-    OIDC_ERR_SIGNATURE = -12,/* signature does not verify */
-    OIDC_ERR_EXPIRED = -13,  /* token or device code expired */
-    OIDC_ERR_DENIED = -14,   /* the user or the IdP denied the request */
-    OIDC_ERR_TIMEOUT = -15,  /* the caller's deadline passed */
-    OIDC_ERR_MAPPING = -16,  /* the identity cannot be mapped to a local account */
-    OIDC_ERR_NOTFOUND = -17, /* a looked-up item does not exist */
-    OIDC_ERR_PENDING = -18,  /* device flow: authorization_pending */
-    OIDC_ERR_SLOWDOWN = -19, /* device flow: slow_down */
+    OIDC_ERR_INTERNAL = -1,   /* a bug or an impossible state */
+    OIDC_ERR_NOMEM = -2,      /* allocation failed */
+    OIDC_ERR_INVALID = -3,    /* bad argument from the caller */
+    OIDC_ERR_CONFIG = -4,     /* configuration is wrong */
+    OIDC_ERR_IO = -5,         /* local file or system call failed */
+    OIDC_ERR_NETWORK = -6,    /* the IdP could not be reached (DNS, connect, TLS, timeout) */
+    OIDC_ERR_HTTP = -7,       /* the IdP answered with an unexpected status or content */
+    OIDC_ERR_PARSE = -8,      /* malformed JSON, base64 or token */
+    OIDC_ERR_TOOBIG = -9,     /* input over a size or depth cap */
+    OIDC_ERR_TOKEN = -10,     /* token refused by a verification rule (claims, header) */
+    OIDC_ERR_NOKEY = -11,     /* no usable key for the token (unknown kid) */
+    OIDC_ERR_SIGNATURE = -12, /* signature does not verify */
+    OIDC_ERR_EXPIRED = -13,   /* token or device code expired */
+    OIDC_ERR_DENIED = -14,    /* the user or the IdP denied the request */
+    OIDC_ERR_TIMEOUT = -15,   /* the caller's deadline passed */
+    OIDC_ERR_MAPPING = -16,   /* the identity cannot be mapped to a local account */
+    OIDC_ERR_NOTFOUND = -17,  /* a looked-up item does not exist */
+    OIDC_ERR_PENDING = -18,   /* device flow: authorization_pending */
+    OIDC_ERR_SLOWDOWN = -19,  /* device flow: slow_down */
 } oidc_err_t;
 
 /* Error record: code plus a one-line human message naming the exact failed rule. The message must

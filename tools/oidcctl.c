@@ -1,4 +1,241 @@
-int main(void)
+/* oidcctl: admin and user command line of nss-pam-oidc. */
+#include "config.h"
+#include "oidcctl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+
+static const char usage_text[] =
+    "Usage: oidcctl COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  verify-token [--provider NAME | --issuer URL --audience AUD] [--jwks FILE]\n"
+    "               [--now UNIX_TIME] [--leeway SECONDS] [--nonce VALUE] [--json]\n"
+    "               TOKEN_FILE|-\n"
+    "      Verify a JWT. With --jwks the keys come from FILE and nothing is fetched;\n"
+    "      otherwise from the provider's cached or fetched JWKS. Prints the claims and\n"
+    "      the mapped local identity. Exit 0 valid, 1 refused (one line naming the\n"
+    "      failed rule), 2 usage or configuration error.\n"
+    "  login [--provider NAME] [--timeout SECONDS] [--json]\n"
+    "      Sign in with the OAuth 2.0 Device Authorization Grant in this terminal and\n"
+    "      print the verified identity.\n"
+    "  check-config [--provider NAME] [--offline]\n"
+    "      Parse the configuration, fetch each provider's discovery document and JWKS,\n"
+    "      and report every problem with its fix.\n"
+    "\n"
+    "Options for every command:\n"
+    "  --config PATH   configuration file (default " SYSCONFDIR "/nss-pam-oidc.conf)\n"
+    "  -h, --help      this text\n"
+    "  --version       print the version\n";
+
+void ctl_err(const char *fmt, ...)
 {
-    return 0;
+    va_list ap;
+
+    fputs("oidcctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int ctl_load_config(const char *path, struct oidc_cfg **out)
+{
+    struct oidc_err err = {0};
+    char *arg = NULL;
+    const char *argv[1];
+    int r;
+
+    if (path != NULL) {
+        if ((arg = malloc(strlen(path) + 8)) == NULL) {
+            ctl_err("out of memory");
+            return CTL_USAGE;
+        }
+        sprintf(arg, "config=%s", path);
+        argv[0] = arg;
+    }
+    r = oidc_cfg_load(path != NULL ? 1 : 0, argv, out, &err);
+    free(arg);
+    if (r != OIDC_OK) {
+        ctl_err("%s", oidc_err_msg(&err));
+        return CTL_USAGE;
+    }
+    return CTL_OK;
+}
+
+const struct oidc_provider_cfg *ctl_pick_provider(const struct oidc_cfg *cfg, const char *name)
+{
+    const struct oidc_provider_cfg *p = oidc_cfg_provider(cfg, name);
+
+    if (p != NULL)
+        return p;
+    if (name != NULL)
+        ctl_err("no provider named '%s' in %s", name,
+                cfg->config_path != NULL ? cfg->config_path : "the configuration");
+    else if (cfg->n_providers == 0)
+        ctl_err("no provider is configured in %s",
+                cfg->config_path != NULL ? cfg->config_path : "the configuration");
+    else
+        ctl_err("%zu providers are configured: choose one with --provider NAME (or set "
+                "default_provider)",
+                cfg->n_providers);
+    return NULL;
+}
+
+int ctl_parse_int64(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end = NULL;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+        ctl_err("%s: '%s' is not a number between %" PRId64 " and %" PRId64, opt, s, min, max);
+        return CTL_USAGE;
+    }
+    *out = v;
+    return CTL_OK;
+}
+
+int ctl_read_token(const char *path, char **out)
+{
+    struct oidc_err err = {0};
+    char *buf = NULL, *s, *e;
+    size_t len = 0, cap = 0;
+    ssize_t n;
+    int r;
+
+    if (strcmp(path, "-") == 0) {
+        cap = CTL_TOKEN_FILE_MAX + 1;
+        if ((buf = malloc(cap)) == NULL) {
+            ctl_err("out of memory");
+            return CTL_USAGE;
+        }
+        while (len < cap - 1 && (n = read(STDIN_FILENO, buf + len, cap - 1 - len)) != 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                ctl_err("cannot read the token from standard input: %s", strerror(errno));
+                oidc_freezero(buf, cap);
+                return CTL_USAGE;
+            }
+            len += (size_t)n;
+        }
+        if (len == cap - 1) {
+            ctl_err("the token on standard input is larger than %d bytes", CTL_TOKEN_FILE_MAX);
+            oidc_freezero(buf, cap);
+            return CTL_USAGE;
+        }
+        buf[len] = '\0';
+    } else if ((r = oidc_read_file(path, CTL_TOKEN_FILE_MAX, &buf, &len, &err)) != OIDC_OK) {
+        ctl_err("%s", oidc_err_msg(&err));
+        return CTL_USAGE;
+    }
+    /* trim surrounding whitespace in place */
+    for (s = buf; *s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'; s++)
+        ;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        *--e = '\0';
+    if (s != buf)
+        memmove(buf, s, strlen(s) + 1);
+    if (buf[0] == '\0') {
+        ctl_err("%s holds no token", strcmp(path, "-") == 0 ? "standard input" : path);
+        oidc_free_secret(&buf);
+        return CTL_USAGE;
+    }
+    *out = buf;
+    return CTL_OK;
+}
+
+cJSON *ctl_identity_json(const struct oidc_identity *id)
+{
+    cJSON *o = cJSON_CreateObject(), *groups = cJSON_CreateArray();
+    size_t i;
+
+    if (o == NULL || groups == NULL) {
+        cJSON_Delete(o);
+        cJSON_Delete(groups);
+        return NULL;
+    }
+    cJSON_AddStringToObject(o, "name", id->name);
+    cJSON_AddNumberToObject(o, "uid", id->uid);
+    cJSON_AddNumberToObject(o, "gid", id->gid);
+    cJSON_AddStringToObject(o, "gecos", id->gecos != NULL ? id->gecos : "");
+    cJSON_AddStringToObject(o, "home", id->home != NULL ? id->home : "");
+    cJSON_AddStringToObject(o, "shell", id->shell != NULL ? id->shell : "");
+    cJSON_AddStringToObject(o, "issuer", id->issuer != NULL ? id->issuer : "");
+    cJSON_AddStringToObject(o, "subject", id->subject != NULL ? id->subject : "");
+    for (i = 0; i < id->n_groups; i++) {
+        cJSON *g = cJSON_CreateObject();
+        if (g == NULL)
+            break;
+        cJSON_AddStringToObject(g, "name", id->groups[i].name);
+        cJSON_AddNumberToObject(g, "gid", id->groups[i].gid);
+        cJSON_AddItemToArray(groups, g);
+    }
+    cJSON_AddItemToObject(o, "groups", groups);
+    return o;
+}
+
+void ctl_print_identity(FILE *f, const struct oidc_identity *id)
+{
+    size_t i;
+
+    fprintf(f, "identity:\n");
+    fprintf(f, "  name:    %s\n", id->name);
+    fprintf(f, "  uid:     %" PRIu32 "\n", id->uid);
+    fprintf(f, "  gid:     %" PRIu32 " (%s)\n", id->gid, id->name);
+    fprintf(f, "  groups: ");
+    for (i = 0; i < id->n_groups; i++)
+        fprintf(f, " %s(%" PRIu32 ")", id->groups[i].name, id->groups[i].gid);
+    fprintf(f, "%s\n", id->n_groups == 0 ? " (none)" : "");
+    fprintf(f, "  gecos:   %s\n", id->gecos != NULL ? id->gecos : "");
+    fprintf(f, "  home:    %s\n", id->home != NULL ? id->home : "");
+    fprintf(f, "  shell:   %s\n", id->shell != NULL ? id->shell : "");
+    fprintf(f, "  issuer:  %s\n", id->issuer != NULL ? id->issuer : "");
+    fprintf(f, "  subject: %s\n", id->subject != NULL ? id->subject : "");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {
+        {"verify-token", cmd_verify_token},
+        {"login", cmd_login},
+        {"check-config", cmd_check_config},
+    };
+    struct oidc_err err = {0};
+    size_t i;
+
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return CTL_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage_text, stdout);
+        return CTL_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("oidcctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+        return CTL_OK;
+    }
+    if (oidc_http_global_init(&err) != OIDC_OK) {
+        ctl_err("%s", oidc_err_msg(&err));
+        return CTL_USAGE;
+    }
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            return cmds[i].fn(argc - 1, argv + 1);
+    ctl_err("unknown command '%s' (see oidcctl --help)", argv[1]);
+    return CTL_USAGE;
 }

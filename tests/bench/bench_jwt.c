@@ -1,5 +1,5 @@
-/* Benchmark: full ID-token verification (oidc_token_verify with a cached JWKS) against OpenSSL's raw
- * signature verification of the same bytes with the same imported key. Prints tokens/s, raw
+/* Benchmark: full ID-token verification (oidc_token_verify with a cached JWKS) against OpenSSL's
+ * raw signature verification of the same bytes with the same imported key. Prints tokens/s, raw
  * verifies/s and the ratio for RS256, ES256 and EdDSA. Rounds alternate between the two so drift
  * hits both; the best round of each counts. */
 #include "config.h"
@@ -98,14 +98,15 @@ int main(int argc, char **argv)
     long long now = (long long)time(NULL);
     int fail = 0;
 
-    snprintf(claims, sizeof(claims),
-             "{\"iss\":\"%s\",\"sub\":\"f81d4fae-7dec-11d0-a765-00a0c91e6bf6\",\"aud\":\"job-runner\","
-             "\"exp\":%lld,\"iat\":%lld,\"auth_time\":%lld,\"nonce\":\"n-0S6_WzA2Mj\","
-             "\"azp\":\"job-runner\",\"jti\":\"2b5f9b1e-0f0e-4c2e-9c1c-7a8b0f2d9e11\","
-             "\"preferred_username\":\"alice\",\"email\":\"alice@example.test\","
-             "\"email_verified\":true,\"name\":\"Alice Admin\",\"groups\":[\"admins\",\"devs\","
-             "\"ci-runners\"],\"uid_number\":5001}",
-             iss, now + 3600, now, now);
+    snprintf(
+        claims, sizeof(claims),
+        "{\"iss\":\"%s\",\"sub\":\"f81d4fae-7dec-11d0-a765-00a0c91e6bf6\",\"aud\":\"job-runner\","
+        "\"exp\":%lld,\"iat\":%lld,\"auth_time\":%lld,\"nonce\":\"n-0S6_WzA2Mj\","
+        "\"azp\":\"job-runner\",\"jti\":\"2b5f9b1e-0f0e-4c2e-9c1c-7a8b0f2d9e11\","
+        "\"preferred_username\":\"alice\",\"email\":\"alice@example.test\","
+        "\"email_verified\":true,\"name\":\"Alice Admin\",\"groups\":[\"admins\",\"devs\","
+        "\"ci-runners\"],\"uid_number\":5001}",
+        iss, now + 3600, now, now);
     printf("ID-token verification vs OpenSSL raw verify (claims %zu bytes, best of %d rounds)\n",
            strlen(claims), ROUNDS);
     printf("%-6s %14s %14s %8s %8s\n", "alg", "tokens/s", "raw/s", "ratio", "target");

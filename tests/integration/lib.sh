@@ -1,1 +1,82 @@
-# shared helpers
+# Shared helpers for the integration tests: start the bundled IdP, write a configuration, count
+# results. Sourced by each test; tests print "N passed, N failed" and exit 0 only when all passed.
+# Exit 77 (skip) when the IdP's Node modules are missing.
+
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+OIDCCTL=${OIDCCTL:-$top_builddir/tools/oidcctl}
+IDP_DIR=$top_srcdir/tests/idp
+PASS=0
+FAIL=0
+
+if [ -z "${IDP_NODE_MODULES:-}" ] && [ ! -d "$IDP_DIR/node_modules" ]; then
+    echo "SKIP: the test IdP's Node modules are missing (cd tests/idp && npm ci)"
+    exit 77
+fi
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIP: the configuration must be root-owned, so these tests run as root"
+    exit 77
+fi
+
+WORK=$(mktemp -d /tmp/oidc-it.XXXXXX)
+IDP=$WORK/idp
+cleanup() {
+    "$IDP_DIR/idp-ctl.sh" stop "$IDP" >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
+not_ok() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
+
+# check NAME CONDITION...: runs the condition, records the result
+check() {
+    name=$1
+    shift
+    if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# expect_exit NAME CODE PATTERN CMD...: CMD must exit with CODE and its output match PATTERN
+expect_exit() {
+    name=$1 code=$2 pattern=$3
+    shift 3
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" = "$code" ] && printf '%s\n' "$out" | grep -Eq -- "$pattern"; then
+        ok "$name"
+    else
+        not_ok "$name (exit $rc, wanted $code; output: $(printf '%s' "$out" | tail -n 3))"
+    fi
+}
+
+finish() {
+    echo "$PASS passed, $FAIL failed"
+    [ "$FAIL" = 0 ]
+}
+
+start_idp() {
+    "$IDP_DIR/idp-ctl.sh" start "$IDP" >/dev/null || { echo "cannot start the test IdP"; exit 99; }
+    OP_URL=$(cat "$IDP/op.url")
+    MINI_URL=$(cat "$IDP/mini.url")
+}
+
+# write_config FILE [extra lines for the people provider]: people = the main OP's public client,
+# ci = the mini issuer.
+write_config() {
+    file=$1
+    shift
+    mkdir -p "$WORK/state"
+    {
+        printf '[global]\nstate_dir = %s\n\n' "$WORK/state"
+        printf '[provider people]\nissuer = %s\nclient_id = oidc-public\n' "$OP_URL"
+        printf 'scope = openid profile email groups\nca_file = %s\n' "$IDP/ca.pem"
+        for l in "$@"; do printf '%s\n' "$l"; done
+        printf '\n[provider ci]\nissuer = %s\nclient_id = ci-audience\nca_file = %s\n' \
+            "$MINI_URL" "$IDP/ca.pem"
+        printf 'username_template = ci-{repository_owner}\ngroups_claim =\n'
+    } >"$file"
+    chmod 600 "$file"
+}
+
+mint() { node "$IDP_DIR/mint.mjs" --state "$IDP" "$@"; }

@@ -120,10 +120,10 @@ static int sign_verify(const struct tg_key *k, const char *hdr, const char *cl, 
     return r;
 }
 
-#define assert_msg_has(err, s)                                                                     \
-    do {                                                                                           \
-        if (strstr((err).msg, (s)) == NULL)                                                        \
-            fail_msg("message '%s' lacks '%s'", (err).msg, (s));                                 \
+#define assert_msg_has(err, s)                                   \
+    do {                                                         \
+        if (strstr((err).msg, (s)) == NULL)                      \
+            fail_msg("message '%s' lacks '%s'", (err).msg, (s)); \
     } while (0)
 
 /* ---------------------------------------------------------------- positive paths */
@@ -219,7 +219,8 @@ static void test_reject_base64_padding(void **state)
 {
     struct oidc_err err;
     char hdr[] = "{\"alg\":\"RS256\",\"kid\":\"rs\"}"; /* 27 bytes: encodes with padding */
-    char *h = oidc_b64url_encode((unsigned char *)hdr, strlen(hdr)), *tok = tg_sign(rs, hdr, claims(NULL));
+    char *h = oidc_b64url_encode((unsigned char *)hdr, strlen(hdr)),
+         *tok = tg_sign(rs, hdr, claims(NULL));
     char buf[8192];
 
     (void)state;
@@ -395,8 +396,9 @@ static void test_reject_crit(void **state)
     struct oidc_err err;
 
     (void)state;
-    assert_int_equal(sign_verify(rs, "{\"alg\":\"RS256\",\"kid\":\"rs\",\"crit\":[\"exp2\"],"
-                                     "\"exp2\":1}",
+    assert_int_equal(sign_verify(rs,
+                                 "{\"alg\":\"RS256\",\"kid\":\"rs\",\"crit\":[\"exp2\"],"
+                                 "\"exp2\":1}",
                                  claims(NULL), &err),
                      OIDC_ERR_TOKEN);
     assert_msg_has(err, "'exp2' as critical");
@@ -540,10 +542,11 @@ static void test_small_rsa_and_oct_keys_never_used(void **state)
     /* with a good key beside them, the bad ones are skipped, not fatal */
     {
         char *good = tg_jwk_json(rs, 1, NULL);
-        snprintf(json, sizeof(json),
-                 "{\"keys\":[%s,{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"},{\"kty\":\"EC\",\"crv\":\"P-256\","
-                 "\"x\":\"AAAA\",\"y\":\"AAAA\"},{\"kty\":\"RSA\"},%s]}",
-                 jwk, good);
+        snprintf(
+            json, sizeof(json),
+            "{\"keys\":[%s,{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"},{\"kty\":\"EC\",\"crv\":\"P-256\","
+            "\"x\":\"AAAA\",\"y\":\"AAAA\"},{\"kty\":\"RSA\"},%s]}",
+            jwk, good);
         set = parse_jwks(json);
         assert_int_equal(set->n, 1);
         assert_int_equal(set->n_skipped, 4);
@@ -764,11 +767,12 @@ static void test_reject_missing_or_bad_exp_iat(void **state)
     size_t i;
 
     (void)state;
-    snprintf(cl, sizeof(cl), "{\"iss\":\"" ISS "\",\"sub\":\"user-1\",\"aud\":\"" AUD "\",\"iat\":%lld}",
-             NOW);
+    snprintf(cl, sizeof(cl),
+             "{\"iss\":\"" ISS "\",\"sub\":\"user-1\",\"aud\":\"" AUD "\",\"iat\":%lld}", NOW);
     assert_int_equal(sign_verify(rs, NULL, cl, &err), OIDC_ERR_TOKEN);
     assert_msg_has(err, "no 'exp'");
-    snprintf(cl, sizeof(cl), "{\"iss\":\"" ISS "\",\"sub\":\"user-1\",\"aud\":\"" AUD "\",\"exp\":%lld}",
+    snprintf(cl, sizeof(cl),
+             "{\"iss\":\"" ISS "\",\"sub\":\"user-1\",\"aud\":\"" AUD "\",\"exp\":%lld}",
              NOW + 300);
     assert_int_equal(sign_verify(rs, NULL, cl, &err), OIDC_ERR_TOKEN);
     assert_msg_has(err, "no 'iat'");
@@ -825,7 +829,8 @@ static void test_reject_before_nbf(void **state)
     snprintf(nbf, sizeof(nbf), "\"nbf\":%lld", NOW + 60);
     assert_int_equal(sign_verify(rs, NULL, timed_claims(NOW + 600, NOW, nbf), &err), OIDC_OK);
     snprintf(nbf, sizeof(nbf), "\"nbf\":%lld", NOW + 61);
-    assert_int_equal(sign_verify(rs, NULL, timed_claims(NOW + 600, NOW, nbf), &err), OIDC_ERR_TOKEN);
+    assert_int_equal(sign_verify(rs, NULL, timed_claims(NOW + 600, NOW, nbf), &err),
+                     OIDC_ERR_TOKEN);
     assert_msg_has(err, "not valid before");
 }
 

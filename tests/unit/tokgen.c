@@ -12,12 +12,12 @@
 
 #include "b64.h"
 
-#define CHECK(x)                                                                  \
-    do {                                                                          \
-        if (!(x)) {                                                               \
+#define CHECK(x)                                                                     \
+    do {                                                                             \
+        if (!(x)) {                                                                  \
             fprintf(stderr, "tokgen: %s failed at %s:%d\n", #x, __FILE__, __LINE__); \
-            abort();                                                              \
-        }                                                                         \
+            abort();                                                                 \
+        }                                                                            \
     } while (0)
 
 static const char *md_of(const char *alg)
@@ -103,7 +103,7 @@ char *tg_jwk_json(const struct tg_key *k, int include_alg, const char *extra)
                                              sizeof(group), NULL) == 1);
         CHECK(EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
                                               &len) == 1);
-        crv = strcmp(group, "prime256v1") == 0 ? "P-256"
+        crv = strcmp(group, "prime256v1") == 0  ? "P-256"
               : strcmp(group, "secp384r1") == 0 ? "P-384"
                                                 : "P-521";
         half = (len - 1) / 2;
@@ -168,9 +168,9 @@ char *tg_sig_b64(const struct tg_key *k, const char *input, size_t len)
     char *out;
 
     CHECK(ctx != NULL);
-    CHECK(EVP_DigestSignInit_ex(ctx, &pctx, id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448 ? NULL
-                                                                                           : md,
-                                NULL, NULL, k->pkey, NULL) == 1);
+    CHECK(EVP_DigestSignInit_ex(ctx, &pctx,
+                                id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448 ? NULL : md, NULL,
+                                NULL, k->pkey, NULL) == 1);
     if (k->alg[0] == 'P') {
         CHECK(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1);
         CHECK(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1);

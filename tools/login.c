@@ -1,0 +1,169 @@
+/* oidcctl login: the device flow in a terminal, ending with the verified, mapped identity. */
+#include "config.h"
+#include "oidcctl.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "json.h"
+#include "provider.h"
+
+/* When the ID token lacks the groups claim and userinfo is enabled, copies the claim from userinfo
+ * into claims. The userinfo subject must be the ID token's (OIDC Core §5.3.2). */
+static int merge_userinfo(struct oidc_provider *p, const struct oidc_provider_cfg *pcfg,
+                          const char *access_token, cJSON *claims, struct oidc_err *err)
+{
+    cJSON *ui = NULL;
+    const cJSON *groups;
+    const char *sub_id = NULL, *sub_ui = NULL;
+    char top[128];
+    size_t n;
+    int r;
+
+    if (!pcfg->userinfo || pcfg->groups_claim == NULL || pcfg->groups_claim[0] == '\0' ||
+        oidc_json_get_path(claims, pcfg->groups_claim) != NULL)
+        return OIDC_OK;
+    if (access_token == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_HTTP,
+                            "userinfo is enabled but the IdP sent no access "
+                            "token");
+    if ((r = oidc_userinfo_fetch(p, access_token, &ui, err)) != OIDC_OK)
+        return r;
+    if (oidc_json_get_string(claims, "sub", &sub_id) != OIDC_OK ||
+        oidc_json_get_string(ui, "sub", &sub_ui) != OIDC_OK || strcmp(sub_id, sub_ui) != 0) {
+        cJSON_Delete(ui);
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "userinfo subject does not match the ID token subject");
+    }
+    /* only a top-level claim can be merged; nested paths stay as the ID token has them */
+    n = strcspn(pcfg->groups_claim, ".");
+    if (n < sizeof(top)) {
+        memcpy(top, pcfg->groups_claim, n);
+        top[n] = '\0';
+        groups = cJSON_GetObjectItemCaseSensitive(ui, top);
+        if (groups != NULL && cJSON_GetObjectItemCaseSensitive(claims, top) == NULL)
+            cJSON_AddItemToObject(claims, top, cJSON_Duplicate(groups, 1));
+    }
+    cJSON_Delete(ui);
+    return OIDC_OK;
+}
+
+int cmd_login(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},  {"provider", required_argument, NULL, 'p'},
+        {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    struct ctl_common c = {0};
+    struct oidc_cfg *cfg = NULL;
+    const struct oidc_provider_cfg *pcfg;
+    struct oidc_provider *prov = NULL;
+    struct oidc_device_auth da = {0};
+    struct oidc_device_tokens dt = {0};
+    struct oidc_token *tok = NULL;
+    struct oidc_identity *id = NULL;
+    struct oidc_err err = {0};
+    int64_t timeout = 0, now, deadline;
+    int ch, r, rc = CTL_USAGE;
+    char *s;
+
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            c.config = optarg;
+            break;
+        case 'p':
+            c.provider = optarg;
+            break;
+        case 't':
+            if (ctl_parse_int64("--timeout", optarg, 1, 3600, &timeout) != CTL_OK)
+                return CTL_USAGE;
+            break;
+        case 'j':
+            c.json = 1;
+            break;
+        case 'h':
+            printf("Usage: oidcctl login [--config PATH] [--provider NAME] [--timeout SECONDS] "
+                   "[--json]\n");
+            return CTL_OK;
+        default:
+            return CTL_USAGE;
+        }
+    }
+    if (optind != argc) {
+        ctl_err("login takes no arguments besides options");
+        return CTL_USAGE;
+    }
+    if ((rc = ctl_load_config(c.config, &cfg)) != CTL_OK)
+        return rc;
+    rc = CTL_USAGE;
+    if ((pcfg = ctl_pick_provider(cfg, c.provider)) == NULL)
+        goto out;
+    rc = CTL_REFUSED;
+    now = oidc_now();
+    if ((r = oidc_provider_new(pcfg, cfg->state_dir, &prov, &err)) != OIDC_OK ||
+        (r = oidc_provider_discover(prov, now, &err)) != OIDC_OK ||
+        (r = oidc_device_start(prov, now, &da, &err)) != OIDC_OK) {
+        ctl_err("%s", oidc_err_msg(&err));
+        goto out;
+    }
+    /* The prompt goes to stderr with --json so stdout stays machine-readable. */
+    fprintf(c.json ? stderr : stdout,
+            "To sign in to %s, open this address in a browser:\n\n"
+            "    %s\n\n"
+            "and check that it shows the code:  %s\n"
+            "(or open %s and enter the code)\n"
+            "Waiting for approval (the code expires in %lld s)...\n",
+            pcfg->name,
+            da.verification_uri_complete != NULL ? da.verification_uri_complete
+                                                 : da.verification_uri,
+            da.user_code, da.verification_uri, (long long)(da.expires_at - now));
+    fflush(NULL);
+    deadline = timeout > 0 ? now + timeout : da.expires_at;
+    if ((r = oidc_device_poll(prov, &da, deadline, NULL, NULL, &dt, &err)) != OIDC_OK) {
+        ctl_err("sign-in failed: %s", oidc_err_msg(&err));
+        goto out;
+    }
+    if ((r = oidc_provider_verify(prov, dt.id_token, strlen(dt.id_token), oidc_now(), NULL, &tok,
+                                  &err)) != OIDC_OK) {
+        ctl_err("ID token refused: %s", oidc_err_msg(&err));
+        goto out;
+    }
+    if ((r = merge_userinfo(prov, pcfg, dt.access_token, tok->claims, &err)) != OIDC_OK) {
+        ctl_err("userinfo: %s", oidc_err_msg(&err));
+        goto out;
+    }
+    if ((r = oidc_idmap_map(pcfg, NULL, tok->claims, &id, &err)) != OIDC_OK) {
+        ctl_err("identity refused: %s", oidc_err_msg(&err));
+        goto out;
+    }
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "valid", 1);
+        cJSON_AddStringToObject(o, "provider", pcfg->name);
+        cJSON_AddItemToObject(o, "claims", cJSON_Duplicate(tok->claims, 1));
+        cJSON_AddItemToObject(o, "identity", ctl_identity_json(id));
+        s = cJSON_Print(o);
+        if (s != NULL)
+            puts(s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("Signed in: ID token verified (alg %s, key %s).\n", oidc_alg_name(tok->alg),
+               tok->kid != NULL ? tok->kid : "(no kid)");
+        ctl_print_identity(stdout, id);
+    }
+    rc = CTL_OK;
+out:
+    oidc_identity_free(id);
+    oidc_token_free(tok);
+    oidc_device_tokens_clear(&dt);
+    oidc_device_auth_clear(&da);
+    oidc_provider_free(prov);
+    oidc_cfg_free(cfg);
+    return rc;
+}

@@ -1,0 +1,43 @@
+/* oidcctl: shared helpers of the subcommands. */
+#ifndef OIDCCTL_H
+#define OIDCCTL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <cjson/cJSON.h>
+
+#include "conf.h"
+#include "idmap.h"
+#include "util.h"
+
+/* Exit codes: 0 success, 1 refused/failed check, 2 usage or configuration error. */
+enum { CTL_OK = 0, CTL_REFUSED = 1, CTL_USAGE = 2 };
+
+#define CTL_TOKEN_FILE_MAX (64 * 1024)
+
+/* Options every subcommand understands. */
+struct ctl_common {
+    const char *config;   /* --config PATH */
+    const char *provider; /* --provider NAME */
+    int json;             /* --json */
+};
+
+int cmd_verify_token(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
+
+void ctl_err(const char *fmt, ...) OIDC_FORMAT(1, 2);
+/* Loads the configuration (config=PATH when path is set) and prints any error. */
+int ctl_load_config(const char *path, struct oidc_cfg **out);
+/* Picks the provider by name, or the default/only one; prints an error when none fits. */
+const struct oidc_provider_cfg *ctl_pick_provider(const struct oidc_cfg *cfg, const char *name);
+/* Parses a non-negative integer option value. */
+int ctl_parse_int64(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out);
+/* Reads a token from a file or "-" (stdin), trims surrounding whitespace. Release with
+ * oidc_free_secret(). */
+int ctl_read_token(const char *path, char **out);
+/* Human or JSON output of a verified identity. */
+cJSON *ctl_identity_json(const struct oidc_identity *id);
+void ctl_print_identity(FILE *f, const struct oidc_identity *id);
+
+#endif
