@@ -1,0 +1,93 @@
+#!/bin/sh
+# The whole test suite, as CI runs it: dependencies, then gcc and clang builds with -Werror and
+# `make check` (unit tests and integration tests against the bundled IdP), unit tests under
+# ASan+UBSan and under valgrind, `make distcheck`, scan-build, the clang-format check, the
+# benchmark, and a check that the build left no untracked files. Exit 0 only if every stage passed.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+JOBS=$(nproc 2>/dev/null || echo 2)
+LOGDIR=$ROOT/build-logs
+PASSED=0
+FAILED=0
+FAILED_NAMES=
+
+tests/install-deps.sh || { echo "run-all: installing dependencies failed"; exit 1; }
+[ -x configure ] || ./autogen.sh >/dev/null 2>&1 || { echo "run-all: autogen.sh failed"; exit 1; }
+mkdir -p "$LOGDIR"
+export IDP_NODE_MODULES="$ROOT/tests/idp" # lets copies of the tree (distcheck) reach the IdP's modules
+
+# stage NAME CMD...: runs CMD with its output in build-logs/NAME.log; prints the tail on failure.
+stage() {
+    name=$1
+    shift
+    start=$(date +%s)
+    if "$@" >"$LOGDIR/$name.log" 2>&1; then
+        PASSED=$((PASSED + 1))
+        echo "ok   - $name ($(($(date +%s) - start)) s)"
+    else
+        FAILED=$((FAILED + 1))
+        FAILED_NAMES="$FAILED_NAMES $name"
+        echo "FAIL - $name ($(($(date +%s) - start)) s); last lines of build-logs/$name.log:"
+        tail -n 40 "$LOGDIR/$name.log" | sed 's/^/    /'
+    fi
+}
+
+# build DIR CONFIGURE-ARGS...: a fresh out-of-tree build
+build() {
+    dir=$1
+    shift
+    rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" && "$ROOT/configure" "$@" && make -j"$JOBS"
+}
+
+check_in() {
+    cd "$1" && make -j"$JOBS" check
+    rc=$?
+    cat tests/unit/*.log tests/integration/*.log 2>/dev/null | grep -E '^(ok|FAIL|not ok) |passed|PASSED|FAILED' | tail -n 200
+    return $rc
+}
+
+unit_under_valgrind() {
+    cd "$ROOT/build-gcc" || return 1
+    for t in tests/unit/test_*; do
+        case $t in *.o | *.log | *.trs) continue ;; esac
+        [ -x "$t" ] || continue
+        echo "valgrind $t"
+        valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
+            "$t" >/dev/null || return 1
+    done
+}
+
+format_check() {
+    git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
+}
+
+untracked_check() {
+    [ -d .git ] || return 0
+    left=$(git status --porcelain --untracked-files=all | grep -v '^ M\|^M ' || true)
+    [ -z "$left" ] || { echo "the build left untracked files:"; echo "$left"; return 1; }
+}
+
+stage gcc-build build "$ROOT/build-gcc" CC=gcc --enable-werror
+stage gcc-check check_in "$ROOT/build-gcc"
+stage clang-build build "$ROOT/build-clang" CC=clang --enable-werror
+stage clang-check check_in "$ROOT/build-clang"
+stage asan-ubsan-build build "$ROOT/build-asan" CC=gcc \
+    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+    LDFLAGS="-fsanitize=address,undefined"
+stage asan-ubsan-check env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    sh -c "cd '$ROOT/build-asan' && make -j$JOBS check"
+stage valgrind-unit unit_under_valgrind
+stage distcheck sh -c "cd '$ROOT/build-gcc' && make -j$JOBS distcheck"
+stage scan-build sh -c "rm -rf '$ROOT/build-scan' && mkdir -p '$ROOT/build-scan' && cd '$ROOT/build-scan' && scan-build -o '$ROOT/build-scan/report' --status-bugs '$ROOT/configure' >/dev/null && scan-build -o '$ROOT/build-scan/report' --status-bugs make -j$JOBS"
+stage clang-format format_check
+stage benchmark sh -c "cd '$ROOT/build-gcc' && make tests/bench/bench_jwt >/dev/null && tests/bench/bench_jwt"
+stage untracked-files untracked_check
+
+echo
+echo "benchmark figures (tests/bench/bench_jwt):"
+sed 's/^/    /' "$LOGDIR/benchmark.log"
+echo
+[ "$FAILED" = 0 ] || echo "failed stages:$FAILED_NAMES"
+echo "stages: $PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
