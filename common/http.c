@@ -25,14 +25,29 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static CURLcode init_rc = CURLE_FAILED_INIT;
 static uint64_t request_count;
 
+static int keylog_refused;
+
+/* libcurl's TLS backend reads SSLKEYLOGFILE when it initialises and then writes every session key
+ * to that file. In a PAM stack (sudo, su) the environment is the calling user's: root would write
+ * the keys protecting client secrets and tokens wherever the user says. Refuse instead. */
 static void global_init_once(void)
 {
+    if (getenv("SSLKEYLOGFILE") != NULL) {
+        keylog_refused = 1;
+        return;
+    }
     init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 int oidc_http_global_init(struct oidc_err *err)
 {
-    if (pthread_once(&init_once, global_init_once) != 0 || init_rc != CURLE_OK)
+    if (pthread_once(&init_once, global_init_once) != 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot initialise libcurl");
+    if (keylog_refused)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "SSLKEYLOGFILE is set in the environment: refusing to use TLS, which "
+                            "would write session keys to that file");
+    if (init_rc != CURLE_OK)
         return OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot initialise libcurl: %s",
                             curl_easy_strerror(init_rc));
     return OIDC_OK;
@@ -444,6 +459,10 @@ int oidc_http_request(const struct oidc_http_opts *opts, const struct oidc_http_
     SETOPT(h, CURLOPT_CONNECTTIMEOUT, connect_timeout);
     SETOPT(h, CURLOPT_TIMEOUT, timeout);
     SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+    /* No proxy, and none from the environment (http_proxy, https_proxy, ALL_PROXY): under sudo or
+     * su that environment belongs to the calling user, who could route the IdP traffic. */
+    SETOPT(h, CURLOPT_PROXY, "");
+    SETOPT(h, CURLOPT_NOPROXY, "*");
     SETOPT(h, CURLOPT_NOPROGRESS, 1L);
     SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)buf.max);
     SETOPT(h, CURLOPT_WRITEFUNCTION, write_cb);

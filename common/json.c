@@ -56,12 +56,13 @@ static int check_tree(const cJSON *node, int depth, const char **dup)
     const cJSON *a;
     int r;
 
+    /* depth counts containers: a scalar inside the deepest allowed one is fine */
+    if (!cJSON_IsObject(node) && !cJSON_IsArray(node))
+        return OIDC_OK;
     if (depth > OIDC_JSON_MAX_DEPTH)
         return OIDC_ERR_TOOBIG;
     if (cJSON_IsObject(node) && (r = find_duplicate(node, dup)) != OIDC_OK)
         return r;
-    if (!cJSON_IsObject(node) && !cJSON_IsArray(node))
-        return OIDC_OK;
     for (a = node->child; a != NULL; a = a->next)
         if ((r = check_tree(a, depth + 1, dup)) != OIDC_OK)
             return r;

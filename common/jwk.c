@@ -393,7 +393,7 @@ int oidc_jwks_parse(const char *json, size_t len, struct oidc_jwks **out, struct
         goto out;
     }
     set = calloc(1, sizeof(*set));
-    if (set == NULL || (count > 0 && (set->keys = calloc(count, sizeof(*set->keys))) == NULL)) {
+    if (set == NULL || (set->keys = calloc(count > 0 ? count : 1, sizeof(*set->keys))) == NULL) {
         r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory parsing the JWKS");
         goto out;
     }

@@ -51,6 +51,18 @@ static const EVP_MD *alg_md(unsigned alg)
     }
 }
 
+/* Token text quoted in messages: control bytes become '?', so a header value read before the
+ * signature check cannot forge log lines or drive a terminal. */
+static const char *clean(const char *s, char *buf, size_t cap)
+{
+    size_t i;
+
+    for (i = 0; s[i] != '\0' && i + 1 < cap; i++)
+        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    buf[i] = '\0';
+    return buf;
+}
+
 void oidc_token_free(struct oidc_token *tok)
 {
     if (tok == NULL)
@@ -113,9 +125,10 @@ static int check_header(const cJSON *hdr, unsigned allowed, unsigned *alg_out, c
                         struct oidc_err *err)
 {
     static const char *const refused[] = {"jwk", "jku", "x5u", "x5c", "b64", "zip", "enc"};
-    const char *alg, *c;
+    const char *alg, *c, *typ;
     const cJSON *crit;
     unsigned alg_bit;
+    char b[72];
     size_t i;
     int r;
 
@@ -126,8 +139,10 @@ static int check_header(const cJSON *hdr, unsigned allowed, unsigned *alg_out, c
         if (strcasecmp(alg, "none") == 0)
             return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "alg 'none' is never accepted");
         if (strncasecmp(alg, "HS", 2) == 0)
-            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "HMAC alg '%.16s' is never accepted", alg);
-        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "alg '%.16s' is not supported", alg);
+            return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "HMAC alg '%.16s' is never accepted",
+                                clean(alg, b, sizeof(b)));
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "alg '%.16s' is not supported",
+                            clean(alg, b, sizeof(b)));
     }
     if ((alg_bit & allowed) == 0)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
@@ -138,7 +153,8 @@ static int check_header(const cJSON *hdr, unsigned allowed, unsigned *alg_out, c
                 ? crit->child->valuestring
                 : "?";
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
-                            "token header marks '%.32s' as critical, which is not understood", c);
+                            "token header marks '%.32s' as critical, which is not understood",
+                            clean(c, b, sizeof(b)));
     }
     for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         if (cJSON_GetObjectItemCaseSensitive(hdr, refused[i]) != NULL)
@@ -146,6 +162,15 @@ static int check_header(const cJSON *hdr, unsigned allowed, unsigned *alg_out, c
                                 "token header parameter '%s' is refused (keys come only from the "
                                 "provider's JWKS)",
                                 refused[i]);
+    /* Explicit typing (RFC 8725 §3.11): an access token (at+jwt) or a logout token must not pass
+     * as an ID token. Absent or JWT is what ID-token and CI-token issuers send. */
+    r = oidc_json_get_string(hdr, "typ", &typ);
+    if (r == OIDC_ERR_PARSE ||
+        (r == OIDC_OK && strcasecmp(typ, "JWT") != 0 && strcasecmp(typ, "application/jwt") != 0))
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "token type (typ) '%.32s' is not an ID token (JWT); access and logout "
+                            "tokens are refused",
+                            r == OIDC_OK ? clean(typ, b, sizeof(b)) : "?");
     *kid = NULL;
     r = oidc_json_get_string(hdr, "kid", kid);
     if (r == OIDC_ERR_PARSE)
@@ -159,6 +184,7 @@ static int select_key(const struct oidc_jwks *jwks, unsigned alg, const char *ki
 {
     const struct oidc_jwk *found = NULL;
     size_t i, fits = 0, kid_seen = 0;
+    char b[72];
 
     if (jwks == NULL || jwks->n == 0)
         return OIDC_ERR_SET(err, OIDC_ERR_NOKEY, "no signing keys are available");
@@ -177,12 +203,12 @@ static int select_key(const struct oidc_jwks *jwks, unsigned alg, const char *ki
     }
     if (kid != NULL && kid_seen == 0)
         return OIDC_ERR_SET(err, OIDC_ERR_NOKEY, "no key with kid '%.64s' in the provider's JWKS",
-                            kid);
+                            clean(kid, b, sizeof(b)));
     if (kid != NULL && fits == 0)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
-                            "key '%.64s' does not fit alg %s (wrong key type, curve or alg)", kid,
-                            oidc_alg_name(alg));
-    if (kid == NULL && fits != 1)
+                            "key '%.64s' does not fit alg %s (wrong key type, curve or alg)",
+                            clean(kid, b, sizeof(b)), oidc_alg_name(alg));
+    if (found == NULL || (kid == NULL && fits != 1))
         return OIDC_ERR_SET(err, OIDC_ERR_NOKEY,
                             "token has no kid and %zu keys of the JWKS fit alg %s (exactly one "
                             "must)",
@@ -354,7 +380,7 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
 {
     const cJSON *c = tok->claims, *aud, *it;
     const char *s;
-    char desc[200];
+    char desc[200], b[200];
     size_t i;
     int r, ok = 0;
 
@@ -364,7 +390,7 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
     if (strcmp(tok->iss, o->issuer) != 0)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                             "issuer in token is '%.96s' but the configuration says '%.96s'",
-                            tok->iss, o->issuer);
+                            clean(tok->iss, b, sizeof(b)), o->issuer);
     /* sub: present and non-empty. */
     if (oidc_json_get_string(c, "sub", &tok->sub) != OIDC_OK || tok->sub[0] == '\0')
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no non-empty string 'sub' claim");
@@ -385,18 +411,23 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
     if (!ok) {
         describe_aud(aud, desc, sizeof(desc));
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
-                            "audience in token is %s but the configuration accepts '%.64s'%s", desc,
-                            o->n_audiences > 0 ? o->audiences[0] : "",
+                            "audience in token is %s but the configuration accepts '%.64s'%s",
+                            clean(desc, b, sizeof(b)), o->n_audiences > 0 ? o->audiences[0] : "",
                             o->n_audiences > 1 ? " (and others)" : "");
     }
-    /* azp: when present, it must be this client. */
+    /* azp: when present it must be this client; with several audiences it must be present, or a
+     * token issued to another party that merely lists us would pass (OIDC Core §3.1.3.7). */
     r = oidc_json_get_string(c, "azp", &s);
     if (r == OIDC_ERR_PARSE)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token 'azp' is not a string");
+    if (r == OIDC_ERR_NOTFOUND && o->client_id != NULL && cJSON_IsArray(aud) &&
+        cJSON_GetArraySize(aud) > 1)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "token has several audiences but no authorized party (azp) claim");
     if (r == OIDC_OK && o->client_id != NULL && strcmp(s, o->client_id) != 0)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                             "authorized party (azp) in token is '%.64s' but the client is '%.64s'",
-                            s, o->client_id);
+                            clean(s, b, sizeof(b)), o->client_id);
     /* Times. */
     if ((r = get_time(c, "exp", 1, &tok->exp, err)) != OIDC_OK ||
         (r = get_time(c, "iat", 1, &tok->iat, err)) != OIDC_OK ||
@@ -437,8 +468,8 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
                                 o->acr);
         if (strcmp(s, o->acr) != 0)
             return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
-                                "acr in token is '%.64s' but the configuration requires '%.64s'", s,
-                                o->acr);
+                                "acr in token is '%.64s' but the configuration requires '%.64s'",
+                                clean(s, b, sizeof(b)), o->acr);
     }
     if (o->require_auth_time) {
         int64_t at;

@@ -46,7 +46,15 @@ struct oidc_err {
  * `return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "...")`. */
 int oidc_err_set(struct oidc_err *err, int code, const char *func, int line, const char *fmt, ...)
     OIDC_FORMAT(5, 6);
-#define OIDC_ERR_SET(err, code, ...) oidc_err_set((err), (code), __func__, __LINE__, __VA_ARGS__)
+/* The macro's value is the code itself, so callers (and static analysers) see that an error path
+ * never yields OIDC_OK. code must be free of side effects (it is a constant everywhere). */
+static inline int oidc_err_code(int recorded, int code)
+{
+    (void)recorded;
+    return code;
+}
+#define OIDC_ERR_SET(err, code, ...) \
+    oidc_err_code(oidc_err_set((err), (code), __func__, __LINE__, __VA_ARGS__), (code))
 /* The message of err; never NULL (falls back to oidc_strerror(code)). */
 const char *oidc_err_msg(const struct oidc_err *err);
 const char *oidc_strerror(int code);

@@ -31,8 +31,8 @@ static const char usage_text[] =
     "\n"
     "Options for every command:\n"
     "  --config PATH   configuration file (default " SYSCONFDIR "/nss-pam-oidc.conf)\n"
-    "  -h, --help      this text\n"
-    "  --version       print the version\n";
+    "\n"
+    "oidcctl --help prints this text; oidcctl --version the version.\n";
 
 void ctl_err(const char *fmt, ...)
 {
@@ -143,8 +143,12 @@ int ctl_read_token(const char *path, char **out)
     e = s + strlen(s);
     while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
         *--e = '\0';
-    if (s != buf)
-        memmove(buf, s, strlen(s) + 1);
+    if (s != buf) {
+        /* the moved-from tail still holds token bytes: wipe it */
+        size_t kept = strlen(s);
+        memmove(buf, s, kept + 1);
+        oidc_memzero(buf + kept + 1, (size_t)(s - buf));
+    }
     if (buf[0] == '\0') {
         ctl_err("%s holds no token", strcmp(path, "-") == 0 ? "standard input" : path);
         oidc_free_secret(&buf);
@@ -213,7 +217,6 @@ int main(int argc, char **argv)
         {"login", cmd_login},
         {"check-config", cmd_check_config},
     };
-    struct oidc_err err = {0};
     size_t i;
 
     if (argc < 2) {
@@ -228,10 +231,6 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--version") == 0) {
         printf("oidcctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
         return CTL_OK;
-    }
-    if (oidc_http_global_init(&err) != OIDC_OK) {
-        ctl_err("%s", oidc_err_msg(&err));
-        return CTL_USAGE;
     }
     for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(argv[1], cmds[i].name) == 0)

@@ -188,32 +188,17 @@ int cmd_verify_token(int argc, char **argv)
         goto out;
     now = a.have_now ? a.now : oidc_now();
 
-    if (jwks != NULL || a.have_leeway) {
-        /* Explicit keys or leeway: the provider's rules with these overrides. */
-        if (jwks == NULL) {
-            const struct oidc_jwks *set = NULL;
-            if ((r = oidc_provider_new(pcfg, cfg->state_dir, &prov, &err)) != OIDC_OK ||
-                (r = oidc_provider_discover(prov, now, &err)) != OIDC_OK ||
-                (r = oidc_provider_jwks(prov, now, 0, &set, &err)) != OIDC_OK) {
-                ctl_err("%s", oidc_err_msg(&err));
-                rc = r == OIDC_ERR_NETWORK || r == OIDC_ERR_HTTP ? CTL_REFUSED : CTL_USAGE;
-                goto out;
-            }
-            oidc_provider_verify_opts(pcfg, now, aud, &vo);
-            if (a.have_leeway)
-                vo.leeway = (int)a.leeway;
-            vo.nonce = a.nonce;
-            r = oidc_token_verify(token, strlen(token), set, &vo, &tok, &err);
-        } else {
-            oidc_provider_verify_opts(pcfg, now, aud, &vo);
-            if (a.have_leeway)
-                vo.leeway = (int)a.leeway;
-            vo.nonce = a.nonce;
-            r = oidc_token_verify(token, strlen(token), jwks, &vo, &tok, &err);
-        }
-    } else {
-        if ((r = oidc_provider_new(pcfg, cfg->state_dir, &prov, &err)) == OIDC_OK)
-            r = oidc_provider_verify(prov, token, strlen(token), now, a.nonce, &tok, &err);
+    if (a.have_leeway) /* an override of the provider's leeway, for this run only */
+        for (size_t i = 0; i < cfg->n_providers; i++)
+            if (cfg->providers[i] == pcfg)
+                cfg->providers[i]->leeway = (int)a.leeway;
+    if (jwks != NULL) {
+        /* keys from the file: the provider's rules, no network */
+        oidc_provider_verify_opts(pcfg, now, aud, &vo);
+        vo.nonce = a.nonce;
+        r = oidc_token_verify(token, strlen(token), jwks, &vo, &tok, &err);
+    } else if ((r = oidc_provider_new(pcfg, cfg->state_dir, &prov, &err)) == OIDC_OK) {
+        r = oidc_provider_verify(prov, token, strlen(token), now, a.nonce, &tok, &err);
     }
     if (r != OIDC_OK) {
         report_refusal(&a, "token", oidc_err_msg(&err));

@@ -36,6 +36,18 @@ chmod 600 "$CONF.aud"
 expect_exit "audience without the client_id: warned with a fix" 0 "warning +audience" \
     "$OIDCCTL" check-config --config "$CONF.aud"
 
+# a slow IdP: accepts the connection, never answers; the whole-request timeout ends the wait
+node -e 'const s=require("net").createServer(c=>{}).listen(0,"127.0.0.1",()=>{require("fs").writeFileSync(process.argv[1],String(s.address().port))});setTimeout(()=>process.exit(0),30000)' "$WORK/slow.port" &
+slow_pid=$!
+for _ in $(seq 50); do [ -s "$WORK/slow.port" ] && break; sleep 0.1; done
+printf '[provider people]\nissuer = https://127.0.0.1:%s\nclient_id = x\ntimeout = 2\n' "$(cat "$WORK/slow.port")" >"$CONF.slow"
+chmod 600 "$CONF.slow"
+start=$(date +%s)
+expect_exit "slow IdP: reported as a timeout" 1 'PROBLEM +discovery: .*([Tt]imeout|timed out)' \
+    "$OIDCCTL" check-config --config "$CONF.slow"
+check "slow IdP: gave up within the configured 2 s timeout (<= 4 s)" [ $(($(date +%s) - start)) -le 4 ]
+kill "$slow_pid" 2>/dev/null
+
 chmod 666 "$CONF"
 expect_exit "world-writable configuration refused" 2 'group or others write' "$OIDCCTL" check-config --config "$CONF"
 

@@ -908,6 +908,65 @@ static void test_decode_unverified(void **state)
     free(tok);
 }
 
+static void test_reject_several_audiences_without_azp(void **state)
+{
+    struct oidc_err err;
+    char cl[512];
+
+    (void)state;
+    /* issued to evil-client, merely listing us: without azp it must not pass */
+    snprintf(cl, sizeof(cl),
+             "{\"iss\":\"" ISS "\",\"sub\":\"user-1\",\"aud\":[\"evil-client\",\"" AUD "\"],"
+             "\"exp\":%lld,\"iat\":%lld}",
+             NOW + 300, NOW);
+    assert_int_equal(sign_verify(rs, NULL, cl, &err), OIDC_ERR_TOKEN);
+    assert_msg_has(err, "several audiences but no authorized party");
+    /* a one-element array is a single audience */
+    snprintf(cl, sizeof(cl),
+             "{\"iss\":\"" ISS "\",\"sub\":\"user-1\",\"aud\":[\"" AUD "\"],\"exp\":%lld,"
+             "\"iat\":%lld}",
+             NOW + 300, NOW);
+    assert_int_equal(sign_verify(rs, NULL, cl, &err), OIDC_OK);
+}
+
+static void test_reject_typ_other_than_jwt(void **state)
+{
+    struct oidc_err err;
+
+    (void)state;
+    assert_int_equal(sign_verify(rs, "{\"alg\":\"RS256\",\"kid\":\"rs\",\"typ\":\"at+jwt\"}",
+                                 claims(NULL), &err),
+                     OIDC_ERR_TOKEN);
+    assert_msg_has(err, "'at+jwt' is not an ID token");
+    assert_int_equal(sign_verify(rs, "{\"alg\":\"RS256\",\"kid\":\"rs\",\"typ\":\"logout+jwt\"}",
+                                 claims(NULL), &err),
+                     OIDC_ERR_TOKEN);
+    assert_int_equal(
+        sign_verify(rs, "{\"alg\":\"RS256\",\"kid\":\"rs\",\"typ\":7}", claims(NULL), &err),
+        OIDC_ERR_TOKEN);
+    assert_int_equal(
+        sign_verify(rs, "{\"alg\":\"RS256\",\"kid\":\"rs\",\"typ\":\"jwt\"}", claims(NULL), &err),
+        OIDC_OK);
+    assert_int_equal(sign_verify(rs, "{\"alg\":\"RS256\",\"kid\":\"rs\"}", claims(NULL), &err),
+                     OIDC_OK);
+}
+
+static void test_messages_never_carry_control_bytes(void **state)
+{
+    struct oidc_err err;
+    size_t i;
+
+    (void)state;
+    /* the kid is read before the signature is checked: a newline or escape in it must not reach
+     * a log line or a terminal */
+    assert_int_equal(sign_verify(rs, "{\"alg\":\"RS256\",\"kid\":\"zz\\n\\u001b[31mFAKE LOG\"}",
+                                 claims(NULL), &err),
+                     OIDC_ERR_NOKEY);
+    assert_msg_has(err, "zz??[31mFAKE LOG");
+    for (i = 0; err.msg[i] != '\0'; i++)
+        assert_true((unsigned char)err.msg[i] >= 0x20 && err.msg[i] != 0x7f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -957,6 +1016,9 @@ int main(void)
         cmocka_unit_test(test_reject_nonce_mismatch),
         cmocka_unit_test(test_reject_acr_mismatch),
         cmocka_unit_test(test_decode_unverified),
+        cmocka_unit_test(test_reject_several_audiences_without_azp),
+        cmocka_unit_test(test_reject_typ_other_than_jwt),
+        cmocka_unit_test(test_messages_never_carry_control_bytes),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
