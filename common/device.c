@@ -22,17 +22,6 @@
 #define ACCESS_TOKEN_MAX (64 * 1024)
 #define SCOPE_DEFAULT    "openid"
 
-/* Copies s for a message: at most cap-1 bytes, non-printable bytes replaced by '?'. */
-static const char *printable(char *dst, size_t cap, const char *s)
-{
-    size_t i;
-
-    for (i = 0; s != NULL && s[i] != '\0' && i + 1 < cap; i++)
-        dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    dst[i] = '\0';
-    return dst;
-}
-
 static int all_printable(const char *s)
 {
     for (; *s != '\0'; s++)
@@ -146,9 +135,9 @@ static int oauth_error(const cJSON *doc, char *code, size_t ncode, char *desc, s
     code[0] = desc[0] = '\0';
     if (doc == NULL || oidc_json_get_string(doc, "error", &e) != OIDC_OK || *e == '\0')
         return 0;
-    printable(code, ncode, e);
+    oidc_printable(code, ncode, e);
     if (oidc_json_get_string(doc, "error_description", &d) == OIDC_OK)
-        printable(desc, ndesc, d);
+        oidc_printable(desc, ndesc, d);
     return 1;
 }
 

@@ -58,17 +58,6 @@ uint64_t oidc_http_request_count(void)
     return __atomic_load_n(&request_count, __ATOMIC_RELAXED);
 }
 
-/* Copies s for an error message: at most cap-1 bytes, non-printable bytes replaced by '?'. */
-static const char *printable(char *dst, size_t cap, const char *s)
-{
-    size_t i;
-
-    for (i = 0; s != NULL && s[i] != '\0' && i + 1 < cap; i++)
-        dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    dst[i] = '\0';
-    return dst;
-}
-
 static int is_loopback_host(const char *host)
 {
     struct in_addr a4;
@@ -107,12 +96,12 @@ static int url_check(const char *url, int insecure_http_loopback, int *plain_htt
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-        OIDC_ERR_SET(err, r, "'%s' is not a valid absolute URL", printable(shown, 120, url));
+        OIDC_ERR_SET(err, r, "'%s' is not a valid absolute URL", oidc_printable(shown, 120, url));
         goto out;
     }
     if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
         OIDC_ERR_SET(err, r, "refusing a URL to host '%s': credentials in URLs are not allowed",
-                     printable(shown, 120, host));
+                     oidc_printable(shown, 120, host));
         goto out;
     }
     if (strcmp(scheme, "https") == 0) {
@@ -124,10 +113,10 @@ static int url_check(const char *url, int insecure_http_loopback, int *plain_htt
         OIDC_ERR_SET(err, r,
                      "refusing URL '%s': plain http is allowed only to 127.0.0.0/8, [::1] or "
                      "localhost",
-                     printable(shown, 120, url));
+                     oidc_printable(shown, 120, url));
     } else {
         OIDC_ERR_SET(err, r, "refusing URL '%s': only https is allowed",
-                     printable(shown, 120, url));
+                     oidc_printable(shown, 120, url));
     }
 out:
     curl_free(scheme);
@@ -314,7 +303,7 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
             vn = sizeof(h->content_type) - 1;
         memcpy(h->content_type, v, vn);
         h->content_type[vn] = '\0';
-        printable(h->content_type, sizeof(h->content_type), h->content_type);
+        oidc_printable(h->content_type, sizeof(h->content_type), h->content_type);
     }
     return n;
 }

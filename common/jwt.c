@@ -51,18 +51,6 @@ static const EVP_MD *alg_md(unsigned alg)
     }
 }
 
-/* Token text quoted in messages: control bytes become '?', so a header value read before the
- * signature check cannot forge log lines or drive a terminal. */
-static const char *clean(const char *s, char *buf, size_t cap)
-{
-    size_t i;
-
-    for (i = 0; s[i] != '\0' && i + 1 < cap; i++)
-        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-    buf[i] = '\0';
-    return buf;
-}
-
 void oidc_token_free(struct oidc_token *tok)
 {
     if (tok == NULL)
@@ -140,9 +128,9 @@ static int check_header(const cJSON *hdr, unsigned allowed, unsigned *alg_out, c
             return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "alg 'none' is never accepted");
         if (strncasecmp(alg, "HS", 2) == 0)
             return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "HMAC alg '%.16s' is never accepted",
-                                clean(alg, b, sizeof(b)));
+                                oidc_printable(b, sizeof(b), alg));
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "alg '%.16s' is not supported",
-                            clean(alg, b, sizeof(b)));
+                            oidc_printable(b, sizeof(b), alg));
     }
     if ((alg_bit & allowed) == 0)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
@@ -154,7 +142,7 @@ static int check_header(const cJSON *hdr, unsigned allowed, unsigned *alg_out, c
                 : "?";
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                             "token header marks '%.32s' as critical, which is not understood",
-                            clean(c, b, sizeof(b)));
+                            oidc_printable(b, sizeof(b), c));
     }
     for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         if (cJSON_GetObjectItemCaseSensitive(hdr, refused[i]) != NULL)
@@ -170,7 +158,7 @@ static int check_header(const cJSON *hdr, unsigned allowed, unsigned *alg_out, c
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                             "token type (typ) '%.32s' is not an ID token (JWT); access and logout "
                             "tokens are refused",
-                            r == OIDC_OK ? clean(typ, b, sizeof(b)) : "?");
+                            r == OIDC_OK ? oidc_printable(b, sizeof(b), typ) : "?");
     *kid = NULL;
     r = oidc_json_get_string(hdr, "kid", kid);
     if (r == OIDC_ERR_PARSE)
@@ -203,11 +191,11 @@ static int select_key(const struct oidc_jwks *jwks, unsigned alg, const char *ki
     }
     if (kid != NULL && kid_seen == 0)
         return OIDC_ERR_SET(err, OIDC_ERR_NOKEY, "no key with kid '%.64s' in the provider's JWKS",
-                            clean(kid, b, sizeof(b)));
+                            oidc_printable(b, sizeof(b), kid));
     if (kid != NULL && fits == 0)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                             "key '%.64s' does not fit alg %s (wrong key type, curve or alg)",
-                            clean(kid, b, sizeof(b)), oidc_alg_name(alg));
+                            oidc_printable(b, sizeof(b), kid), oidc_alg_name(alg));
     if (found == NULL || (kid == NULL && fits != 1))
         return OIDC_ERR_SET(err, OIDC_ERR_NOKEY,
                             "token has no kid and %zu keys of the JWKS fit alg %s (exactly one "
@@ -390,7 +378,7 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
     if (strcmp(tok->iss, o->issuer) != 0)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                             "issuer in token is '%.96s' but the configuration says '%.96s'",
-                            clean(tok->iss, b, sizeof(b)), o->issuer);
+                            oidc_printable(b, sizeof(b), tok->iss), o->issuer);
     /* sub: present and non-empty. */
     if (oidc_json_get_string(c, "sub", &tok->sub) != OIDC_OK || tok->sub[0] == '\0')
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no non-empty string 'sub' claim");
@@ -410,10 +398,10 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
         ok = oidc_json_string_or_array_has(aud, o->audiences[i]);
     if (!ok) {
         describe_aud(aud, desc, sizeof(desc));
-        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
-                            "audience in token is %s but the configuration accepts '%.64s'%s",
-                            clean(desc, b, sizeof(b)), o->n_audiences > 0 ? o->audiences[0] : "",
-                            o->n_audiences > 1 ? " (and others)" : "");
+        return OIDC_ERR_SET(
+            err, OIDC_ERR_TOKEN, "audience in token is %s but the configuration accepts '%.64s'%s",
+            oidc_printable(b, sizeof(b), desc), o->n_audiences > 0 ? o->audiences[0] : "",
+            o->n_audiences > 1 ? " (and others)" : "");
     }
     /* azp: when present it must be this client; with several audiences it must be present, or a
      * token issued to another party that merely lists us would pass (OIDC Core §3.1.3.7). */
@@ -427,7 +415,7 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
     if (r == OIDC_OK && o->client_id != NULL && strcmp(s, o->client_id) != 0)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                             "authorized party (azp) in token is '%.64s' but the client is '%.64s'",
-                            clean(s, b, sizeof(b)), o->client_id);
+                            oidc_printable(b, sizeof(b), s), o->client_id);
     /* Times. */
     if ((r = get_time(c, "exp", 1, &tok->exp, err)) != OIDC_OK ||
         (r = get_time(c, "iat", 1, &tok->iat, err)) != OIDC_OK ||
@@ -469,7 +457,7 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
         if (strcmp(s, o->acr) != 0)
             return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                                 "acr in token is '%.64s' but the configuration requires '%.64s'",
-                                clean(s, b, sizeof(b)), o->acr);
+                                oidc_printable(b, sizeof(b), s), o->acr);
     }
     if (o->require_auth_time) {
         int64_t at;

@@ -47,17 +47,6 @@ struct oidc_provider {
     struct oidc_provider_stats st;
 };
 
-/* Copies s for a message: at most cap-1 bytes, non-printable bytes replaced by '?'. */
-static const char *printable(char *dst, size_t cap, const char *s)
-{
-    size_t i;
-
-    for (i = 0; s != NULL && s[i] != '\0' && i + 1 < cap; i++)
-        dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    dst[i] = '\0';
-    return dst;
-}
-
 static void note(struct oidc_provider *p, const struct oidc_err *e, const char *what)
 {
     snprintf(p->st.last_error, sizeof(p->st.last_error), "%s: %s", what, oidc_err_msg(e));
@@ -325,9 +314,9 @@ static int discovery_validate(const struct oidc_provider *p, const cJSON *doc, s
     if (r != OIDC_OK)
         return OIDC_ERR_SET(err, OIDC_ERR_HTTP, "discovery document: issuer is not a string");
     if (strcmp(iss, p->cfg->issuer) != 0)
-        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
-                            "issuer in discovery is '%s' but the configuration says '%s'",
-                            printable(a, sizeof(a), iss), printable(b, sizeof(b), p->cfg->issuer));
+        return OIDC_ERR_SET(
+            err, OIDC_ERR_CONFIG, "issuer in discovery is '%s' but the configuration says '%s'",
+            oidc_printable(a, sizeof(a), iss), oidc_printable(b, sizeof(b), p->cfg->issuer));
     if ((r = endpoint_check(p, doc, "jwks_uri", 1, err)) != OIDC_OK ||
         (r = endpoint_check(p, doc, "token_endpoint", 0, err)) != OIDC_OK ||
         (r = endpoint_check(p, doc, "device_authorization_endpoint", 0, err)) != OIDC_OK ||

@@ -112,6 +112,18 @@ void oidc_free_secret(char **s)
     *s = NULL;
 }
 
+const char *oidc_printable(char *dst, size_t cap, const char *s)
+{
+    size_t i;
+
+    if (cap == 0)
+        return dst;
+    for (i = 0; s != NULL && s[i] != '\0' && i + 1 < cap; i++)
+        dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    dst[i] = '\0';
+    return dst;
+}
+
 char *oidc_strndup_checked(const char *s, size_t n)
 {
     char *r;

@@ -64,6 +64,11 @@ void oidc_memzero(void *p, size_t n);
 void oidc_freezero(void *p, size_t n);
 void oidc_free_secret(char **s);
 
+/* Copies s (NULL-safe) into dst for an error message: at most cap - 1 bytes, every byte outside
+ * printable ASCII replaced by '?', so text from the network or a token cannot forge log lines or
+ * drive a terminal. Returns dst. */
+const char *oidc_printable(char *dst, size_t cap, const char *s);
+
 /* Small checked helpers. */
 char *oidc_strndup_checked(const char *s, size_t n); /* NULL when s contains a NUL before n */
 int oidc_streq(const char *a, const char *b);        /* NULL-safe equality */
