@@ -253,7 +253,8 @@ static void test_parse_depth_max_objects_with_scalar_leaf_accepted(void **state)
     free(obj);
     free(arr);
     if (r_obj != OIDC_OK || r_arr != OIDC_OK)
-        fail_msg("%d nested containers with a scalar in the innermost one are refused (objects: %d, arrays: %d, want 0)",
+        fail_msg("%d nested containers with a scalar in the innermost one are refused (objects: "
+                 "%d, arrays: %d, want 0)",
                  OIDC_JSON_MAX_DEPTH, r_obj, r_arr);
 }
 
