@@ -95,7 +95,16 @@ static const struct enum_val client_auth_vals[] = {
     {NULL, 0},
 };
 
+static const struct enum_val flow_vals[] = {
+    {"device", OIDC_FLOW_DEVICE},
+    {"token", OIDC_FLOW_TOKEN},
+    {"auto", OIDC_FLOW_AUTO},
+    {NULL, 0},
+};
+
 static const char *check_scope(const char *value);
+static const char *check_claim_rule(const char *value);
+static const char *check_claim_name(const char *value);
 
 /* The keys, in the order of nss-pam-oidc.conf(5). */
 static const struct key keys[] = {
@@ -138,9 +147,36 @@ static const struct key keys[] = {
     {"uid_max", SP, T_UID, PRV(uid_max)},
     {"home", SP, T_PATH, PRV(home), .expect = "an absolute path template such as /home/{name}"},
     {"shell", SP, T_PATH, PRV(shell)},
+    {"preauth", SP, T_BOOL, PRV(preauth)},
+    {"preauth_allow", SP, T_LIST, PRV(preauth_allow), .expect = "glob patterns of login names"},
+    /* authentication and authorization (pam_oidc.so) */
+    {"flow", SP, T_ENUM, PRV(flow), .enums = flow_vals},
+    {"login_timeout", SP, T_SECONDS, PRV(login_timeout), .min = 10, .max = 3600},
+    {"qr", SP, T_BOOL, PRV(qr)},
+    {"ephemeral", SP, T_BOOL, PRV(ephemeral)},
+    {"replay_protection", SP, T_BOOL, PRV(replay_protection)},
+    {"allow_users", SP, T_LIST, PRV(allow_users), .expect = "glob patterns of login names"},
+    {"allow_groups", SP, T_LIST, PRV(allow_groups), .expect = "group names"},
+    {"deny_users", SP, T_LIST, PRV(deny_users), .expect = "glob patterns of login names"},
+    {"deny_groups", SP, T_LIST, PRV(deny_groups), .expect = "group names"},
+    {"require_group", SP, T_LIST, PRV(require_groups), .expect = "group names"},
+    {"require_claim", SP, T_LIST, PRV(require_claims), .check = check_claim_rule,
+     .expect = "NAME=GLOB items such as repository=org/*"},
+    {"export_claims", SP, T_LIST, PRV(export_claims), .check = check_claim_name,
+     .expect = "claim names"},
+    /* global only */
+    {"cache_ttl", SG, T_SECONDS, CFG(cache_ttl), .min = 60, .max = 3650LL * 86400},
     /* module arguments only */
     {"config", SA, T_CONFIG, .in = IN_NONE},
     {"provider", SA, T_NAME, CFG(default_provider)},
+    {"flow", SA, T_ENUM, CFG(flow), .enums = flow_vals},
+    {"timeout", SA, T_SECONDS, CFG(login_timeout), .min = 10, .max = 3600},
+    {"qr", SA, T_BOOL, CFG(qr)},
+    {"use_first_pass", SA, T_BOOL, CFG(use_first_pass), .flags = F_BARE},
+    {"try_first_pass", SA, T_BOOL, CFG(try_first_pass), .flags = F_BARE},
+    {"require_group", SA, T_LIST, CFG(require_groups), .expect = "group names"},
+    {"require_claim", SA, T_LIST, CFG(require_claims), .check = check_claim_rule,
+     .expect = "NAME=GLOB items such as repository=org/*"},
 };
 
 #define N_KEYS     ARRAY_SIZE(keys)
@@ -461,6 +497,44 @@ static int url_is_loopback(const struct url *u)
     return parts == 4;
 }
 
+/* require_claim items: NAME=GLOB, NAME a claim path of [A-Za-z0-9_.-] (dots walk objects), GLOB
+ * not empty. export_claims items: NAME only (it becomes part of an environment variable name). */
+static const char *claim_name_problem(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0)
+        return "has an empty claim name";
+    if (n > NAME_MAX_LEN)
+        return "has a claim name over 64 bytes";
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || is_digit(s[i]) ||
+              s[i] == '_' || s[i] == '.' || s[i] == '-'))
+            return "has a claim name with a character other than A-Z a-z 0-9 _ . -";
+    return NULL;
+}
+
+static const char *check_claim_rule(const char *value)
+{
+    const char *eq = strchr(value, '=');
+
+    if (eq == NULL)
+        return "is not NAME=GLOB";
+    if (eq[1] == '\0')
+        return "has an empty pattern after '='";
+    return claim_name_problem(value, (size_t)(eq - value));
+}
+
+static const char *check_claim_name(const char *value)
+{
+    size_t i;
+
+    for (i = 0; value[i] != '\0'; i++)
+        if (value[i] == '.' || value[i] == '-')
+            return "has a claim name with '.' or '-' (top-level claims of A-Z a-z 0-9 _ only)";
+    return claim_name_problem(value, i);
+}
+
 static const char *check_scope(const char *value)
 {
     const char *p = value;
@@ -722,7 +796,7 @@ static int apply(const struct key *k, void *base, const char *value, const char 
     int64_t num = 0;
     uint32_t uid = 0;
     unsigned algs = 0;
-    int b = 0, i;
+    int b = 0, i, r;
 
     if (has_control(value))
         return bad_value(err, where, k, NULL, "contains a control character");
@@ -770,6 +844,14 @@ static int apply(const struct key *k, void *base, const char *value, const char 
         if (list.n == 0 && !(k->flags & F_EMPTY_OK)) {
             strlist_clear(&list);
             return bad_value(err, where, k, value, "has no items");
+        }
+        for (i = 0; k->check != NULL && i < (int)list.n; i++) {
+            problem = k->check(list.v[i]);
+            if (problem != NULL) {
+                r = bad_value(err, where, k, list.v[i], problem);
+                strlist_clear(&list);
+                return r;
+            }
         }
         strlist_clear((struct oidc_strlist *)field);
         *(struct oidc_strlist *)field = list;
@@ -940,6 +1022,14 @@ static void provider_free(struct oidc_provider_cfg *p)
     free(p->groups_claim);
     free(p->group_prefix);
     strlist_clear(&p->group_allow);
+    strlist_clear(&p->preauth_allow);
+    strlist_clear(&p->allow_users);
+    strlist_clear(&p->allow_groups);
+    strlist_clear(&p->deny_users);
+    strlist_clear(&p->deny_groups);
+    strlist_clear(&p->require_groups);
+    strlist_clear(&p->require_claims);
+    strlist_clear(&p->export_claims);
     free(p->uid_claim);
     free(p->home);
     free(p->shell);
@@ -962,10 +1052,18 @@ static struct oidc_provider_cfg *provider_new(const char *name)
     p->uid_key = OIDC_UID_KEY_NAME;
     p->uid_min = OIDC_UID_MIN_DEFAULT;
     p->uid_max = OIDC_UID_MAX_DEFAULT;
+    p->flow = OIDC_FLOW_DEVICE;
+    p->login_timeout = OIDC_LOGIN_TIMEOUT_DEFAULT;
+    p->replay_protection = 1;
     if ((p->name = strdup(name)) == NULL || (p->scope = strdup(DEFAULT_SCOPE)) == NULL ||
         (p->groups_claim = strdup(DEFAULT_GROUPS_CLAIM)) == NULL ||
         (p->home = strdup(DEFAULT_HOME)) == NULL || (p->shell = strdup(DEFAULT_SHELL)) == NULL ||
         strlist_empty(&p->audiences) != OIDC_OK || strlist_empty(&p->group_allow) != OIDC_OK ||
+        strlist_empty(&p->preauth_allow) != OIDC_OK || strlist_empty(&p->allow_users) != OIDC_OK ||
+        strlist_empty(&p->allow_groups) != OIDC_OK || strlist_empty(&p->deny_users) != OIDC_OK ||
+        strlist_empty(&p->deny_groups) != OIDC_OK || strlist_empty(&p->require_groups) != OIDC_OK ||
+        strlist_empty(&p->require_claims) != OIDC_OK ||
+        strlist_empty(&p->export_claims) != OIDC_OK ||
         strlist_set1(&p->username_claims, DEFAULT_USERNAME_CLAIM) != OIDC_OK) {
         provider_free(p);
         return NULL;
@@ -979,9 +1077,13 @@ struct oidc_cfg *oidc_cfg_new(void)
 
     if (pc == NULL)
         return NULL;
+    pc->pub.cache_ttl = OIDC_CACHE_TTL_DEFAULT;
+    pc->pub.flow = OIDC_FLOW_UNSET;
+    pc->pub.qr = -1;
     pc->pub.state_dir = strdup(STATEDIR);
-    if (pc->pub.state_dir == NULL) {
-        free(pc);
+    if (pc->pub.state_dir == NULL || strlist_empty(&pc->pub.require_groups) != OIDC_OK ||
+        strlist_empty(&pc->pub.require_claims) != OIDC_OK) {
+        oidc_cfg_free(&pc->pub);
         return NULL;
     }
     return &pc->pub;
@@ -999,6 +1101,8 @@ void oidc_cfg_free(struct oidc_cfg *cfg)
     free(cfg->config_path);
     free(cfg->state_dir);
     free(cfg->default_provider);
+    strlist_clear(&cfg->require_groups);
+    strlist_clear(&cfg->require_claims);
     free(priv_of(cfg));
 }
 
@@ -1526,6 +1630,17 @@ static int check_provider(const struct oidc_provider_cfg *p, struct oidc_err *er
                             "(expected uid_min <= uid_max)",
                             name, (unsigned)p->uid_min, (unsigned)p->uid_min, (unsigned)p->uid_max,
                             (unsigned)p->uid_max);
+    if (p->preauth && p->uid_key != OIDC_UID_KEY_NAME)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "provider '%s': preauth: needs uid_key = name (sshd must see the uid "
+                            "the user will have before the token names the subject; pre-provision "
+                            "users with 'oidcctl user add' instead)",
+                            name);
+    if (p->preauth && p->preauth_allow.n == 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "provider '%s': preauth: needs preauth_allow (glob patterns of the "
+                            "names sshd may be answered for, such as preauth_allow = *)",
+                            name);
     if (p->uid_key == OIDC_UID_KEY_CLAIM && (p->uid_claim == NULL || p->uid_claim[0] == '\0'))
         return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
                             "provider '%s': uid_key: claim without a claim name (expected "

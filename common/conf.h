@@ -14,6 +14,11 @@
 
 enum oidc_client_auth { OIDC_CLIENT_AUTH_BASIC = 0, OIDC_CLIENT_AUTH_POST };
 enum oidc_uid_key { OIDC_UID_KEY_NAME = 0, OIDC_UID_KEY_SUBJECT, OIDC_UID_KEY_CLAIM };
+/* How pam_oidc.so obtains a credential. OIDC_FLOW_UNSET only in struct oidc_cfg (no flow= arg). */
+enum oidc_flow { OIDC_FLOW_UNSET = -1, OIDC_FLOW_DEVICE = 0, OIDC_FLOW_TOKEN, OIDC_FLOW_AUTO };
+
+#define OIDC_CACHE_TTL_DEFAULT     (30 * 86400) /* cache_ttl: entries expire 30 days after login */
+#define OIDC_LOGIN_TIMEOUT_DEFAULT 110          /* below sshd's LoginGraceTime (120 s) */
 
 /* A NULL-terminated list of strings with its count. */
 struct oidc_strlist {
@@ -52,6 +57,22 @@ struct oidc_provider_cfg {
     uint32_t uid_min, uid_max;           /* hash range, default 0x70000000..0x7FFFFFFE */
     char *home;                          /* home template, default "/home/{name}" */
     char *shell;                         /* default "/bin/bash" */
+    /* NSS: first SSH login of a never-seen user (needs uid_key = name) */
+    int preauth;                       /* answer sshd with a provisional entry */
+    struct oidc_strlist preauth_allow; /* glob patterns of names preauth may answer */
+    /* PAM */
+    enum oidc_flow flow;                /* flow = device | token | auto, default device */
+    int login_timeout;                  /* seconds for a whole device login, default 110 */
+    int qr;                             /* show a QR code with the device prompt */
+    int ephemeral;                      /* remove the cache entry when the session closes */
+    int replay_protection;              /* refuse a jti seen before (token flow), default yes */
+    struct oidc_strlist allow_users;    /* glob patterns; empty = everyone */
+    struct oidc_strlist allow_groups;   /* mapped group names; empty = no group needed */
+    struct oidc_strlist deny_users;     /* glob patterns */
+    struct oidc_strlist deny_groups;    /* mapped group names */
+    struct oidc_strlist require_groups; /* every one of these groups is required */
+    struct oidc_strlist require_claims; /* NAME=GLOB items, all required */
+    struct oidc_strlist export_claims;  /* claims exported as OIDC_CLAIM_<NAME> in the session */
 };
 
 struct oidc_cfg {
@@ -59,6 +80,14 @@ struct oidc_cfg {
     char *state_dir;   /* default STATEDIR; discovery/JWKS cache lives in state_dir/idp */
     int debug;
     char *default_provider; /* global default_provider, or the PAM argument provider= */
+    int64_t cache_ttl;      /* seconds an identity cache entry lives after its last login */
+    /* PAM module arguments only; they add to (require_*) or override the provider's values */
+    enum oidc_flow flow;                /* flow=; OIDC_FLOW_UNSET when absent */
+    int login_timeout;                  /* timeout=; 0 when absent */
+    int qr;                             /* qr=; -1 when absent */
+    int use_first_pass, try_first_pass; /* bare words */
+    struct oidc_strlist require_groups; /* require_group= */
+    struct oidc_strlist require_claims; /* require_claim= NAME=GLOB items */
     struct oidc_provider_cfg **providers;
     size_t n_providers;
 };

@@ -216,6 +216,12 @@ int main(int argc, char **argv)
         {"verify-token", cmd_verify_token},
         {"login", cmd_login},
         {"check-config", cmd_check_config},
+        {"users", cmd_users},
+        {"groups", cmd_groups},
+        {"user", cmd_user},
+        {"prune", cmd_prune},
+        {"cache", cmd_cache},
+        {"askpass", cmd_askpass},
     };
     size_t i;
 

@@ -25,6 +25,14 @@ struct ctl_common {
 int cmd_verify_token(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+/* tools/cache_cmd.c: the identity cache */
+int cmd_users(int argc, char **argv);
+int cmd_groups(int argc, char **argv);
+int cmd_user(int argc, char **argv); /* user add | user del */
+int cmd_prune(int argc, char **argv);
+int cmd_cache(int argc, char **argv); /* cache verify | cache sync */
+/* tools/askpass.c: SSH_ASKPASS helper for token logins */
+int cmd_askpass(int argc, char **argv);
 
 void ctl_err(const char *fmt, ...) OIDC_FORMAT(1, 2);
 /* Loads the configuration (config=PATH when path is set) and prints any error. */

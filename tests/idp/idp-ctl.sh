@@ -101,8 +101,10 @@ server_pid() {
   pid="$(cat "$s/$name.pid" 2>/dev/null || true)"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 0
   alive "$pid" || return 0
-  # guard against pid reuse: must be our node script for this state dir
-  if [ -r "/proc/$pid/cmdline" ] && ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$script"; then
+  # guard against pid reuse: must be our node script, or (just after launch_server forked it,
+  # before the exec) the subshell of this script that is about to become it
+  if [ -r "/proc/$pid/cmdline" ] &&
+    ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qE "$script|idp-ctl\.sh"; then
     return 0
   fi
   echo "$pid"

@@ -1,0 +1,93 @@
+/* Identity cache writer: the PAM module and oidcctl store, refresh, remove and prune the users
+ * libnss_oidc answers for. Record layout: cache_rec.h.
+ *
+ * One writer at a time: oidc_cache_open() takes an exclusive lock (flock on STATE_DIR/cache.lock)
+ * and loads the current file; changes are made in memory; oidc_cache_commit() writes a new file
+ * (STATE_DIR/cache.cdb.XXXXXX), fsyncs it, sets mode 0644, renames it over cache.cdb and fsyncs the
+ * directory, and only when something changed (a repeat login with the same data writes nothing).
+ * oidc_cache_close() releases the lock. Readers never lock.
+ *
+ * Invariants the writer refuses to break (OIDC_ERR_MAPPING with a message naming both sides):
+ *  - a uid or gid used by another cached user or group, or by a local account or group (the
+ *    passwd/group files of struct oidc_idmap_env);
+ *  - a cached name bound to another issuer + subject (until an admin deletes the entry); a
+ *    pre-provisioned entry (no subject yet) is bound by its first login;
+ *  - a group name equal to a cached user's name (each user owns a private group of that name)
+ *    unless both are the same user's private group, or equal to a local user or group name.
+ */
+#ifndef OIDC_CACHE_H
+#define OIDC_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "cache_rec.h"
+#include "conf.h"
+#include "idmap.h"
+#include "util.h"
+
+struct oidc_cache;
+
+/* One cached user, as the writer holds it. */
+struct oidc_cache_user {
+    char name[OIDC_NAME_MAX + 1];
+    uint32_t uid, gid;
+    char *gecos, *home, *shell;
+    char *issuer, *subject, *provider; /* subject "" for a pre-provisioned entry */
+    int64_t first_login, last_login, expires;
+    uint32_t flags; /* OIDC_CACHE_F_* */
+    struct oidc_group *groups;
+    size_t n_groups;
+};
+
+struct oidc_cache_opts {
+    const char *dir;                  /* directory of cache.cdb (normally cfg->state_dir) */
+    const struct oidc_idmap_env *env; /* local passwd/group files (NULL: /etc) */
+    int64_t now;                      /* 0: oidc_now() */
+};
+
+/* Opens (creating the directory's files as needed) and locks the cache, and loads cache.cdb when
+ * it exists. A corrupt file is OIDC_ERR_PARSE (nothing is overwritten; `oidcctl cache verify`
+ * explains); a missing file is an empty cache. */
+int oidc_cache_open(const struct oidc_cache_opts *opts, struct oidc_cache **out,
+                    struct oidc_err *err);
+/* Releases the lock and frees; uncommitted changes are dropped. NULL-safe. */
+void oidc_cache_close(struct oidc_cache *c);
+
+/* Inserts or refreshes a user (its private group and its groups' memberships follow). Refuses
+ * the invariant breaks listed above. */
+int oidc_cache_upsert(struct oidc_cache *c, const struct oidc_cache_user *u, struct oidc_err *err);
+/* Removes a user (OIDC_ERR_NOTFOUND when absent); groups left without members disappear. */
+int oidc_cache_delete(struct oidc_cache *c, const char *name, struct oidc_err *err);
+/* Removes users whose expiry has passed; *removed (may be NULL) gets the count. */
+int oidc_cache_prune(struct oidc_cache *c, size_t *removed, struct oidc_err *err);
+/* Replaces the preauth record with the providers of cfg that enable preauth. */
+int oidc_cache_set_preauth(struct oidc_cache *c, const struct oidc_cfg *cfg, struct oidc_err *err);
+/* Writes the file if anything changed; *written (may be NULL) tells whether it did. */
+int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err);
+
+/* Read access for oidcctl and the PAM module: the user by name (NULL when absent; valid until the
+ * next change or close), and all users in name order. */
+const struct oidc_cache_user *oidc_cache_find(const struct oidc_cache *c, const char *name);
+size_t oidc_cache_count(const struct oidc_cache *c);
+const struct oidc_cache_user *oidc_cache_at(const struct oidc_cache *c, size_t i);
+
+/* Checks a cache file without locking: readable, the version record, every record decodes, every
+ * key/record pair is consistent (name and id records agree, memberships match, no duplicate ids),
+ * no entry collides with a local account. Each problem goes to report (one line each, may be
+ * NULL); returns OIDC_OK when none, OIDC_ERR_PARSE otherwise. */
+int oidc_cache_verify(const struct oidc_cache_opts *opts,
+                      void (*report)(void *ctx, const char *line), void *ctx, struct oidc_err *err);
+
+/* The PAM module's one call after a verified login: open, upsert the identity with provider
+ * p (expires = now + cfg->cache_ttl, flags as given; first_login kept from an existing entry),
+ * refresh the preauth record, commit, close. *written (may be NULL) tells whether the file was
+ * rewritten. */
+int oidc_cache_store_identity(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
+                              const struct oidc_identity *id, uint32_t flags, int64_t now,
+                              int *written, struct oidc_err *err);
+/* Removes one user (an ephemeral user at session close); absent is OIDC_OK. */
+int oidc_cache_remove_user(const struct oidc_cfg *cfg, const char *name, struct oidc_err *err);
+
+void oidc_cache_user_clear(struct oidc_cache_user *u); /* frees the members, not u */
+
+#endif

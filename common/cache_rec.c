@@ -1,0 +1,304 @@
+/* Identity cache records: bounded decoders and simple encoders (see cache_rec.h). libc only. */
+#include "config.h"
+#include "cache_rec.h"
+#include "idhash.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+uint32_t oidc_cache_get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int64_t oidc_cache_get_i64(const unsigned char *p)
+{
+    uint64_t v = (uint64_t)oidc_cache_get_u32(p) | (uint64_t)oidc_cache_get_u32(p + 4) << 32;
+
+    return (int64_t)v;
+}
+
+size_t oidc_cache_key_name(char type, const char *name, unsigned char *key)
+{
+    size_t n = name != NULL ? strnlen(name, OIDC_CACHE_NAME_MAX + 1) : 0;
+
+    if (n == 0 || n > OIDC_CACHE_NAME_MAX)
+        return 0;
+    key[0] = (unsigned char)type;
+    memcpy(key + 1, name, n);
+    return n + 1;
+}
+
+size_t oidc_cache_key_id(char type, uint32_t id, unsigned char *key)
+{
+    key[0] = (unsigned char)type;
+    key[1] = (unsigned char)(id & 0xff);
+    key[2] = (unsigned char)((id >> 8) & 0xff);
+    key[3] = (unsigned char)((id >> 16) & 0xff);
+    key[4] = (unsigned char)((id >> 24) & 0xff);
+    return 5;
+}
+
+/* A bounded reader over one record. */
+struct rd {
+    const unsigned char *p;
+    size_t len, off;
+    int bad;
+};
+
+static uint32_t rd_u32(struct rd *r)
+{
+    uint32_t v;
+
+    if (r->bad || r->len - r->off < 4) {
+        r->bad = 1;
+        return 0;
+    }
+    v = oidc_cache_get_u32(r->p + r->off);
+    r->off += 4;
+    return v;
+}
+
+static int64_t rd_i64(struct rd *r)
+{
+    int64_t v;
+
+    if (r->bad || r->len - r->off < 8) {
+        r->bad = 1;
+        return 0;
+    }
+    v = oidc_cache_get_i64(r->p + r->off);
+    r->off += 8;
+    return v;
+}
+
+/* A NUL-terminated string of at most max bytes (before the NUL). */
+static const char *rd_str(struct rd *r, size_t max)
+{
+    const unsigned char *s, *nul;
+    size_t room;
+
+    if (r->bad) {
+        return NULL;
+    }
+    s = r->p + r->off;
+    room = r->len - r->off;
+    nul = memchr(s, '\0', room < max + 1 ? room : max + 1);
+    if (nul == NULL) {
+        r->bad = 1;
+        return NULL;
+    }
+    r->off += (size_t)(nul - s) + 1;
+    return (const char *)s;
+}
+
+static const char *rd_name(struct rd *r)
+{
+    const char *s = rd_str(r, OIDC_CACHE_NAME_MAX);
+
+    if (s != NULL && !oidc_name_valid(s)) {
+        r->bad = 1;
+        return NULL;
+    }
+    return s;
+}
+
+int oidc_cache_pw_decode(const void *rec, size_t len, struct oidc_cache_pw *out)
+{
+    struct rd r = {rec, len, 0, 0};
+    struct oidc_cache_pw pw;
+
+    pw.uid = rd_u32(&r);
+    pw.gid = rd_u32(&r);
+    pw.expires = rd_i64(&r);
+    pw.flags = rd_u32(&r);
+    pw.name = rd_name(&r);
+    pw.gecos = rd_str(&r, OIDC_CACHE_STR_MAX);
+    pw.home = rd_str(&r, OIDC_CACHE_STR_MAX);
+    pw.shell = rd_str(&r, OIDC_CACHE_STR_MAX);
+    if (r.bad || r.off != len)
+        return -1;
+    *out = pw;
+    return 0;
+}
+
+int oidc_cache_gr_decode(const void *rec, size_t len, struct oidc_cache_gr *out)
+{
+    struct rd r = {rec, len, 0, 0};
+    struct oidc_cache_gr gr;
+    uint32_t i;
+
+    gr.gid = rd_u32(&r);
+    gr.nmem = rd_u32(&r);
+    gr.expires = rd_i64(&r);
+    gr.name = rd_name(&r);
+    if (r.bad || gr.nmem > OIDC_CACHE_MEMBERS_MAX)
+        return -1;
+    gr.members = (const char *)r.p + r.off;
+    gr.members_len = len - r.off;
+    for (i = 0; i < gr.nmem && !r.bad; i++)
+        (void)rd_name(&r);
+    if (r.bad || r.off != len)
+        return -1;
+    *out = gr;
+    return 0;
+}
+
+int oidc_cache_meta_decode(const void *rec, size_t len, struct oidc_cache_meta *out)
+{
+    struct rd r = {rec, len, 0, 0};
+    struct oidc_cache_meta m;
+    uint32_t i;
+
+    m.first_login = rd_i64(&r);
+    m.last_login = rd_i64(&r);
+    m.expires = rd_i64(&r);
+    m.flags = rd_u32(&r);
+    m.ngroups = rd_u32(&r);
+    m.issuer = rd_str(&r, OIDC_CACHE_STR_MAX);
+    m.subject = rd_str(&r, OIDC_CACHE_STR_MAX);
+    m.provider = rd_str(&r, OIDC_CACHE_STR_MAX);
+    if (r.bad || m.ngroups > OIDC_CACHE_GROUPS_MAX)
+        return -1;
+    m.groups = r.p + r.off;
+    m.groups_len = len - r.off;
+    for (i = 0; i < m.ngroups && !r.bad; i++) {
+        (void)rd_u32(&r);
+        (void)rd_name(&r);
+    }
+    if (r.bad || r.off != len)
+        return -1;
+    *out = m;
+    return 0;
+}
+
+int oidc_cache_meta_next_group(const struct oidc_cache_meta *m, size_t *pos, uint32_t *gid,
+                               const char **name)
+{
+    struct rd r = {m->groups, m->groups_len, *pos, 0};
+
+    if (*pos >= m->groups_len)
+        return 0;
+    *gid = rd_u32(&r);
+    *name = rd_name(&r);
+    if (r.bad)
+        return -1;
+    *pos = r.off;
+    return 1;
+}
+
+int oidc_cache_initgroups_decode(const void *rec, size_t len, uint32_t *n)
+{
+    uint32_t count;
+
+    if (len < 4)
+        return -1;
+    count = oidc_cache_get_u32(rec);
+    if (count > OIDC_CACHE_GROUPS_MAX || len != 4 + 4 * (size_t)count)
+        return -1;
+    *n = count;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- encoders */
+
+static unsigned char *buf_room(struct oidc_cache_buf *b, size_t n)
+{
+    unsigned char *p;
+    size_t cap;
+
+    if (b->failed)
+        return NULL;
+    if (b->cap - b->len < n) {
+        cap = b->cap != 0 ? b->cap : 64;
+        while (cap - b->len < n) {
+            if (cap > SIZE_MAX / 2) {
+                b->failed = 1;
+                return NULL;
+            }
+            cap *= 2;
+        }
+        p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->failed = 1;
+            return NULL;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    p = b->p + b->len;
+    b->len += n;
+    return p;
+}
+
+void oidc_cache_buf_u32(struct oidc_cache_buf *b, uint32_t v)
+{
+    unsigned char *p = buf_room(b, 4);
+
+    if (p == NULL)
+        return;
+    p[0] = (unsigned char)(v & 0xff);
+    p[1] = (unsigned char)((v >> 8) & 0xff);
+    p[2] = (unsigned char)((v >> 16) & 0xff);
+    p[3] = (unsigned char)((v >> 24) & 0xff);
+}
+
+void oidc_cache_buf_i64(struct oidc_cache_buf *b, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+
+    oidc_cache_buf_u32(b, (uint32_t)(u & 0xffffffffu));
+    oidc_cache_buf_u32(b, (uint32_t)(u >> 32));
+}
+
+void oidc_cache_buf_str(struct oidc_cache_buf *b, const char *s)
+{
+    size_t n;
+    unsigned char *p;
+
+    if (s == NULL)
+        s = "";
+    n = strnlen(s, OIDC_CACHE_STR_MAX + 1);
+    if (n > OIDC_CACHE_STR_MAX) {
+        b->failed = 1;
+        return;
+    }
+    p = buf_room(b, n + 1);
+    if (p != NULL)
+        memcpy(p, s, n + 1);
+}
+
+void oidc_cache_buf_free(struct oidc_cache_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->failed = 0;
+}
+
+int oidc_cache_home_expand(const char *tmpl, const char *name, char *out, size_t cap)
+{
+    size_t o = 0, n;
+    const char *t = tmpl;
+
+    if (tmpl == NULL || name == NULL || cap == 0)
+        return -1;
+    while (*t != '\0') {
+        if (*t == '{') {
+            if (strncmp(t, "{name}", 6) != 0)
+                return -1;
+            n = strlen(name);
+            if (cap - o <= n)
+                return -1;
+            memcpy(out + o, name, n);
+            o += n;
+            t += 6;
+            continue;
+        }
+        if (cap - o <= 1)
+            return -1;
+        out[o++] = *t++;
+    }
+    out[o] = '\0';
+    return 0;
+}

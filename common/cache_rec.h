@@ -1,0 +1,117 @@
+/* The identity cache's on-disk records: what the writer (cache.c) stores and what the NSS module
+ * (via cache_read.c) reads. libc only, so libnss_oidc.so.2 can link it.
+ *
+ * The cache is one CDB file (tinycdb), STATEDIR/cache.cdb, replaced as a whole by rename(2).
+ * Keys are one type byte followed by a payload; values are the records below. Integers are
+ * little-endian and fixed width; strings are NUL-terminated and every record is checked against
+ * its length before anything is read (a short or malformed record is "corrupt", never read past).
+ *
+ *   key                      value
+ *   "V"                      OIDC_CACHE_VERSION (the bytes, no NUL): the format; readers refuse
+ *                            any other value
+ *   "n" NAME                 user record
+ *   "u" UID (u32 LE)         user record (the same bytes as under "n")
+ *   "g" NAME                 group record
+ *   "h" GID (u32 LE)         group record (the same bytes as under "g")
+ *   "i" NAME                 initgroups record: the user's supplementary gids
+ *   "m" NAME                 provenance record (writer and oidcctl only; NSS never reads it)
+ *   "p"                      preauth record: the providers that answer sshd for unseen names
+ *
+ * user record:       u32 uid, u32 gid, i64 expires (0 = never), u32 flags,
+ *                    name\0 gecos\0 home\0 shell\0
+ * group record:      u32 gid, u32 nmem, i64 expires (0 = never), name\0, nmem x member\0
+ * initgroups record: u32 n, n x u32 gid
+ * provenance record: i64 first_login, i64 last_login, i64 expires, u32 flags, u32 ngroups,
+ *                    issuer\0 subject\0 provider\0, ngroups x (u32 gid, name\0)
+ * preauth record:    u32 n, n x (u32 uid_min, u32 uid_max, u32 npat,
+ *                    provider\0 home\0 shell\0, npat x pattern\0)
+ *
+ * A user's private group (gid == uid, same name) is stored as a group record too. Every user
+ * and group record carries the expiry of the entry; readers answer NOTFOUND for an expired one.
+ */
+#ifndef OIDC_CACHE_REC_H
+#define OIDC_CACHE_REC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OIDC_CACHE_VERSION     "nss-pam-oidc cache v1"
+#define OIDC_CACHE_FILE        "cache.cdb"
+#define OIDC_CACHE_NAME_MAX    32   /* login and group names, as oidc_name_valid() */
+#define OIDC_CACHE_STR_MAX     4096 /* gecos, home, shell, issuer, subject, patterns */
+#define OIDC_CACHE_MEMBERS_MAX 65536
+#define OIDC_CACHE_GROUPS_MAX  256 /* per user, as OIDC_GROUPS_MAX */
+
+/* Record type bytes (first byte of a key). */
+#define OIDC_CACHE_K_VERSION    'V'
+#define OIDC_CACHE_K_USER_NAME  'n'
+#define OIDC_CACHE_K_USER_ID    'u'
+#define OIDC_CACHE_K_GROUP_NAME 'g'
+#define OIDC_CACHE_K_GROUP_ID   'h'
+#define OIDC_CACHE_K_INITGROUPS 'i'
+#define OIDC_CACHE_K_META       'm'
+#define OIDC_CACHE_K_PREAUTH    'p'
+
+/* flags (user and provenance records) */
+#define OIDC_CACHE_F_EPHEMERAL      1u /* removed when the session closes */
+#define OIDC_CACHE_F_PREPROVISIONED 2u /* added by an admin; subject bound at first login */
+
+/* Keys: key buffers of at least OIDC_CACHE_KEY_MAX bytes; return the key length, 0 when the name
+ * is longer than OIDC_CACHE_NAME_MAX or empty. */
+#define OIDC_CACHE_KEY_MAX (1 + OIDC_CACHE_NAME_MAX)
+size_t oidc_cache_key_name(char type, const char *name, unsigned char *key);
+size_t oidc_cache_key_id(char type, uint32_t id, unsigned char *key);
+
+/* Decoded views: pointers into the record bytes, valid while the record is. */
+struct oidc_cache_pw {
+    uint32_t uid, gid, flags;
+    int64_t expires;
+    const char *name, *gecos, *home, *shell;
+};
+struct oidc_cache_gr {
+    uint32_t gid, nmem;
+    int64_t expires;
+    const char *name;
+    const char *members; /* nmem consecutive NUL-terminated names */
+    size_t members_len;  /* bytes from members to the end of the record */
+};
+struct oidc_cache_meta {
+    int64_t first_login, last_login, expires;
+    uint32_t flags, ngroups;
+    const char *issuer, *subject, *provider;
+    const unsigned char *groups; /* ngroups x (u32 gid, name\0) */
+    size_t groups_len;
+};
+
+/* Decoders: 0 on success, -1 when the record is malformed (short, a string without its NUL, a
+ * count that does not fit, a name that is not valid). */
+int oidc_cache_pw_decode(const void *rec, size_t len, struct oidc_cache_pw *out);
+int oidc_cache_gr_decode(const void *rec, size_t len, struct oidc_cache_gr *out);
+int oidc_cache_meta_decode(const void *rec, size_t len, struct oidc_cache_meta *out);
+/* Initgroups: *n gids, read with oidc_cache_get_u32(rec + 4 + 4 * i). */
+int oidc_cache_initgroups_decode(const void *rec, size_t len, uint32_t *n);
+/* Walks the groups of a meta record: *pos starts at 0; returns 1 with gid/name, 0 at the end,
+ * -1 when malformed. */
+int oidc_cache_meta_next_group(const struct oidc_cache_meta *m, size_t *pos, uint32_t *gid,
+                               const char **name);
+
+/* Encoders append to a growing buffer. */
+struct oidc_cache_buf {
+    unsigned char *p;
+    size_t len, cap;
+    int failed; /* allocation failed or a string was too long: the buffer must not be used */
+};
+void oidc_cache_buf_u32(struct oidc_cache_buf *b, uint32_t v);
+void oidc_cache_buf_i64(struct oidc_cache_buf *b, int64_t v);
+void oidc_cache_buf_str(struct oidc_cache_buf *b, const char *s); /* with its NUL */
+void oidc_cache_buf_free(struct oidc_cache_buf *b);
+
+uint32_t oidc_cache_get_u32(const unsigned char *p);
+int64_t oidc_cache_get_i64(const unsigned char *p);
+
+/* Expands a home template for name: "{name}" is the only placeholder a cache record may carry
+ * (the writer expands the others). Returns 0, or -1 when out (cap bytes) is too small or the
+ * template has another placeholder. */
+int oidc_cache_home_expand(const char *tmpl, const char *name, char *out, size_t cap);
+
+#endif
