@@ -222,6 +222,7 @@ int main(int argc, char **argv)
         {"prune", cmd_prune},
         {"cache", cmd_cache},
         {"askpass", cmd_askpass},
+        {"run", cmd_run},
     };
     size_t i;
 

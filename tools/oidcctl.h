@@ -33,6 +33,8 @@ int cmd_prune(int argc, char **argv);
 int cmd_cache(int argc, char **argv); /* cache verify | cache sync */
 /* tools/askpass.c: SSH_ASKPASS helper for token logins */
 int cmd_askpass(int argc, char **argv);
+/* tools/run.c: run a job under a token's identity through PAM */
+int cmd_run(int argc, char **argv);
 
 void ctl_err(const char *fmt, ...) OIDC_FORMAT(1, 2);
 /* Loads the configuration (config=PATH when path is set) and prints any error. */
