@@ -112,6 +112,7 @@ static const struct key keys[] = {
     {"state_dir", SG, T_PATH, CFG(state_dir)},
     {"debug", SG | SA, T_BOOL, CFG(debug), .flags = F_BARE},
     {"default_provider", SG, T_NAME, CFG(default_provider)},
+    {"cache_ttl", SG, T_SECONDS, CFG(cache_ttl), .min = 60, .max = 3650LL * 86400},
     /* [provider NAME]: the issuer and the client */
     {"issuer", SP, T_URL, PRV(issuer)},
     {"client_id", SP, T_STRING, PRV(client_id)},
@@ -164,8 +165,6 @@ static const struct key keys[] = {
      .expect = "NAME=GLOB items such as repository=org/*"},
     {"export_claims", SP, T_LIST, PRV(export_claims), .check = check_claim_name,
      .expect = "claim names"},
-    /* global only */
-    {"cache_ttl", SG, T_SECONDS, CFG(cache_ttl), .min = 60, .max = 3650LL * 86400},
     /* module arguments only */
     {"config", SA, T_CONFIG, .in = IN_NONE},
     {"provider", SA, T_NAME, CFG(default_provider)},
