@@ -1,46 +1,44 @@
-/* Bounded JSON: cJSON does the parsing; this unit enforces size, depth, duplicate-free objects and
- * typed access. */
+/* Bounded JSON: one strict pass (RFC 8259) that builds the cJSON tree directly while enforcing the
+ * size cap, the depth limit, duplicate-free objects, no escaped NULs and valid UTF-8; plus typed
+ * access. cJSON's own parser is not used: it is lenient (leading zeros, control characters and any
+ * byte below 0x20 as whitespace, no UTF-8 check) and needed two more passes for depth and
+ * duplicates. */
 #include "config.h"
 #include "json.h"
 
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define JSON_INT_LIMIT 9007199254740992.0 /* 2^53: integers beyond are not exact in a double */
+/* Integers of at most this many digits are exact in a double and converted without strtod. */
+#define FAST_INT_DIGITS 15
+/* Members whose names are checked for duplicates as they are added; larger objects are sorted. */
+#define DUP_INLINE 16
 
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Finds a duplicate member name in one object: pairwise for small objects, sorted otherwise. */
-static int find_duplicate(const cJSON *obj, const char **dup)
+/* Finds a duplicate member name in one object by sorting the names (large objects only). */
+static int find_duplicate_sorted(const cJSON *obj, size_t n, const char **dup)
 {
-    const cJSON *a, *b;
+    const cJSON *a;
     const char **names;
-    size_t n = 0, i;
+    size_t i;
     int r = OIDC_OK;
 
-    for (a = obj->child; a != NULL; a = a->next)
-        n++;
-    if (n <= 16) {
-        for (a = obj->child; a != NULL; a = a->next)
-            for (b = a->next; b != NULL; b = b->next)
-                if (strcmp(a->string, b->string) == 0) {
-                    *dup = a->string;
-                    return OIDC_ERR_PARSE;
-                }
-        return OIDC_OK;
-    }
     names = malloc(n * sizeof(*names));
     if (names == NULL)
         return OIDC_ERR_NOMEM;
     i = 0;
-    for (a = obj->child; a != NULL; a = a->next)
+    for (a = obj->child; a != NULL && i < n; a = a->next)
         names[i++] = a->string;
-    qsort(names, n, sizeof(*names), cmp_names);
-    for (i = 1; i < n; i++)
+    qsort(names, i, sizeof(*names), cmp_names);
+    for (n = i, i = 1; i < n; i++)
         if (strcmp(names[i - 1], names[i]) == 0) {
             *dup = names[i];
             r = OIDC_ERR_PARSE;
@@ -50,60 +48,521 @@ static int find_duplicate(const cJSON *obj, const char **dup)
     return r;
 }
 
-/* Depth-first check of nesting and duplicate member names. */
-static int check_tree(const cJSON *node, int depth, const char **dup)
-{
-    const cJSON *a;
-    int r;
+/* Numbers that need strtod are read in the C locale whatever the host program set (a PAM module
+ * runs inside programs that call setlocale). */
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static locale_t c_locale;
 
-    /* depth counts containers: a scalar inside the deepest allowed one is fine */
-    if (!cJSON_IsObject(node) && !cJSON_IsArray(node))
-        return OIDC_OK;
-    if (depth > OIDC_JSON_MAX_DEPTH)
-        return OIDC_ERR_TOOBIG;
-    if (cJSON_IsObject(node) && (r = find_duplicate(node, dup)) != OIDC_OK)
-        return r;
-    for (a = node->child; a != NULL; a = a->next)
-        if ((r = check_tree(a, depth + 1, dup)) != OIDC_OK)
-            return r;
+static void c_locale_init(void)
+{
+    c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+static void c_locale_free(void) __attribute__((destructor));
+static void c_locale_free(void)
+{
+    if (c_locale != (locale_t)0)
+        freelocale(c_locale);
+    c_locale = (locale_t)0;
+}
+
+/* Byte classes inside a string: 0 is copied as is; 1 is '"', '\\', a control character or a
+ * non-ASCII byte, which the slow path looks at. */
+static const unsigned char str_special[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+struct parser {
+    const unsigned char *start, *p, *end;
+    const char *what;
+    struct oidc_err *err;
+};
+
+static int syntax(const struct parser *ps, const char *why)
+{
+    return OIDC_ERR_SET(ps->err, OIDC_ERR_PARSE, "%s is not valid JSON: %s at byte %zu", ps->what,
+                        why, (size_t)(ps->p - ps->start));
+}
+
+static int nomem(const struct parser *ps)
+{
+    return OIDC_ERR_SET(ps->err, OIDC_ERR_NOMEM, "out of memory parsing %s", ps->what);
+}
+
+static void skip_ws(struct parser *ps)
+{
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t'))
+        ps->p++;
+}
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int hex4(const unsigned char *p, unsigned *out)
+{
+    unsigned v = 0, i, d;
+
+    for (i = 0; i < 4; i++) {
+        if (is_digit(p[i]))
+            d = p[i] - '0';
+        else if (p[i] >= 'a' && p[i] <= 'f')
+            d = p[i] - 'a' + 10;
+        else if (p[i] >= 'A' && p[i] <= 'F')
+            d = p[i] - 'A' + 10;
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (Unicode Table 3-7: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    unsigned char c = p[0];
+    size_t avail = (size_t)(end - p);
+
+    if (c >= 0xc2 && c <= 0xdf)
+        return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (avail < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+            (c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))
+            return 0;
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (avail < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80 ||
+            (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+static size_t utf8_put(unsigned char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xc0 | cp >> 6);
+        o[1] = (unsigned char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xe0 | cp >> 12);
+        o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xf0 | cp >> 18);
+    o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+    o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Decodes the body [s, q) of a string that has escapes or non-ASCII bytes into o, checking every
+ * rule. o has room for q - s bytes: no escape decodes to more bytes than it takes. Sets ps->p to
+ * the offending byte on error. */
+static int decode_string(struct parser *ps, const unsigned char *s, const unsigned char *q,
+                         unsigned char *o, size_t *outlen)
+{
+    const unsigned char *i = s;
+    unsigned char *o0 = o;
+    unsigned cp, lo;
+    size_t n;
+
+    while (i < q) {
+        ps->p = i;
+        if (*i == '\\') {
+            switch (i[1]) { /* the scan guarantees i + 1 < q */
+            case '"':
+            case '\\':
+            case '/':
+                *o++ = i[1];
+                break;
+            case 'b':
+                *o++ = '\b';
+                break;
+            case 'f':
+                *o++ = '\f';
+                break;
+            case 'n':
+                *o++ = '\n';
+                break;
+            case 'r':
+                *o++ = '\r';
+                break;
+            case 't':
+                *o++ = '\t';
+                break;
+            case 'u':
+                if (q - i < 6 || hex4(i + 2, &cp) != 0)
+                    return syntax(ps, "bad \\u escape");
+                if (cp == 0)
+                    return OIDC_ERR_SET(ps->err, OIDC_ERR_PARSE,
+                                        "%s contains an escaped NUL (\\u0000)", ps->what);
+                if (cp >= 0xdc00 && cp <= 0xdfff)
+                    return syntax(ps, "unpaired UTF-16 surrogate");
+                if (cp >= 0xd800 && cp <= 0xdbff) {
+                    if (q - i < 12 || i[6] != '\\' || i[7] != 'u' || hex4(i + 8, &lo) != 0 ||
+                        lo < 0xdc00 || lo > 0xdfff)
+                        return syntax(ps, "unpaired UTF-16 surrogate");
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    i += 6;
+                }
+                o += utf8_put(o, cp);
+                i += 4;
+                break;
+            default:
+                return syntax(ps, "bad escape");
+            }
+            i += 2;
+        } else if (*i < 0x20) {
+            return syntax(ps, "unescaped control character in a string");
+        } else if (*i < 0x80) {
+            *o++ = *i++;
+        } else {
+            if ((n = utf8_seq(i, q)) == 0)
+                return syntax(ps, "invalid UTF-8");
+            memcpy(o, i, n);
+            o += n;
+            i += n;
+        }
+    }
+    *outlen = (size_t)(o - o0);
     return OIDC_OK;
 }
 
-/* Counts the bracket depth before handing text to cJSON's recursive parser, and finds escaped NULs:
- * cJSON would cut "abc\u0000x" to "abc", letting two different claims compare equal. Returns 0,
- * -1 (too deep) or -2 (escaped NUL). */
-static int prescan(const char *buf, size_t len)
+/* A string at ps->p (the opening quote) into a fresh cJSON_malloc'd, NUL-terminated buffer. */
+static int parse_string(struct parser *ps, char **out, size_t *outlen)
 {
-    size_t i;
-    int depth = 0, in_str = 0;
+    const unsigned char *s = ps->p + 1, *q = s;
+    int plain = 1, r;
+    size_t len;
+    char *buf;
 
-    for (i = 0; i < len; i++) {
-        char c = buf[i];
-        if (in_str) {
-            if (c == '\\') {
-                if (i + 5 < len && buf[i + 1] == 'u' && memcmp(buf + i + 2, "0000", 4) == 0)
-                    return -2;
-                i++;
-            } else if (c == '"')
-                in_str = 0;
+    /* Find the closing quote; anything but plain ASCII sends the body through decode_string. */
+    for (;;) {
+        while (q < ps->end && !str_special[*q])
+            q++;
+        if (q >= ps->end)
+            return syntax(ps, "unterminated string");
+        if (*q == '"')
+            break;
+        plain = 0;
+        if (*q == '\\') {
+            if (ps->end - q < 2)
+                return syntax(ps, "unterminated string");
+            q++;
+        }
+        q++;
+    }
+    if ((buf = cJSON_malloc((size_t)(q - s) + 1)) == NULL)
+        return nomem(ps);
+    if (plain) {
+        len = (size_t)(q - s);
+        memcpy(buf, s, len);
+    } else if ((r = decode_string(ps, s, q, (unsigned char *)buf, &len)) != OIDC_OK) {
+        cJSON_free(buf);
+        return r;
+    }
+    buf[len] = '\0';
+    ps->p = q + 1;
+    *out = buf;
+    *outlen = len;
+    return OIDC_OK;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at ps->p. Short integers are converted exactly
+ * without strtod; everything else through strtod_l in the C locale. Values beyond a double's range
+ * become +-inf or 0 as strtod makes them; the typed getters refuse what they cannot represent. */
+static int parse_number(struct parser *ps, cJSON **out)
+{
+    const unsigned char *s = ps->p, *q = s, *digits;
+    char text[OIDC_JSON_MAX_NUMBER + 1];
+    uint64_t v = 0;
+    int neg = 0, simple = 1;
+    double d;
+
+    if (*q == '-') {
+        neg = 1;
+        q++;
+    }
+    digits = q;
+    if (q >= ps->end || !is_digit(*q))
+        return syntax(ps, "bad number");
+    if (*q == '0') {
+        q++;
+        if (q < ps->end && is_digit(*q)) {
+            ps->p = q;
+            return syntax(ps, "leading zero in a number");
+        }
+    } else
+        while (q < ps->end && is_digit(*q)) {
+            v = v * 10 + (uint64_t)(*q - '0'); /* only used when there are few digits */
+            q++;
+        }
+    if (q - digits > FAST_INT_DIGITS)
+        simple = 0;
+    if (q < ps->end && *q == '.') {
+        simple = 0;
+        q++;
+        if (q >= ps->end || !is_digit(*q)) {
+            ps->p = q;
+            return syntax(ps, "digit expected after the decimal point");
+        }
+        while (q < ps->end && is_digit(*q))
+            q++;
+    }
+    if (q < ps->end && (*q == 'e' || *q == 'E')) {
+        simple = 0;
+        q++;
+        if (q < ps->end && (*q == '+' || *q == '-'))
+            q++;
+        if (q >= ps->end || !is_digit(*q)) {
+            ps->p = q;
+            return syntax(ps, "digit expected in the exponent");
+        }
+        while (q < ps->end && is_digit(*q))
+            q++;
+    }
+    if (q - s > OIDC_JSON_MAX_NUMBER)
+        return OIDC_ERR_SET(ps->err, OIDC_ERR_TOOBIG,
+                            "%s has a number longer than %d characters at byte %zu", ps->what,
+                            OIDC_JSON_MAX_NUMBER, (size_t)(s - ps->start));
+    if (simple)
+        d = neg ? -(double)v : (double)v;
+    else {
+        pthread_once(&c_locale_once, c_locale_init);
+        if (c_locale == (locale_t)0)
+            return nomem(ps);
+        memcpy(text, s, (size_t)(q - s));
+        text[q - s] = '\0';
+        d = strtod_l(text, NULL, c_locale);
+    }
+    if ((*out = cJSON_CreateNumber(d)) == NULL)
+        return nomem(ps);
+    ps->p = q;
+    return OIDC_OK;
+}
+
+static int parse_value(struct parser *ps, int depth, cJSON **out);
+
+/* Appends item to container; cJSON keeps the last child in child->prev. */
+static void append(cJSON *container, cJSON **last, cJSON *item)
+{
+    if (*last == NULL)
+        container->child = item;
+    else {
+        (*last)->next = item;
+        item->prev = *last;
+    }
+    container->child->prev = item;
+    *last = item;
+}
+
+static int too_deep(const struct parser *ps)
+{
+    return OIDC_ERR_SET(ps->err, OIDC_ERR_TOOBIG, "%s is nested deeper than %d levels", ps->what,
+                        OIDC_JSON_MAX_DEPTH);
+}
+
+static int parse_object(struct parser *ps, int depth, cJSON **out)
+{
+    struct {
+        const char *name;
+        size_t len;
+    } seen[DUP_INLINE];
+    char b[72];
+    cJSON *obj = NULL, *item = NULL, *last = NULL;
+    const char *dup = NULL;
+    char *name = NULL;
+    size_t n = 0, len, i;
+    int r;
+
+    if (depth > OIDC_JSON_MAX_DEPTH)
+        return too_deep(ps);
+    if ((obj = cJSON_CreateObject()) == NULL)
+        return nomem(ps);
+    ps->p++;
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == '}') {
+        ps->p++;
+        *out = obj;
+        return OIDC_OK;
+    }
+    for (;;) {
+        if (ps->p >= ps->end || *ps->p != '"') {
+            r = syntax(ps, "member name expected");
+            goto fail;
+        }
+        if ((r = parse_string(ps, &name, &len)) != OIDC_OK)
+            goto fail;
+        for (i = 0; i < n && i < DUP_INLINE; i++)
+            if (seen[i].len == len && memcmp(seen[i].name, name, len) == 0) {
+                r = OIDC_ERR_SET(ps->err, OIDC_ERR_PARSE, "%s has a duplicate member \"%.64s\"",
+                                 ps->what, oidc_printable(b, sizeof(b), name));
+                goto fail;
+            }
+        skip_ws(ps);
+        if (ps->p >= ps->end || *ps->p != ':') {
+            r = syntax(ps, "':' expected");
+            goto fail;
+        }
+        ps->p++;
+        skip_ws(ps);
+        if ((r = parse_value(ps, depth + 1, &item)) != OIDC_OK)
+            goto fail;
+        item->string = name;
+        if (n < DUP_INLINE) {
+            seen[n].name = name;
+            seen[n].len = len;
+        }
+        name = NULL; /* owned by item */
+        append(obj, &last, item);
+        n++;
+        skip_ws(ps);
+        if (ps->p < ps->end && *ps->p == ',') {
+            ps->p++;
+            skip_ws(ps);
             continue;
         }
-        if (c == '"')
-            in_str = 1;
-        else if (c == '{' || c == '[') {
-            if (++depth > OIDC_JSON_MAX_DEPTH)
-                return -1;
-        } else if (c == '}' || c == ']')
-            depth--;
+        if (ps->p < ps->end && *ps->p == '}') {
+            ps->p++;
+            break;
+        }
+        r = syntax(ps, "',' or '}' expected");
+        goto fail;
     }
-    return 0;
+    if (n > DUP_INLINE && (r = find_duplicate_sorted(obj, n, &dup)) != OIDC_OK) {
+        if (r == OIDC_ERR_NOMEM)
+            r = nomem(ps);
+        else
+            r = OIDC_ERR_SET(ps->err, OIDC_ERR_PARSE, "%s has a duplicate member \"%.64s\"",
+                             ps->what, oidc_printable(b, sizeof(b), dup));
+        goto fail;
+    }
+    *out = obj;
+    return OIDC_OK;
+fail:
+    cJSON_free(name);
+    cJSON_Delete(obj);
+    return r;
+}
+
+static int parse_array(struct parser *ps, int depth, cJSON **out)
+{
+    cJSON *arr = NULL, *item = NULL, *last = NULL;
+    int r;
+
+    if (depth > OIDC_JSON_MAX_DEPTH)
+        return too_deep(ps);
+    if ((arr = cJSON_CreateArray()) == NULL)
+        return nomem(ps);
+    ps->p++;
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == ']') {
+        ps->p++;
+        *out = arr;
+        return OIDC_OK;
+    }
+    for (;;) {
+        if ((r = parse_value(ps, depth + 1, &item)) != OIDC_OK)
+            goto fail;
+        append(arr, &last, item);
+        skip_ws(ps);
+        if (ps->p < ps->end && *ps->p == ',') {
+            ps->p++;
+            skip_ws(ps);
+            continue;
+        }
+        if (ps->p < ps->end && *ps->p == ']') {
+            ps->p++;
+            break;
+        }
+        r = syntax(ps, "',' or ']' expected");
+        goto fail;
+    }
+    *out = arr;
+    return OIDC_OK;
+fail:
+    cJSON_Delete(arr);
+    return r;
+}
+
+static int parse_literal(struct parser *ps, const char *word, size_t len, cJSON **out)
+{
+    if ((size_t)(ps->end - ps->p) < len || memcmp(ps->p, word, len) != 0)
+        return syntax(ps, "unexpected character");
+    if (len == 4 && word[0] == 't')
+        *out = cJSON_CreateTrue();
+    else if (len == 4)
+        *out = cJSON_CreateNull();
+    else
+        *out = cJSON_CreateFalse();
+    if (*out == NULL)
+        return nomem(ps);
+    ps->p += len;
+    return OIDC_OK;
+}
+
+/* One value at ps->p (no leading whitespace). depth counts the containers this value would be
+ * nested in, itself included: scalars at any depth are fine. */
+static int parse_value(struct parser *ps, int depth, cJSON **out)
+{
+    char *s = NULL;
+    size_t len;
+    int r;
+
+    if (ps->p >= ps->end)
+        return syntax(ps, "value expected");
+    switch (*ps->p) {
+    case '{':
+        return parse_object(ps, depth, out);
+    case '[':
+        return parse_array(ps, depth, out);
+    case '"':
+        if ((r = parse_string(ps, &s, &len)) != OIDC_OK)
+            return r;
+        if ((*out = cJSON_CreateNull()) == NULL) {
+            cJSON_free(s);
+            return nomem(ps);
+        }
+        (*out)->type = cJSON_String;
+        (*out)->valuestring = s;
+        return OIDC_OK;
+    case 't':
+        return parse_literal(ps, "true", 4, out);
+    case 'f':
+        return parse_literal(ps, "false", 5, out);
+    case 'n':
+        return parse_literal(ps, "null", 4, out);
+    default:
+        if (*ps->p == '-' || is_digit(*ps->p))
+            return parse_number(ps, out);
+        return syntax(ps, "unexpected character");
+    }
 }
 
 int oidc_json_parse_object(const char *buf, size_t len, const char *what, cJSON **out,
                            struct oidc_err *err)
 {
+    struct parser ps;
     cJSON *root = NULL;
-    const char *end = NULL, *dup = NULL;
     int r;
 
     if (len > OIDC_JSON_MAX_SIZE)
@@ -111,36 +570,20 @@ int oidc_json_parse_object(const char *buf, size_t len, const char *what, cJSON 
                             OIDC_JSON_MAX_SIZE);
     if (memchr(buf, '\0', len) != NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_PARSE, "%s contains a NUL byte", what);
-    switch (prescan(buf, len)) {
-    case -1:
-        return OIDC_ERR_SET(err, OIDC_ERR_TOOBIG, "%s is nested deeper than %d levels", what,
-                            OIDC_JSON_MAX_DEPTH);
-    case -2:
-        return OIDC_ERR_SET(err, OIDC_ERR_PARSE, "%s contains an escaped NUL (\\u0000)", what);
-    default:
-        break;
-    }
-    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-    if (root == NULL)
-        return OIDC_ERR_SET(err, OIDC_ERR_PARSE, "%s is not valid JSON", what);
-    while (end != NULL && end < buf + len && strchr(" \t\r\n", *end) != NULL)
-        end++;
-    if (end == NULL || end != buf + len) {
+    ps.start = ps.p = (const unsigned char *)buf;
+    ps.end = ps.start + len;
+    ps.what = what;
+    ps.err = err;
+    skip_ws(&ps);
+    if ((r = parse_value(&ps, 1, &root)) != OIDC_OK)
+        return r;
+    skip_ws(&ps);
+    if (ps.p != ps.end) {
         r = OIDC_ERR_SET(err, OIDC_ERR_PARSE, "%s has trailing data after the JSON value", what);
         goto fail;
     }
     if (!cJSON_IsObject(root)) {
         r = OIDC_ERR_SET(err, OIDC_ERR_PARSE, "%s is not a JSON object", what);
-        goto fail;
-    }
-    r = check_tree(root, 1, &dup);
-    if (r != OIDC_OK) {
-        if (r == OIDC_ERR_NOMEM)
-            OIDC_ERR_SET(err, r, "out of memory checking %s", what);
-        else if (dup != NULL)
-            OIDC_ERR_SET(err, r, "%s has a duplicate member \"%.64s\"", what, dup);
-        else
-            OIDC_ERR_SET(err, r, "%s is nested deeper than %d levels", what, OIDC_JSON_MAX_DEPTH);
         goto fail;
     }
     *out = root;

@@ -11,9 +11,15 @@
 #define OIDC_JSON_MAX_DEPTH 16
 #define OIDC_JSON_MAX_SIZE  (1024 * 1024)
 
-/* Parses len bytes (need not be NUL-terminated). Rejects trailing garbage, nesting deeper than
- * OIDC_JSON_MAX_DEPTH, input over OIDC_JSON_MAX_SIZE, duplicate member names in any object, and a
- * root that is not an object. what names the document in error messages ("token header"). */
+#define OIDC_JSON_MAX_NUMBER 64 /* characters in one number */
+
+/* Parses len bytes (need not be NUL-terminated) in one strict pass (RFC 8259 grammar: only space,
+ * tab, CR and LF as whitespace, no leading zeros, no unescaped control characters, well-formed
+ * UTF-8 and UTF-16 surrogate pairs). Rejects trailing garbage, nesting deeper than
+ * OIDC_JSON_MAX_DEPTH, input over OIDC_JSON_MAX_SIZE, a number longer than OIDC_JSON_MAX_NUMBER
+ * characters (OIDC_ERR_TOOBIG), NUL bytes and escaped NULs (\u0000), duplicate member names in
+ * any object, and a root that is not an object. what names the document in error messages
+ * ("token header"). The tree is an ordinary cJSON tree: free it with cJSON_Delete. */
 int oidc_json_parse_object(const char *buf, size_t len, const char *what, cJSON **out,
                            struct oidc_err *err);
 

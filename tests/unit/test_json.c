@@ -1,6 +1,9 @@
-/* Bounded JSON: the rules oidc_json_parse_object adds on top of cJSON, and the typed getters. */
+/* Bounded JSON: the rules of oidc_json_parse_object's strict single-pass parser (size, depth,
+ * duplicates, NULs, RFC 8259 grammar, UTF-8), and the typed getters. */
 #include "config.h"
 
+#include <locale.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -433,6 +436,287 @@ static void test_parse_not_nul_terminated(void **state)
     assert_int_equal(parse_n("{\"s\":\"v\"}", 9, NULL), OIDC_OK);
 }
 
+/* ---- strict grammar (RFC 8259): what cJSON's own parser let through ---- */
+
+static void assert_all_refused(const char *const *docs, size_t n, int code, const char *needle)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        int r = parse_n(docs[i], strlen(docs[i]), NULL);
+        if (r != code)
+            fail_msg("document #%zu (%s) gave %d, want %d", i, docs[i], r, code);
+        if (needle != NULL)
+            assert_msg_has(needle);
+    }
+}
+
+static void test_strict_leading_zero_rejected(void **state)
+{
+    static const char *bad[] = {"{\"a\":01}", "{\"a\":-01}", "{\"a\":00}", "{\"a\":[1,002]}",
+                                "{\"a\":00.5}"};
+    static const char *good[] = {"{\"a\":0}",   "{\"a\":-0}", "{\"a\":0.5}",
+                                 "{\"a\":0e1}", "{\"a\":10}", "{\"a\":-0.0}"};
+    size_t i;
+
+    (void)state;
+    assert_all_refused(bad, sizeof(bad) / sizeof(bad[0]), OIDC_ERR_PARSE, "leading zero");
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_int_equal(parse(good[i]), OIDC_OK);
+}
+
+static void test_strict_number_grammar(void **state)
+{
+    static const char *bad[] = {
+        "{\"a\":1.}",   "{\"a\":.5}",       "{\"a\":+1}",        "{\"a\":1e}",    "{\"a\":1e+}",
+        "{\"a\":-}",    "{\"a\":--1}",      "{\"a\":0x10}",      "{\"a\":1.e5}",  "{\"a\":NaN}",
+        "{\"a\":-NaN}", "{\"a\":Infinity}", "{\"a\":-Infinity}", "{\"a\":1_000}", "{\"a\":1 2}",
+        "{\"a\":- 1}",  "{\"a\":1.5.2}",    "{\"a\":1e5e5}"};
+    static const char *good[] = {"{\"a\":1e5}", "{\"a\":1E+5}", "{\"a\":1.5e-3}", "{\"a\":-12.25}",
+                                 "{\"a\":123456789}"};
+    size_t i;
+
+    (void)state;
+    assert_all_refused(bad, sizeof(bad) / sizeof(bad[0]), OIDC_ERR_PARSE, NULL);
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_int_equal(parse(good[i]), OIDC_OK);
+}
+
+static void test_number_values_exact(void **state)
+{
+    static const char doc[] =
+        "{\"fast\":123456789012345,\"slow\":1234567890123456,\"neg\":-42,\"nz\":-0,"
+        "\"frac\":2.5,\"exp\":25e-1,\"big\":9007199254740993,\"tiny\":1e-400}";
+    cJSON *root = NULL;
+    const cJSON *v;
+
+    (void)state;
+    assert_int_equal(parse_n(doc, strlen(doc), &root), OIDC_OK);
+    assert_true(cJSON_GetObjectItemCaseSensitive(root, "fast")->valuedouble == 123456789012345.0);
+    assert_true(cJSON_GetObjectItemCaseSensitive(root, "slow")->valuedouble == 1234567890123456.0);
+    assert_true(cJSON_GetObjectItemCaseSensitive(root, "neg")->valuedouble == -42.0);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(root, "neg")->valueint, -42);
+    v = cJSON_GetObjectItemCaseSensitive(root, "nz");
+    assert_true(v->valuedouble == 0.0 && signbit(v->valuedouble));
+    assert_true(cJSON_GetObjectItemCaseSensitive(root, "frac")->valuedouble == 2.5);
+    assert_true(cJSON_GetObjectItemCaseSensitive(root, "exp")->valuedouble == 2.5);
+    /* 2^53 + 1 rounds to 2^53 as a double, as strtod does. */
+    assert_true(cJSON_GetObjectItemCaseSensitive(root, "big")->valuedouble == 9007199254740992.0);
+    assert_true(cJSON_GetObjectItemCaseSensitive(root, "tiny")->valuedouble == 0.0);
+    cJSON_Delete(root);
+}
+
+/* Numbers are read in the C locale even when the program has set one with a decimal comma. */
+static void test_number_ignores_locale(void **state)
+{
+    static const char *locales[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "C.UTF-8"};
+    static const char doc[] = "{\"x\":1.5,\"y\":2.25e1}";
+    cJSON *root = NULL;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(locales) / sizeof(locales[0]); i++)
+        if (setlocale(LC_NUMERIC, locales[i]) != NULL)
+            break;
+    assert_int_equal(parse_n(doc, strlen(doc), &root), OIDC_OK);
+    setlocale(LC_NUMERIC, "C");
+    assert_true(cJSON_GetObjectItemCaseSensitive(root, "x")->valuedouble == 1.5);
+    assert_true(cJSON_GetObjectItemCaseSensitive(root, "y")->valuedouble == 22.5);
+    cJSON_Delete(root);
+}
+
+static void test_number_too_long_rejected(void **state)
+{
+    char doc[OIDC_JSON_MAX_NUMBER + 32];
+    int n;
+
+    (void)state;
+    /* Exactly OIDC_JSON_MAX_NUMBER characters: 1.000...0 */
+    n = snprintf(doc, sizeof(doc), "{\"a\":1.%0*d}", OIDC_JSON_MAX_NUMBER - 2, 0);
+    assert_true(n > 0);
+    assert_int_equal(parse(doc), OIDC_OK);
+    /* One more. */
+    n = snprintf(doc, sizeof(doc), "{\"a\":1.%0*d}", OIDC_JSON_MAX_NUMBER - 1, 0);
+    assert_true(n > 0);
+    assert_int_equal(parse(doc), OIDC_ERR_TOOBIG);
+    assert_msg_has("longer than");
+    /* Integer digits count too, on the strtod path. */
+    n = snprintf(doc, sizeof(doc), "{\"a\":-1%0*d}", OIDC_JSON_MAX_NUMBER - 1, 0);
+    assert_true(n > 0);
+    assert_int_equal(parse(doc), OIDC_ERR_TOOBIG);
+}
+
+static void test_literals_strict(void **state)
+{
+    static const char *bad[] = {"{\"a\":tru}",      "{\"a\":True}",  "{\"a\":nul}",
+                                "{\"a\":nulll}",    "{\"a\":FALSE}", "{\"a\":t}",
+                                "{\"a\":undefined}"};
+    static const char ok[] = "{\"t\":true,\"f\":false,\"n\":null}";
+    cJSON *root = NULL;
+
+    (void)state;
+    assert_all_refused(bad, sizeof(bad) / sizeof(bad[0]), OIDC_ERR_PARSE, NULL);
+    assert_int_equal(parse_n(ok, strlen(ok), &root), OIDC_OK);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "t")));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(root, "f")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "n")));
+    cJSON_Delete(root);
+}
+
+static void test_strict_whitespace(void **state)
+{
+    static const char *bad[] = {"\f{}",           "{}\v",          "{\x01}", "{\"a\":\x7f 1}",
+                                "\xef\xbb\xbf{}", "{\"a\"\x0b:1}", "{}\x1f"};
+
+    (void)state;
+    assert_all_refused(bad, sizeof(bad) / sizeof(bad[0]), OIDC_ERR_PARSE, NULL);
+    assert_int_equal(parse(" \t\r\n{ \t\r\n\"a\" \t\r\n: \t\r\n1 \t\r\n} \t\r\n"), OIDC_OK);
+}
+
+static void test_bad_escapes_rejected(void **state)
+{
+    static const char *bad[] = {
+        "{\"a\":\"\\x41\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"\\u12G4\"}",   "{\"a\":\"\\U0041\"}",
+        "{\"a\":\"\\'\"}",   "{\"a\":\"\\a\"}",   "{\"a\":\"\\0\"}",       "{\"a\":\"\\u\"}",
+        "{\"a\":\"x\\\"}",   "{\"\\q\":1}",       "{\"a\":\"\\\xc3\xa9\"}"};
+
+    (void)state;
+    assert_all_refused(bad, sizeof(bad) / sizeof(bad[0]), OIDC_ERR_PARSE, NULL);
+}
+
+static void test_escapes_decoded(void **state)
+{
+    static const char doc[] = "{\"a\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\",\"e\":\"\\u00e9\\u20AC\","
+                              "\"p\":\"\\uD83D\\uDE00\",\"c\":\"\\u0001\",\"k\\u0041\":1}";
+    cJSON *root = NULL;
+    const char *s = NULL;
+
+    (void)state;
+    assert_int_equal(parse_n(doc, strlen(doc), &root), OIDC_OK);
+    assert_int_equal(oidc_json_get_string(root, "a", &s), OIDC_OK);
+    assert_string_equal(s, "\"\\/\b\f\n\r\t");
+    assert_int_equal(oidc_json_get_string(root, "e", &s), OIDC_OK);
+    assert_string_equal(s, "\xc3\xa9\xe2\x82\xac");
+    assert_int_equal(oidc_json_get_string(root, "p", &s), OIDC_OK);
+    assert_string_equal(s, "\xf0\x9f\x98\x80");
+    assert_int_equal(oidc_json_get_string(root, "c", &s), OIDC_OK);
+    assert_string_equal(s, "\x01");
+    assert_non_null(oidc_json_get_path(root, "kA"));
+    cJSON_Delete(root);
+}
+
+static void test_unpaired_surrogates_rejected(void **state)
+{
+    static const char *bad[] = {"{\"a\":\"\\uD83D\"}",        "{\"a\":\"\\uD83Dx\"}",
+                                "{\"a\":\"\\uD83D\\u0041\"}", "{\"a\":\"\\uDE00\"}",
+                                "{\"a\":\"\\uDE00\\uD83D\"}", "{\"a\":\"\\uD83D\\uD83D\"}",
+                                "{\"a\":\"\\uD83D\\n\"}",     "{\"\\udbff\":1}",
+                                "{\"a\":\"\\uD83D\\uDE0\"}"};
+
+    (void)state;
+    assert_all_refused(bad, sizeof(bad) / sizeof(bad[0]), OIDC_ERR_PARSE, NULL);
+    assert_int_equal(parse("{\"a\":\"\\uDBFF\\uDFFF\"}"), OIDC_OK);
+}
+
+static void test_control_character_in_string_rejected(void **state)
+{
+    static const char *bad[] = {"{\"a\":\"x\x01y\"}", "{\"a\":\"line\nbreak\"}", "{\"a\":\"\t\"}",
+                                "{\"a\x1f\":1}", "{\"a\":\"\\n\x02\"}"};
+
+    (void)state;
+    assert_all_refused(bad, sizeof(bad) / sizeof(bad[0]), OIDC_ERR_PARSE, "control character");
+    assert_int_equal(parse("{\"a\":\"line\\nbreak\\t\"}"), OIDC_OK);
+}
+
+static void test_invalid_utf8_rejected(void **state)
+{
+    static const char *bad[] = {
+        "{\"a\":\"\xc0\xaf\"}",         /* overlong '/' */
+        "{\"a\":\"\xc1\xbf\"}",         /* overlong */
+        "{\"a\":\"\xe0\x80\xaf\"}",     /* overlong, 3 bytes */
+        "{\"a\":\"\xf0\x80\x80\xaf\"}", /* overlong, 4 bytes */
+        "{\"a\":\"\xed\xa0\x80\"}",     /* encoded surrogate U+D800 */
+        "{\"a\":\"\xf4\x90\x80\x80\"}", /* above U+10FFFF */
+        "{\"a\":\"\xf5\x80\x80\x80\"}", /* no such lead byte */
+        "{\"a\":\"\xff\"}",
+        "{\"a\":\"\x80\"}",     /* lone continuation */
+        "{\"a\":\"\xe2\x82\"}", /* truncated before the quote */
+        "{\"a\":\"\xc3\"}",     /* lead byte then the quote */
+        "{\"a\":\"\xc3\x28\"}", /* bad continuation */
+        "{\"\xe9t\xe9\":1}",    /* Latin-1 in a name */
+    };
+    cJSON *root = NULL;
+    const char *s = NULL;
+    static const char good[] = "{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\","
+                               "\"\xc3\xa9t\xc3\xa9\":1}";
+
+    (void)state;
+    assert_all_refused(bad, sizeof(bad) / sizeof(bad[0]), OIDC_ERR_PARSE, "UTF-8");
+    assert_int_equal(parse_n(good, strlen(good), &root), OIDC_OK);
+    assert_int_equal(oidc_json_get_string(root, "a", &s), OIDC_OK);
+    assert_string_equal(s, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf");
+    cJSON_Delete(root);
+}
+
+/* Cut-off input must fail without reading past len (valgrind sees the heap copy's end). */
+static void test_truncated_input_rejected(void **state)
+{
+    static const char doc[] = "{\"s\":\"a\\u00e9\\\\\",\"n\":-12.5e+3,\"t\":true,\"l\":[null,{}]}";
+    size_t len;
+
+    (void)state;
+    for (len = 0; len < sizeof(doc) - 1; len++) {
+        int r = parse_n(doc, len, NULL);
+        if (r != OIDC_ERR_PARSE)
+            fail_msg("prefix of %zu bytes gave %d", len, r);
+    }
+    assert_int_equal(parse_n(doc, sizeof(doc) - 1, NULL), OIDC_OK);
+}
+
+static void test_syntax_errors_rejected(void **state)
+{
+    static const char *bad[] = {"{\"a\":1,,\"b\":2}", "{,}",
+                                "{\"a\":1 \"b\":2}",  "{\"a\"}",
+                                "{\"a\"::1}",         "{1:2}",
+                                "{\"a\":[1,]}",       "{\"a\":[,1]}",
+                                "{\"a\":[1 2]}",      "{\"a\":]}",
+                                "{\"a\":}",           "{\"a\":[}",
+                                "{\"a\":1]",          "{\"a\":{\"b\":1}"};
+
+    (void)state;
+    assert_all_refused(bad, sizeof(bad) / sizeof(bad[0]), OIDC_ERR_PARSE, "not valid JSON");
+}
+
+/* The tree is a normal cJSON tree: cJSON's own functions can walk, extend, copy and print it. */
+static void test_tree_is_plain_cjson(void **state)
+{
+    static const char doc[] = "{\"a\":[1,\"two\",{\"x\":null}],\"o\":{\"k\":\"v\",\"m\":false}}";
+    cJSON *root = NULL, *copy;
+    cJSON *arr;
+    char *text;
+
+    (void)state;
+    assert_int_equal(parse_n(doc, strlen(doc), &root), OIDC_OK);
+    arr = cJSON_GetObjectItemCaseSensitive(root, "a");
+    assert_int_equal(cJSON_GetArraySize(arr), 3);
+    assert_true(arr->child->prev == cJSON_GetArrayItem(arr, 2));
+    assert_true(root->child->prev == cJSON_GetObjectItemCaseSensitive(root, "o"));
+    assert_non_null(cJSON_AddNumberToObject(root, "z", 9));
+    assert_true(cJSON_AddItemToArray(arr, cJSON_CreateString("four")));
+    assert_int_equal(cJSON_GetArraySize(arr), 4);
+    cJSON_DeleteItemFromArray(arr, 0);
+    copy = cJSON_Duplicate(root, 1);
+    assert_non_null(copy);
+    text = cJSON_PrintUnformatted(copy);
+    assert_non_null(text);
+    assert_string_equal(text,
+                        "{\"a\":[\"two\",{\"x\":null},\"four\"],\"o\":{\"k\":\"v\",\"m\":false},"
+                        "\"z\":9}");
+    cJSON_free(text);
+    cJSON_Delete(copy);
+    cJSON_Delete(root);
+}
+
 /* ---- typed getters ---- */
 
 static const char getter_doc[] = "{\"s\":\"str\",\"e\":\"\",\"t\":true,\"f\":false,\"i\":42,"
@@ -763,6 +1047,21 @@ int main(void)
         cmocka_unit_test(test_parse_duplicate_large_object),
         cmocka_unit_test(test_parse_size_over_max_rejected),
         cmocka_unit_test(test_parse_not_nul_terminated),
+        cmocka_unit_test(test_strict_leading_zero_rejected),
+        cmocka_unit_test(test_strict_number_grammar),
+        cmocka_unit_test(test_number_values_exact),
+        cmocka_unit_test(test_number_ignores_locale),
+        cmocka_unit_test(test_number_too_long_rejected),
+        cmocka_unit_test(test_literals_strict),
+        cmocka_unit_test(test_strict_whitespace),
+        cmocka_unit_test(test_bad_escapes_rejected),
+        cmocka_unit_test(test_escapes_decoded),
+        cmocka_unit_test(test_unpaired_surrogates_rejected),
+        cmocka_unit_test(test_control_character_in_string_rejected),
+        cmocka_unit_test(test_invalid_utf8_rejected),
+        cmocka_unit_test(test_truncated_input_rejected),
+        cmocka_unit_test(test_syntax_errors_rejected),
+        cmocka_unit_test(test_tree_is_plain_cjson),
         cmocka_unit_test(test_get_string),
         cmocka_unit_test(test_get_bool),
         cmocka_unit_test(test_get_int64),
