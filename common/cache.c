@@ -1,3 +1,2053 @@
-/* Identity cache writer (see cache.h). Being written (issue 3). */
+/* Identity cache writer (see cache.h for the interface, cache_rec.h for the records and
+ * docs/cache.md for the rules). The users are the source of truth: groups, memberships and the
+ * initgroups lists are derived from them when the file is written. */
 #include "config.h"
 #include "cache.h"
+#include "idhash.h"
+#include "localdb.h"
+
+#include <cdb.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOCK_FILE        "cache.lock"
+#define TMP_PREFIX       OIDC_CACHE_FILE "."
+#define TMP_SUFFIX_LEN   6
+#define LOCK_WAIT_MS     30000 /* a writer waits this long for the lock, then gives up */
+#define REFRESH_NO_TTL   3600  /* last_login granularity of an entry that never expires */
+#define CACHE_FILE_MAX   ((off_t)0x7FFFFFFF)
+#define PREAUTH_HOME_MAX 512
+#define DEFAULT_HOME     "/home/{name}"
+#define DEFAULT_SHELL    "/bin/bash"
+#define SHOW_MAX         72 /* bytes of an issuer or subject shown in a message */
+
+/* ------------------------------------------------------------------ hash indexes */
+
+struct oidc_cache;
+
+/* Open addressing, linear probing, backward-shift deletion. A slot holds an item index + 1. */
+struct htab {
+    uint32_t *slot;
+    size_t mask, n; /* mask = capacity - 1 (a power of two) or 0 before the first insert */
+    uint64_t (*hash)(const struct oidc_cache *c, uint32_t item);
+};
+
+struct grp {
+    char name[OIDC_NAME_MAX + 1];
+    uint32_t gid;
+    uint32_t nref; /* cached users holding the group */
+};
+
+struct view { /* users in name order, for oidc_cache_at(); rebuilt after a change */
+    const struct oidc_cache_user **sorted;
+    size_t n;
+    int valid;
+};
+
+struct oidc_cache {
+    char *dir;
+    int dirfd, lockfd;
+    struct oidc_idmap_env env;
+    int has_env;
+    int64_t now;
+    struct oidc_cache_user **users;
+    size_t n_users, cap_users;
+    struct grp *groups;
+    size_t n_groups, cap_groups;
+    struct htab u_name, u_id, g_name, g_id;
+    struct oidc_cache_buf preauth; /* the "p" record; len 0 = none */
+    int has_preauth;
+    struct oidc_localdb *local; /* loaded on first use */
+    struct view *view;
+    int dirty;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t hash_str(const char *s)
+{
+    return mix64(oidc_fnv1a64(s, strlen(s)));
+}
+
+static uint64_t h_u_name(const struct oidc_cache *c, uint32_t i)
+{
+    return hash_str(c->users[i]->name);
+}
+static uint64_t h_u_id(const struct oidc_cache *c, uint32_t i)
+{
+    return mix64(c->users[i]->uid);
+}
+static uint64_t h_g_name(const struct oidc_cache *c, uint32_t i)
+{
+    return hash_str(c->groups[i].name);
+}
+static uint64_t h_g_id(const struct oidc_cache *c, uint32_t i)
+{
+    return mix64(c->groups[i].gid);
+}
+
+static int ht_grow(struct htab *t, const struct oidc_cache *c)
+{
+    size_t cap = t->mask != 0 ? (t->mask + 1) * 2 : 64, i, j;
+    uint32_t *slot;
+
+    if (cap > SIZE_MAX / sizeof(*slot) || (slot = calloc(cap, sizeof(*slot))) == NULL)
+        return -1;
+    for (i = 0; t->mask != 0 && i <= t->mask; i++) {
+        if (t->slot[i] == 0)
+            continue;
+        for (j = (size_t)t->hash(c, t->slot[i] - 1) & (cap - 1); slot[j] != 0;
+             j = (j + 1) & (cap - 1))
+            ;
+        slot[j] = t->slot[i];
+    }
+    free(t->slot);
+    t->slot = slot;
+    t->mask = cap - 1;
+    return 0;
+}
+
+static int ht_insert(struct htab *t, const struct oidc_cache *c, uint32_t item)
+{
+    size_t j;
+
+    if ((t->n + 1) * 2 > t->mask + 1 && ht_grow(t, c) != 0)
+        return -1;
+    for (j = (size_t)t->hash(c, item) & t->mask; t->slot[j] != 0; j = (j + 1) & t->mask)
+        ;
+    t->slot[j] = item + 1;
+    t->n++;
+    return 0;
+}
+
+/* The slot holding item (which must be present). */
+static size_t ht_slot_of(const struct htab *t, const struct oidc_cache *c, uint32_t item)
+{
+    size_t j;
+
+    for (j = (size_t)t->hash(c, item) & t->mask; t->slot[j] != item + 1; j = (j + 1) & t->mask)
+        ;
+    return j;
+}
+
+static void ht_remove(struct htab *t, const struct oidc_cache *c, uint32_t item)
+{
+    size_t s = ht_slot_of(t, c, item), j = s, k;
+
+    for (;;) {
+        j = (j + 1) & t->mask;
+        if (t->slot[j] == 0)
+            break;
+        k = (size_t)t->hash(c, t->slot[j] - 1) & t->mask;
+        /* move slot[j] back to s unless its home k lies cyclically in (s, j] */
+        if ((s <= j) ? (k <= s || k > j) : (k <= s && k > j)) {
+            t->slot[s] = t->slot[j];
+            s = j;
+        }
+    }
+    t->slot[s] = 0;
+    t->n--;
+}
+
+/* Item old moves to index new (the caller moves the array element afterwards). */
+static void ht_renumber(struct htab *t, const struct oidc_cache *c, uint32_t old, uint32_t new)
+{
+    t->slot[ht_slot_of(t, c, old)] = new + 1;
+}
+
+static void ht_free(struct htab *t)
+{
+    free(t->slot);
+    t->slot = NULL;
+    t->mask = t->n = 0;
+}
+
+static long find_user(const struct oidc_cache *c, const char *name)
+{
+    size_t j;
+
+    if (c->u_name.mask == 0)
+        return -1;
+    for (j = (size_t)hash_str(name) & c->u_name.mask; c->u_name.slot[j] != 0;
+         j = (j + 1) & c->u_name.mask)
+        if (strcmp(c->users[c->u_name.slot[j] - 1]->name, name) == 0)
+            return (long)c->u_name.slot[j] - 1;
+    return -1;
+}
+
+static long find_uid(const struct oidc_cache *c, uint32_t uid)
+{
+    size_t j;
+
+    if (c->u_id.mask == 0)
+        return -1;
+    for (j = (size_t)mix64(uid) & c->u_id.mask; c->u_id.slot[j] != 0; j = (j + 1) & c->u_id.mask)
+        if (c->users[c->u_id.slot[j] - 1]->uid == uid)
+            return (long)c->u_id.slot[j] - 1;
+    return -1;
+}
+
+static long find_group(const struct oidc_cache *c, const char *name)
+{
+    size_t j;
+
+    if (c->g_name.mask == 0)
+        return -1;
+    for (j = (size_t)hash_str(name) & c->g_name.mask; c->g_name.slot[j] != 0;
+         j = (j + 1) & c->g_name.mask)
+        if (strcmp(c->groups[c->g_name.slot[j] - 1].name, name) == 0)
+            return (long)c->g_name.slot[j] - 1;
+    return -1;
+}
+
+static long find_gid(const struct oidc_cache *c, uint32_t gid)
+{
+    size_t j;
+
+    if (c->g_id.mask == 0)
+        return -1;
+    for (j = (size_t)mix64(gid) & c->g_id.mask; c->g_id.slot[j] != 0; j = (j + 1) & c->g_id.mask)
+        if (c->groups[c->g_id.slot[j] - 1].gid == gid)
+            return (long)c->g_id.slot[j] - 1;
+    return -1;
+}
+
+/* ------------------------------------------------------------------ users and groups in memory */
+
+static const char *nz(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+void oidc_cache_user_clear(struct oidc_cache_user *u)
+{
+    size_t i;
+
+    if (u == NULL)
+        return;
+    for (i = 0; i < u->n_groups; i++)
+        free(u->groups[i].name);
+    free(u->groups);
+    free(u->gecos);
+    free(u->home);
+    free(u->shell);
+    free(u->issuer);
+    free(u->subject);
+    free(u->provider);
+    memset(u, 0, sizeof(*u));
+}
+
+static void user_free(struct oidc_cache_user *u)
+{
+    oidc_cache_user_clear(u);
+    free(u);
+}
+
+static int cmp_group_name(const void *a, const void *b)
+{
+    return strcmp(((const struct oidc_group *)a)->name, ((const struct oidc_group *)b)->name);
+}
+
+/* A deep copy; the groups are kept in name order. */
+static struct oidc_cache_user *user_dup(const struct oidc_cache_user *s)
+{
+    struct oidc_cache_user *u = calloc(1, sizeof(*u));
+
+    if (u == NULL)
+        return NULL;
+    memcpy(u->name, s->name, sizeof(u->name));
+    u->uid = s->uid;
+    u->gid = s->gid;
+    u->first_login = s->first_login;
+    u->last_login = s->last_login;
+    u->expires = s->expires;
+    u->flags = s->flags;
+    if ((u->gecos = strdup(nz(s->gecos))) == NULL || (u->home = strdup(nz(s->home))) == NULL ||
+        (u->shell = strdup(nz(s->shell))) == NULL || (u->issuer = strdup(nz(s->issuer))) == NULL ||
+        (u->subject = strdup(nz(s->subject))) == NULL ||
+        (u->provider = strdup(nz(s->provider))) == NULL)
+        goto fail;
+    if (s->n_groups > 0) {
+        if ((u->groups = calloc(s->n_groups, sizeof(*u->groups))) == NULL)
+            goto fail;
+        for (; u->n_groups < s->n_groups; u->n_groups++) {
+            u->groups[u->n_groups].gid = s->groups[u->n_groups].gid;
+            if ((u->groups[u->n_groups].name = strdup(s->groups[u->n_groups].name)) == NULL)
+                goto fail;
+        }
+        qsort(u->groups, u->n_groups, sizeof(*u->groups), cmp_group_name);
+    }
+    return u;
+fail:
+    user_free(u);
+    return NULL;
+}
+
+static void view_invalidate(struct oidc_cache *c)
+{
+    c->view->valid = 0;
+}
+
+static int cmp_user_ptr(const void *a, const void *b)
+{
+    const struct oidc_cache_user *const *x = a, *const *y = b;
+
+    return strcmp((*x)->name, (*y)->name);
+}
+
+static int view_build(const struct oidc_cache *c)
+{
+    struct view *v = c->view;
+    const struct oidc_cache_user **s;
+    size_t i;
+
+    if (v->valid)
+        return 0;
+    if (c->n_users > v->n || v->sorted == NULL) {
+        if ((s = realloc(v->sorted, (c->n_users + 1) * sizeof(*s))) == NULL)
+            return -1;
+        v->sorted = s;
+    }
+    for (i = 0; i < c->n_users; i++)
+        v->sorted[i] = c->users[i];
+    v->n = c->n_users;
+    qsort(v->sorted, v->n, sizeof(*v->sorted), cmp_user_ptr);
+    v->valid = 1;
+    return 0;
+}
+
+/* Adds one reference to group name/gid (creating it). */
+static int group_ref(struct oidc_cache *c, const char *name, uint32_t gid)
+{
+    long g = find_group(c, name);
+    struct grp *ng;
+
+    if (g >= 0) {
+        c->groups[g].nref++;
+        return 0;
+    }
+    if (c->n_groups == c->cap_groups) {
+        size_t cap = c->cap_groups != 0 ? c->cap_groups * 2 : 64;
+        if ((ng = realloc(c->groups, cap * sizeof(*ng))) == NULL)
+            return -1;
+        c->groups = ng;
+        c->cap_groups = cap;
+    }
+    g = (long)c->n_groups;
+    memset(&c->groups[g], 0, sizeof(c->groups[g]));
+    snprintf(c->groups[g].name, sizeof(c->groups[g].name), "%s", name);
+    c->groups[g].gid = gid;
+    c->groups[g].nref = 1;
+    if (ht_insert(&c->g_name, c, (uint32_t)g) != 0)
+        return -1;
+    if (ht_insert(&c->g_id, c, (uint32_t)g) != 0) {
+        ht_remove(&c->g_name, c, (uint32_t)g);
+        return -1;
+    }
+    c->n_groups++;
+    return 0;
+}
+
+/* Drops one reference; the last one removes the group. */
+static void group_unref(struct oidc_cache *c, const char *name)
+{
+    long g = find_group(c, name);
+    uint32_t last;
+
+    if (g < 0 || --c->groups[g].nref > 0)
+        return;
+    ht_remove(&c->g_name, c, (uint32_t)g);
+    ht_remove(&c->g_id, c, (uint32_t)g);
+    last = (uint32_t)c->n_groups - 1;
+    if ((uint32_t)g != last) {
+        ht_renumber(&c->g_name, c, last, (uint32_t)g);
+        ht_renumber(&c->g_id, c, last, (uint32_t)g);
+        c->groups[g] = c->groups[last];
+    }
+    c->n_groups--;
+}
+
+/* Appends u (taking ownership) and indexes it; its groups gain a reference. */
+static int user_add(struct oidc_cache *c, struct oidc_cache_user *u)
+{
+    struct oidc_cache_user **nu;
+    uint32_t i = (uint32_t)c->n_users;
+    size_t k;
+
+    if (c->n_users == c->cap_users) {
+        size_t cap = c->cap_users != 0 ? c->cap_users * 2 : 64;
+        if ((nu = realloc(c->users, cap * sizeof(*nu))) == NULL)
+            return -1;
+        c->users = nu;
+        c->cap_users = cap;
+    }
+    c->users[i] = u;
+    if (ht_insert(&c->u_name, c, i) != 0)
+        return -1;
+    if (ht_insert(&c->u_id, c, i) != 0) {
+        ht_remove(&c->u_name, c, i);
+        return -1;
+    }
+    for (k = 0; k < u->n_groups; k++)
+        if (group_ref(c, u->groups[k].name, u->groups[k].gid) != 0) {
+            while (k-- > 0)
+                group_unref(c, u->groups[k].name);
+            ht_remove(&c->u_name, c, i);
+            ht_remove(&c->u_id, c, i);
+            return -1;
+        }
+    c->n_users++;
+    view_invalidate(c);
+    return 0;
+}
+
+/* Removes and frees user i. */
+static void user_remove(struct oidc_cache *c, uint32_t i)
+{
+    struct oidc_cache_user *u = c->users[i];
+    uint32_t last = (uint32_t)c->n_users - 1;
+    size_t k;
+
+    for (k = 0; k < u->n_groups; k++)
+        group_unref(c, u->groups[k].name);
+    ht_remove(&c->u_name, c, i);
+    ht_remove(&c->u_id, c, i);
+    if (i != last) {
+        ht_renumber(&c->u_name, c, last, i);
+        ht_renumber(&c->u_id, c, last, i);
+        c->users[i] = c->users[last];
+    }
+    c->n_users--;
+    user_free(u);
+    view_invalidate(c);
+}
+
+/* ------------------------------------------------------------------ the state directory */
+
+static int check_dir(int dirfd, const char *dir, struct oidc_err *err)
+{
+    struct stat st;
+    uid_t euid = geteuid();
+
+    if (fstat(dirfd, &st) != 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot stat %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return OIDC_ERR_SET(err, OIDC_ERR_IO, "%s is not a directory", dir);
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_IO,
+                            "%s is writable by group or others (mode %04o); refusing to keep the "
+                            "identity cache there (chmod 0755 it)",
+                            dir, (unsigned)(st.st_mode & 07777));
+    if (st.st_uid != 0 && (euid == 0 || st.st_uid != euid))
+        return OIDC_ERR_SET(err, OIDC_ERR_IO,
+                            "%s is owned by uid %u, not root; refusing to keep the identity cache "
+                            "there",
+                            dir, (unsigned)st.st_uid);
+    return OIDC_OK;
+}
+
+static int open_dir(const char *dir, int *out, struct oidc_err *err)
+{
+    int fd, created = 0, r;
+
+    if (dir == NULL || dir[0] != '/')
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "state directory '%s' is not an absolute path",
+                            nz(dir));
+    if (mkdir(dir, 0755) == 0)
+        created = 1;
+    else if (errno != EEXIST)
+        return OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot create the state directory %s: %s", dir,
+                            strerror(errno));
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot open the state directory %s: %s", dir,
+                            errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+    if (created && fchmod(fd, 0755) != 0) { /* whatever the umask */
+        r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot chmod %s: %s", dir, strerror(errno));
+        close(fd);
+        return r;
+    }
+    if ((r = check_dir(fd, dir, err)) != OIDC_OK) {
+        close(fd);
+        return r;
+    }
+    *out = fd;
+    return OIDC_OK;
+}
+
+static int take_lock(struct oidc_cache *c, struct oidc_err *err)
+{
+    struct timespec ts = {0, 1000000};
+    long waited_ms = 0;
+    int fd;
+
+    fd = openat(c->dirfd, LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot open %s/%s: %s", c->dir, LOCK_FILE,
+                            strerror(errno));
+    c->lockfd = fd;
+    /* Poll rather than block, so a wedged writer cannot hang a login forever. */
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot lock %s/%s: %s", c->dir, LOCK_FILE,
+                                strerror(errno));
+        if (waited_ms >= LOCK_WAIT_MS)
+            return OIDC_ERR_SET(err, OIDC_ERR_TIMEOUT,
+                                "another process has held %s/%s for %d s; giving up", c->dir,
+                                LOCK_FILE, LOCK_WAIT_MS / 1000);
+        nanosleep(&ts, NULL);
+        waited_ms += ts.tv_nsec / 1000000;
+        if (ts.tv_nsec < 32000000)
+            ts.tv_nsec *= 2;
+    }
+    return OIDC_OK;
+}
+
+/* Removes temporary files a crashed writer left behind (we hold the lock: nobody writes one). */
+static void remove_stale_tmp(struct oidc_cache *c)
+{
+    struct dirent *de;
+    DIR *d;
+    int fd = dup(c->dirfd);
+
+    if (fd < 0)
+        return;
+    if ((d = fdopendir(fd)) == NULL) {
+        close(fd);
+        return;
+    }
+    while ((de = readdir(d)) != NULL)
+        if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
+            strlen(de->d_name) == strlen(TMP_PREFIX) + TMP_SUFFIX_LEN)
+            (void)unlinkat(c->dirfd, de->d_name, 0);
+    closedir(d);
+}
+
+/* ------------------------------------------------------------------ loading */
+
+struct metaref {
+    const char *name; /* NUL-terminated copy in the key buffer below */
+    char key[OIDC_CACHE_NAME_MAX + 1];
+    const unsigned char *rec;
+    unsigned len;
+};
+
+#define CORRUPT(what)                                                                       \
+    OIDC_ERR_SET(err, OIDC_ERR_PARSE,                                                       \
+                 "%s/%s is corrupt (%s); nothing was changed (run 'oidcctl cache verify')", \
+                 c->dir, OIDC_CACHE_FILE, (what))
+
+static int load_user(struct oidc_cache *c, const unsigned char *key, unsigned klen,
+                     const unsigned char *rec, unsigned len, struct oidc_err *err)
+{
+    struct oidc_cache_pw pw;
+    struct oidc_cache_user *u;
+
+    if (oidc_cache_pw_decode(rec, len, &pw) != 0)
+        return CORRUPT("a user record does not decode");
+    if (klen - 1 != strlen(pw.name) || memcmp(key + 1, pw.name, klen - 1) != 0)
+        return CORRUPT("a user record is stored under another name");
+    if (find_user(c, pw.name) >= 0 || find_uid(c, pw.uid) >= 0)
+        return CORRUPT("a user name or uid appears twice");
+    if ((u = calloc(1, sizeof(*u))) == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
+    snprintf(u->name, sizeof(u->name), "%s", pw.name);
+    u->uid = pw.uid;
+    u->gid = pw.gid;
+    u->expires = pw.expires;
+    u->flags = pw.flags;
+    u->first_login = -1; /* marks "no provenance record yet" */
+    if ((u->gecos = strdup(pw.gecos)) == NULL || (u->home = strdup(pw.home)) == NULL ||
+        (u->shell = strdup(pw.shell)) == NULL || user_add(c, u) != 0) {
+        user_free(u);
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
+    }
+    return OIDC_OK;
+}
+
+static int load_meta(struct oidc_cache *c, const char *name, const unsigned char *rec, unsigned len,
+                     struct oidc_err *err)
+{
+    struct oidc_cache_meta m;
+    struct oidc_cache_user *u;
+    const char *gname;
+    size_t pos = 0, k;
+    uint32_t gid;
+    long i = find_user(c, name);
+    int r;
+
+    if (oidc_cache_meta_decode(rec, len, &m) != 0)
+        return CORRUPT("a provenance record does not decode");
+    if (i < 0)
+        return CORRUPT("a provenance record has no user record");
+    u = c->users[i];
+    if (u->first_login != -1 || u->issuer != NULL)
+        return CORRUPT("a user has two provenance records");
+    if (m.expires != u->expires || m.flags != u->flags)
+        return CORRUPT("a provenance record disagrees with its user record");
+    u->first_login = m.first_login;
+    u->last_login = m.last_login;
+    if ((u->issuer = strdup(m.issuer)) == NULL || (u->subject = strdup(m.subject)) == NULL ||
+        (u->provider = strdup(m.provider)) == NULL ||
+        (m.ngroups > 0 && (u->groups = calloc(m.ngroups, sizeof(*u->groups))) == NULL))
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
+    while ((r = oidc_cache_meta_next_group(&m, &pos, &gid, &gname)) == 1) {
+        if (u->n_groups >= m.ngroups)
+            return CORRUPT("a provenance record has more groups than it says");
+        for (k = 0; k < u->n_groups; k++)
+            if (strcmp(u->groups[k].name, gname) == 0)
+                return CORRUPT("a user lists a group twice");
+        if (strcmp(gname, u->name) == 0)
+            return CORRUPT("a user lists its own private group as a supplementary group");
+        u->groups[u->n_groups].gid = gid;
+        if ((u->groups[u->n_groups].name = strdup(gname)) == NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
+        u->n_groups++;
+    }
+    if (r < 0 || u->n_groups != m.ngroups)
+        return CORRUPT("a provenance record's group list is malformed");
+    qsort(u->groups, u->n_groups, sizeof(*u->groups), cmp_group_name);
+    return OIDC_OK;
+}
+
+static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
+{
+    struct cdb cdb;
+    struct metaref *metas = NULL, *nm;
+    size_t n_metas = 0, cap_metas = 0, i, k;
+    unsigned pos, klen, vlen;
+    const unsigned char *key, *val;
+    struct oidc_cache_gr gr;
+    struct oidc_cache_pw pw;
+    uint32_t n;
+    int r = OIDC_ERR_INTERNAL, have_version = 0, cdb_open = 0;
+    struct stat st;
+
+    if (fstat(fd, &st) != 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot stat %s/%s: %s", c->dir, OIDC_CACHE_FILE,
+                            strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return CORRUPT("not a regular file");
+    if (st.st_size > CACHE_FILE_MAX)
+        return CORRUPT("larger than 2 GiB");
+    if (cdb_init(&cdb, fd) != 0) {
+        r = CORRUPT("not a CDB file");
+        goto out;
+    }
+    cdb_open = 1;
+    cdb_seqinit(&pos, &cdb);
+    while ((r = cdb_seqnext(&pos, &cdb)) > 0) {
+        klen = cdb_keylen(&cdb);
+        vlen = cdb_datalen(&cdb);
+        key = cdb_getkey(&cdb);
+        val = cdb_getdata(&cdb);
+        if (key == NULL || val == NULL || klen == 0) {
+            r = CORRUPT("a record lies outside the file");
+            goto out;
+        }
+        switch (key[0]) {
+        case OIDC_CACHE_K_VERSION:
+            if (klen != 1 || vlen != strlen(OIDC_CACHE_VERSION) ||
+                memcmp(val, OIDC_CACHE_VERSION, vlen) != 0) {
+                r = CORRUPT("unknown format version");
+                goto out;
+            }
+            have_version = 1;
+            break;
+        case OIDC_CACHE_K_USER_NAME:
+            if (klen < 2 || klen > OIDC_CACHE_KEY_MAX) {
+                r = CORRUPT("a user key has a bad length");
+                goto out;
+            }
+            if ((r = load_user(c, key, klen, val, vlen, err)) != OIDC_OK)
+                goto out;
+            break;
+        case OIDC_CACHE_K_META:
+            if (klen < 2 || klen > OIDC_CACHE_KEY_MAX) {
+                r = CORRUPT("a provenance key has a bad length");
+                goto out;
+            }
+            if (n_metas == cap_metas) {
+                cap_metas = cap_metas != 0 ? cap_metas * 2 : 64;
+                if ((nm = realloc(metas, cap_metas * sizeof(*nm))) == NULL) {
+                    r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
+                    goto out;
+                }
+                metas = nm;
+            }
+            memcpy(metas[n_metas].key, key + 1, klen - 1);
+            metas[n_metas].key[klen - 1] = '\0';
+            metas[n_metas].rec = val;
+            metas[n_metas].len = vlen;
+            n_metas++;
+            break;
+        case OIDC_CACHE_K_USER_ID:
+            if (klen != 5 || oidc_cache_pw_decode(val, vlen, &pw) != 0 ||
+                pw.uid != oidc_cache_get_u32(key + 1)) {
+                r = CORRUPT("a uid record does not decode or sits under another uid");
+                goto out;
+            }
+            break;
+        case OIDC_CACHE_K_GROUP_NAME:
+        case OIDC_CACHE_K_GROUP_ID:
+            if (oidc_cache_gr_decode(val, vlen, &gr) != 0 ||
+                (key[0] == OIDC_CACHE_K_GROUP_ID
+                     ? (klen != 5 || gr.gid != oidc_cache_get_u32(key + 1))
+                     : (klen - 1 != strlen(gr.name) || memcmp(key + 1, gr.name, klen - 1) != 0))) {
+                r = CORRUPT("a group record does not decode or sits under another key");
+                goto out;
+            }
+            break;
+        case OIDC_CACHE_K_INITGROUPS:
+            if (oidc_cache_initgroups_decode(val, vlen, &n) != 0) {
+                r = CORRUPT("an initgroups record does not decode");
+                goto out;
+            }
+            break;
+        case OIDC_CACHE_K_PREAUTH:
+            if (klen != 1 || c->has_preauth) {
+                r = CORRUPT("a bad or second preauth record");
+                goto out;
+            }
+            if ((c->preauth.p = malloc(vlen > 0 ? vlen : 1)) == NULL) {
+                r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
+                goto out;
+            }
+            memcpy(c->preauth.p, val, vlen);
+            c->preauth.len = c->preauth.cap = vlen;
+            c->has_preauth = 1;
+            break;
+        default:
+            r = CORRUPT("a record of an unknown kind");
+            goto out;
+        }
+    }
+    if (r < 0) {
+        r = CORRUPT("the record chain is broken");
+        goto out;
+    }
+    if (!have_version) {
+        r = CORRUPT("no version record");
+        goto out;
+    }
+    for (i = 0; i < n_metas; i++)
+        if ((r = load_meta(c, metas[i].key, metas[i].rec, metas[i].len, err)) != OIDC_OK)
+            goto out;
+    for (i = 0; i < c->n_users; i++) {
+        struct oidc_cache_user *u = c->users[i];
+        if (u->issuer == NULL) {
+            r = CORRUPT("a user has no provenance record");
+            goto out;
+        }
+        for (k = 0; k < u->n_groups; k++) {
+            long g = find_group(c, u->groups[k].name);
+            if (g >= 0 && c->groups[g].gid != u->groups[k].gid) {
+                r = CORRUPT("one group name has two gids");
+                goto out;
+            }
+            if (g < 0 && find_gid(c, u->groups[k].gid) >= 0) {
+                r = CORRUPT("one gid has two group names");
+                goto out;
+            }
+            if (find_user(c, u->groups[k].name) >= 0 || find_uid(c, u->groups[k].gid) >= 0) {
+                r = CORRUPT("a group collides with a user's private group");
+                goto out;
+            }
+            if (group_ref(c, u->groups[k].name, u->groups[k].gid) != 0) {
+                r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
+                goto out;
+            }
+        }
+    }
+    r = OIDC_OK;
+out:
+    free(metas);
+    if (cdb_open)
+        cdb_free(&cdb);
+    return r;
+}
+
+/* ------------------------------------------------------------------ open and close */
+
+int oidc_cache_open(const struct oidc_cache_opts *opts, struct oidc_cache **out,
+                    struct oidc_err *err)
+{
+    struct oidc_cache *c = NULL;
+    int fd = -1, r = OIDC_ERR_INTERNAL;
+
+    if (opts == NULL || out == NULL) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache open: missing argument");
+        goto out;
+    }
+    if ((c = calloc(1, sizeof(*c))) == NULL || (c->view = calloc(1, sizeof(*c->view))) == NULL ||
+        (c->dir = strdup(nz(opts->dir))) == NULL) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory opening the cache");
+        goto out;
+    }
+    c->dirfd = c->lockfd = -1;
+    c->u_name.hash = h_u_name;
+    c->u_id.hash = h_u_id;
+    c->g_name.hash = h_g_name;
+    c->g_id.hash = h_g_id;
+    c->now = opts->now != 0 ? opts->now : oidc_now();
+    if (opts->env != NULL) {
+        c->env = *opts->env;
+        c->has_env = 1;
+    }
+    if ((r = open_dir(opts->dir, &c->dirfd, err)) != OIDC_OK)
+        goto out;
+    if ((r = take_lock(c, err)) != OIDC_OK)
+        goto out;
+    remove_stale_tmp(c);
+    fd = openat(c->dirfd, OIDC_CACHE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot open %s/%s: %s", c->dir, OIDC_CACHE_FILE,
+                         errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+        goto out;
+    }
+    if (fd >= 0 && (r = load_file(c, fd, err)) != OIDC_OK)
+        goto out;
+    *out = c;
+    c = NULL; /* transferred */
+    r = OIDC_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    oidc_cache_close(c);
+    return r;
+}
+
+void oidc_cache_close(struct oidc_cache *c)
+{
+    size_t i;
+
+    if (c == NULL)
+        return;
+    for (i = 0; i < c->n_users; i++)
+        user_free(c->users[i]);
+    free(c->users);
+    free(c->groups);
+    ht_free(&c->u_name);
+    ht_free(&c->u_id);
+    ht_free(&c->g_name);
+    ht_free(&c->g_id);
+    oidc_cache_buf_free(&c->preauth);
+    oidc_localdb_free(c->local);
+    if (c->view != NULL)
+        free(c->view->sorted);
+    free(c->view);
+    if (c->lockfd >= 0)
+        close(c->lockfd); /* releases the flock */
+    if (c->dirfd >= 0)
+        close(c->dirfd);
+    free(c->dir);
+    free(c);
+}
+
+/* ------------------------------------------------------------------ upsert */
+
+static int has_ctl(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* A string of a record: at most OIDC_CACHE_STR_MAX bytes, no control bytes, and (for the passwd
+ * fields) no ':'. */
+static int field_ok(const char *s, int passwd_field)
+{
+    return strnlen(s, OIDC_CACHE_STR_MAX + 1) <= OIDC_CACHE_STR_MAX && !has_ctl(s) &&
+           (!passwd_field || strchr(s, ':') == NULL);
+}
+
+static int check_user(const struct oidc_cache_user *u, struct oidc_err *err)
+{
+    size_t i, k;
+
+    if (!oidc_name_valid(u->name) || strcmp(u->name, "root") == 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache: '%.*s' is not a usable login name",
+                            OIDC_NAME_MAX, u->name);
+    if (u->uid == 0 || u->uid == UINT32_MAX || u->gid != u->uid)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID,
+                            "cache: user '%s' has uid %" PRIu32 " and gid %" PRIu32
+                            " (expected a non-zero uid and gid == uid)",
+                            u->name, u->uid, u->gid);
+    if (!field_ok(nz(u->gecos), 1) || !field_ok(nz(u->home), 1) || !field_ok(nz(u->shell), 1) ||
+        !field_ok(nz(u->issuer), 0) || !field_ok(nz(u->subject), 0) ||
+        !field_ok(nz(u->provider), 0))
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID,
+                            "cache: user '%s' has a field that is too long or holds a control "
+                            "character (or ':' in gecos, home or shell)",
+                            u->name);
+    if (nz(u->home)[0] != '/' || nz(u->shell)[0] != '/')
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID,
+                            "cache: user '%s' needs an absolute home directory and shell", u->name);
+    if (nz(u->issuer)[0] == '\0')
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache: user '%s' has no issuer", u->name);
+    if (nz(u->subject)[0] == '\0' && !(u->flags & OIDC_CACHE_F_PREPROVISIONED))
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID,
+                            "cache: user '%s' has no subject and is not pre-provisioned", u->name);
+    if (u->n_groups > OIDC_CACHE_GROUPS_MAX || (u->n_groups > 0 && u->groups == NULL))
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache: user '%s' has %zu groups (at most %d)",
+                            u->name, u->n_groups, OIDC_CACHE_GROUPS_MAX);
+    for (i = 0; i < u->n_groups; i++) {
+        const struct oidc_group *g = &u->groups[i];
+        if (g->name == NULL || !oidc_name_valid(g->name) || strcmp(g->name, "root") == 0 ||
+            g->gid == 0 || g->gid == UINT32_MAX)
+            return OIDC_ERR_SET(err, OIDC_ERR_INVALID,
+                                "cache: user '%s' has an unusable group ('%.*s', gid %" PRIu32 ")",
+                                u->name, OIDC_NAME_MAX, nz(g->name), g->gid);
+        if (strcmp(g->name, u->name) == 0 || g->gid == u->uid)
+            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                "group '%s' (gid %" PRIu32 ") of user '%s' (uid %" PRIu32
+                                ") would take the user's private group",
+                                g->name, g->gid, u->name, u->uid);
+        for (k = 0; k < i; k++)
+            if (strcmp(u->groups[k].name, g->name) == 0 || u->groups[k].gid == g->gid)
+                return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                    "groups '%s' and '%s' of user '%s' have the same name or gid "
+                                    "%" PRIu32,
+                                    u->groups[k].name, g->name, u->name, g->gid);
+    }
+    return OIDC_OK;
+}
+
+static int need_local(struct oidc_cache *c, struct oidc_err *err)
+{
+    if (c->local != NULL)
+        return OIDC_OK;
+    return oidc_localdb_load(c->has_env ? &c->env : NULL, &c->local, err);
+}
+
+/* Refuses a new user whose name or uid (and private gid) is taken. */
+static int check_new_user(struct oidc_cache *c, const struct oidc_cache_user *u,
+                          struct oidc_err *err)
+{
+    const struct oidc_localent *l;
+    long i;
+
+    if ((l = oidc_localdb_user_name(c->local, u->name)) != NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_MAPPING, "user '%s' is a local account in %s", u->name,
+                            c->local->passwd_path);
+    if ((l = oidc_localdb_group_name(c->local, u->name)) != NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                            "user '%s' would own a private group of that name, but '%s' is a "
+                            "local group in %s",
+                            u->name, u->name, c->local->group_path);
+    if ((i = find_group(c, u->name)) >= 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                            "user '%s' would own a private group of that name, but '%s' is already "
+                            "a cached group (gid %" PRIu32 ")",
+                            u->name, u->name, c->groups[i].gid);
+    if ((i = find_uid(c, u->uid)) >= 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                            "uid %" PRIu32 " of user '%s' is already the uid of cached user '%s' "
+                            "(refusing to share it; see docs/cache.md on collisions)",
+                            u->uid, u->name, c->users[i]->name);
+    if ((i = find_gid(c, u->uid)) >= 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                            "uid %" PRIu32 " of user '%s' (also its private gid) is already the "
+                            "gid of cached group '%s'",
+                            u->uid, u->name, c->groups[i].name);
+    if ((l = oidc_localdb_user_id(c->local, u->uid)) != NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                            "uid %" PRIu32 " of user '%s' is the uid of local account '%s' in %s",
+                            u->uid, u->name, l->name, c->local->passwd_path);
+    if ((l = oidc_localdb_group_id(c->local, u->uid)) != NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                            "uid %" PRIu32 " of user '%s' (also its private gid) is the gid of "
+                            "local group '%s' in %s",
+                            u->uid, u->name, l->name, c->local->group_path);
+    return OIDC_OK;
+}
+
+static int check_groups(struct oidc_cache *c, const struct oidc_cache_user *u, struct oidc_err *err)
+{
+    const struct oidc_localent *l;
+    size_t k;
+    long i;
+
+    for (k = 0; k < u->n_groups; k++) {
+        const struct oidc_group *g = &u->groups[k];
+        if ((i = find_user(c, g->name)) >= 0)
+            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                "group '%s' of user '%s' has the name of cached user '%s''s "
+                                "private group",
+                                g->name, u->name, g->name);
+        if ((l = oidc_localdb_group_name(c->local, g->name)) != NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                "group '%s' of user '%s' is a local group in %s", g->name, u->name,
+                                c->local->group_path);
+        if ((l = oidc_localdb_user_name(c->local, g->name)) != NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                "group '%s' of user '%s' has the name of local account '%s' in %s",
+                                g->name, u->name, g->name, c->local->passwd_path);
+        if ((i = find_group(c, g->name)) >= 0) {
+            if (c->groups[i].gid != g->gid)
+                return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                    "group '%s' is cached with gid %" PRIu32 ", but user '%s' "
+                                    "brings it with gid %" PRIu32,
+                                    g->name, c->groups[i].gid, u->name, g->gid);
+            if (c->groups[i].nref >= OIDC_CACHE_MEMBERS_MAX)
+                return OIDC_ERR_SET(err, OIDC_ERR_TOOBIG,
+                                    "group '%s' already has %d members, the most a cache record "
+                                    "holds",
+                                    g->name, OIDC_CACHE_MEMBERS_MAX);
+        } else if ((i = find_gid(c, g->gid)) >= 0) {
+            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                "gid %" PRIu32 " of group '%s' (user '%s') is already the gid of "
+                                "cached group '%s'",
+                                g->gid, g->name, u->name, c->groups[i].name);
+        }
+        if ((i = find_uid(c, g->gid)) >= 0)
+            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                "gid %" PRIu32 " of group '%s' (user '%s') is the private gid of "
+                                "cached user '%s'",
+                                g->gid, g->name, u->name, c->users[i]->name);
+        if ((l = oidc_localdb_group_id(c->local, g->gid)) != NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                "gid %" PRIu32 " of group '%s' (user '%s') is the gid of local "
+                                "group '%s' in %s",
+                                g->gid, g->name, u->name, l->name, c->local->group_path);
+    }
+    return OIDC_OK;
+}
+
+/* The name stays bound to its issuer + subject; a pre-provisioned entry without a subject is
+ * bound by its first login (from the issuer it names, when it names one). */
+static int check_binding(const struct oidc_cache_user *old, const struct oidc_cache_user *u,
+                         struct oidc_err *err)
+{
+    char a[SHOW_MAX], b[SHOW_MAX], x[SHOW_MAX], y[SHOW_MAX];
+
+    if (old->subject[0] == '\0') {
+        if (old->issuer[0] == '\0' || strcmp(old->issuer, nz(u->issuer)) == 0)
+            return OIDC_OK;
+        return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                            "user '%s' is pre-provisioned for issuer '%s', not '%s'", u->name,
+                            oidc_printable(a, sizeof(a), old->issuer),
+                            oidc_printable(b, sizeof(b), u->issuer));
+    }
+    if (strcmp(old->issuer, nz(u->issuer)) == 0 && strcmp(old->subject, nz(u->subject)) == 0)
+        return OIDC_OK;
+    return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                        "user '%s' is bound to issuer '%s' subject '%s', not issuer '%s' subject "
+                        "'%s' (an admin must run 'oidcctl user del %s' first)",
+                        u->name, oidc_printable(a, sizeof(a), old->issuer),
+                        oidc_printable(b, sizeof(b), old->subject),
+                        oidc_printable(x, sizeof(x), nz(u->issuer)),
+                        oidc_printable(y, sizeof(y), nz(u->subject)), u->name);
+}
+
+static int same_groups(const struct oidc_cache_user *a, const struct oidc_cache_user *b)
+{
+    size_t i, k;
+
+    if (a->n_groups != b->n_groups)
+        return 0;
+    for (i = 0; i < a->n_groups; i++) {
+        for (k = 0; k < b->n_groups; k++)
+            if (strcmp(a->groups[i].name, b->groups[k].name) == 0)
+                break;
+        if (k == b->n_groups || a->groups[i].gid != b->groups[k].gid)
+            return 0;
+    }
+    return 1;
+}
+
+/* Everything but the times. */
+static int same_identity(const struct oidc_cache_user *a, const struct oidc_cache_user *b)
+{
+    return a->uid == b->uid && a->gid == b->gid && a->flags == b->flags &&
+           strcmp(nz(a->gecos), nz(b->gecos)) == 0 && strcmp(nz(a->home), nz(b->home)) == 0 &&
+           strcmp(nz(a->shell), nz(b->shell)) == 0 && strcmp(nz(a->issuer), nz(b->issuer)) == 0 &&
+           strcmp(nz(a->subject), nz(b->subject)) == 0 &&
+           strcmp(nz(a->provider), nz(b->provider)) == 0 && same_groups(a, b);
+}
+
+/* The no-op rule (docs/cache.md): a login that changes nothing but the times rewrites the entry
+ * only when its stored expiry or last login lags by a tenth of the entry's lifetime or more (an
+ * hour for an entry that never expires), or when the new expiry is earlier. */
+static int refresh_due(const struct oidc_cache_user *old, const struct oidc_cache_user *u)
+{
+    int64_t g = u->expires != 0 && u->expires > u->last_login ? (u->expires - u->last_login) / 10
+                                                              : REFRESH_NO_TTL;
+
+    if ((old->expires == 0) != (u->expires == 0) || old->first_login != u->first_login)
+        return 1;
+    if (u->expires != 0 && (u->expires < old->expires || u->expires - old->expires >= g))
+        return 1;
+    return u->last_login - old->last_login >= g;
+}
+
+int oidc_cache_upsert(struct oidc_cache *c, const struct oidc_cache_user *in, struct oidc_err *err)
+{
+    struct oidc_cache_user eff, *nu = NULL, *old = NULL;
+    long i;
+    size_t k;
+    int r;
+
+    if (c == NULL || in == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache upsert: missing argument");
+    if ((r = check_user(in, err)) != OIDC_OK)
+        return r;
+    if ((r = need_local(c, err)) != OIDC_OK)
+        return r;
+    eff = *in; /* shallow: the times and flags are adjusted below, the strings are in's */
+    if ((i = find_user(c, in->name)) >= 0) {
+        old = c->users[i];
+        if ((r = check_binding(old, in, err)) != OIDC_OK)
+            return r;
+        if (old->uid != in->uid)
+            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                "user '%s' is cached with uid %" PRIu32 ", but this login maps it "
+                                "to uid %" PRIu32 " (never renumbered silently: 'oidcctl user del "
+                                "%s' first)",
+                                in->name, old->uid, in->uid, in->name);
+        /* a name local accounts took since it was cached is refused too */
+        if (oidc_localdb_user_name(c->local, in->name) != NULL ||
+            oidc_localdb_group_name(c->local, in->name) != NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                "user '%s' is now a local account or group name in %s or %s",
+                                in->name, c->local->passwd_path, c->local->group_path);
+        if (oidc_localdb_user_id(c->local, in->uid) != NULL ||
+            oidc_localdb_group_id(c->local, in->uid) != NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                "uid %" PRIu32 " of user '%s' is now used by a local account or "
+                                "group in %s or %s",
+                                in->uid, in->name, c->local->passwd_path, c->local->group_path);
+        if (old->first_login > 0)
+            eff.first_login = old->first_login;
+        eff.flags |= old->flags & OIDC_CACHE_F_PREPROVISIONED;
+        if (nz(in->subject)[0] == '\0' && old->subject[0] != '\0') /* never unbind */
+            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING, "user '%s' is already bound to a subject",
+                                in->name);
+    } else if ((r = check_new_user(c, in, err)) != OIDC_OK) {
+        return r;
+    }
+    if (eff.first_login == 0 && nz(eff.subject)[0] != '\0')
+        eff.first_login = eff.last_login;
+    if ((r = check_groups(c, in, err)) != OIDC_OK)
+        return r;
+    if (old != NULL && same_identity(old, &eff) && !refresh_due(old, &eff))
+        return OIDC_OK; /* a repeat login: nothing to write */
+
+    if ((nu = user_dup(&eff)) == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
+    if (old == NULL) {
+        if (user_add(c, nu) != 0) {
+            user_free(nu);
+            return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
+        }
+    } else {
+        /* reference the new groups before dropping the old ones, so shared ones survive */
+        for (k = 0; k < nu->n_groups; k++)
+            if (group_ref(c, nu->groups[k].name, nu->groups[k].gid) != 0) {
+                while (k-- > 0)
+                    group_unref(c, nu->groups[k].name);
+                user_free(nu);
+                return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
+            }
+        for (k = 0; k < old->n_groups; k++)
+            group_unref(c, old->groups[k].name);
+        c->users[i] = nu; /* same name and uid: the indexes stay valid */
+        user_free(old);
+        view_invalidate(c);
+    }
+    c->dirty = 1;
+    return OIDC_OK;
+}
+
+int oidc_cache_delete(struct oidc_cache *c, const char *name, struct oidc_err *err)
+{
+    long i;
+
+    if (c == NULL || name == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache delete: missing argument");
+    if ((i = find_user(c, name)) < 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOTFOUND, "user '%.*s' is not in the cache",
+                            OIDC_NAME_MAX, name);
+    user_remove(c, (uint32_t)i);
+    c->dirty = 1;
+    return OIDC_OK;
+}
+
+int oidc_cache_prune(struct oidc_cache *c, size_t *removed, struct oidc_err *err)
+{
+    size_t i, n = 0;
+
+    if (c == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache prune: missing argument");
+    for (i = c->n_users; i-- > 0;)
+        if (c->users[i]->expires != 0 && c->users[i]->expires <= c->now) {
+            user_remove(c, (uint32_t)i);
+            n++;
+        }
+    if (n > 0)
+        c->dirty = 1;
+    if (removed != NULL)
+        *removed = n;
+    return OIDC_OK;
+}
+
+/* ------------------------------------------------------------------ preauth */
+
+/* A preauth home template may carry "{name}" only: sshd's provisional entry is built from it
+ * without any token. */
+static int preauth_home_ok(const char *tmpl)
+{
+    char buf[PREAUTH_HOME_MAX];
+    const char *p;
+
+    if (tmpl[0] != '/' || has_ctl(tmpl) || strchr(tmpl, ':') != NULL ||
+        oidc_cache_home_expand(tmpl, "x", buf, sizeof(buf)) != 0)
+        return 0;
+    for (p = tmpl; *p != '\0'; p++) {
+        if (strncmp(p, "{name}", 6) == 0)
+            p += 5;
+        else if (*p == '{' || *p == '}')
+            return 0;
+    }
+    return 1;
+}
+
+int oidc_cache_set_preauth(struct oidc_cache *c, const struct oidc_cfg *cfg, struct oidc_err *err)
+{
+    struct oidc_cache_buf b = {0};
+    uint32_t n = 0, min, max;
+    size_t i, k;
+
+    if (c == NULL || cfg == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache preauth: missing argument");
+    for (i = 0; i < cfg->n_providers; i++)
+        if (cfg->providers[i]->preauth)
+            n++;
+    oidc_cache_buf_u32(&b, n);
+    for (i = 0; i < cfg->n_providers; i++) {
+        const struct oidc_provider_cfg *p = cfg->providers[i];
+        const char *home = p->home != NULL && p->home[0] != '\0' ? p->home : DEFAULT_HOME;
+        const char *shell = p->shell != NULL && p->shell[0] != '\0' ? p->shell : DEFAULT_SHELL;
+
+        if (!p->preauth)
+            continue;
+        if (!preauth_home_ok(home)) {
+            oidc_cache_buf_free(&b);
+            return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                                "provider '%s': home: '%.64s' has a placeholder other than {name} "
+                                "(or is not an absolute path); preauth = yes needs a home that "
+                                "sshd can be told before any token is seen",
+                                nz(p->name), home);
+        }
+        if (p->uid_key != OIDC_UID_KEY_NAME) {
+            oidc_cache_buf_free(&b);
+            return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                                "provider '%s': preauth: needs uid_key = name", nz(p->name));
+        }
+        min = p->uid_min;
+        max = p->uid_max;
+        if (min == 0 && max == 0) {
+            min = OIDC_UID_MIN_DEFAULT;
+            max = OIDC_UID_MAX_DEFAULT;
+        }
+        oidc_cache_buf_u32(&b, min);
+        oidc_cache_buf_u32(&b, max);
+        oidc_cache_buf_u32(&b, (uint32_t)p->preauth_allow.n);
+        oidc_cache_buf_str(&b, nz(p->name));
+        oidc_cache_buf_str(&b, home);
+        oidc_cache_buf_str(&b, shell);
+        for (k = 0; k < p->preauth_allow.n; k++)
+            oidc_cache_buf_str(&b, p->preauth_allow.v[k]);
+    }
+    if (b.failed) {
+        oidc_cache_buf_free(&b);
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "preauth: a provider name, home, shell or pattern is longer than %d "
+                            "bytes (or out of memory)",
+                            OIDC_CACHE_STR_MAX);
+    }
+    if (c->has_preauth && c->preauth.len == b.len && memcmp(c->preauth.p, b.p, b.len) == 0) {
+        oidc_cache_buf_free(&b);
+        return OIDC_OK;
+    }
+    if (!c->has_preauth && n == 0) { /* no record and none needed */
+        oidc_cache_buf_free(&b);
+        return OIDC_OK;
+    }
+    oidc_cache_buf_free(&c->preauth);
+    c->preauth = b;
+    c->has_preauth = 1;
+    c->dirty = 1;
+    return OIDC_OK;
+}
+
+/* ------------------------------------------------------------------ read access */
+
+const struct oidc_cache_user *oidc_cache_find(const struct oidc_cache *c, const char *name)
+{
+    long i;
+
+    if (c == NULL || name == NULL || (i = find_user(c, name)) < 0)
+        return NULL;
+    return c->users[i];
+}
+
+size_t oidc_cache_count(const struct oidc_cache *c)
+{
+    return c != NULL ? c->n_users : 0;
+}
+
+const struct oidc_cache_user *oidc_cache_at(const struct oidc_cache *c, size_t i)
+{
+    if (c == NULL || i >= c->n_users || view_build(c) != 0)
+        return NULL;
+    return c->view->sorted[i];
+}
+
+/* ------------------------------------------------------------------ commit */
+
+static int put(struct cdb_make *m, const unsigned char *key, size_t klen,
+               const struct oidc_cache_buf *b)
+{
+    if (b->failed || b->len > UINT32_MAX)
+        return -1;
+    return cdb_make_add(m, key, (unsigned)klen, b->p, (unsigned)b->len);
+}
+
+static void enc_pw(struct oidc_cache_buf *b, const struct oidc_cache_user *u)
+{
+    b->len = 0;
+    oidc_cache_buf_u32(b, u->uid);
+    oidc_cache_buf_u32(b, u->gid);
+    oidc_cache_buf_i64(b, u->expires);
+    oidc_cache_buf_u32(b, u->flags);
+    oidc_cache_buf_str(b, u->name);
+    oidc_cache_buf_str(b, u->gecos);
+    oidc_cache_buf_str(b, u->home);
+    oidc_cache_buf_str(b, u->shell);
+}
+
+static void enc_meta(struct oidc_cache_buf *b, const struct oidc_cache_user *u)
+{
+    size_t k;
+
+    b->len = 0;
+    oidc_cache_buf_i64(b, u->first_login);
+    oidc_cache_buf_i64(b, u->last_login);
+    oidc_cache_buf_i64(b, u->expires);
+    oidc_cache_buf_u32(b, u->flags);
+    oidc_cache_buf_u32(b, (uint32_t)u->n_groups);
+    oidc_cache_buf_str(b, u->issuer);
+    oidc_cache_buf_str(b, u->subject);
+    oidc_cache_buf_str(b, u->provider);
+    for (k = 0; k < u->n_groups; k++) {
+        oidc_cache_buf_u32(b, u->groups[k].gid);
+        oidc_cache_buf_str(b, u->groups[k].name);
+    }
+}
+
+static void enc_initgroups(struct oidc_cache_buf *b, const struct oidc_cache_user *u)
+{
+    size_t k;
+
+    b->len = 0;
+    oidc_cache_buf_u32(b, (uint32_t)u->n_groups);
+    for (k = 0; k < u->n_groups; k++)
+        oidc_cache_buf_u32(b, u->groups[k].gid);
+}
+
+static void enc_group_head(struct oidc_cache_buf *b, uint32_t gid, uint32_t nmem, int64_t expires,
+                           const char *name)
+{
+    b->len = 0;
+    oidc_cache_buf_u32(b, gid);
+    oidc_cache_buf_u32(b, nmem);
+    oidc_cache_buf_i64(b, expires);
+    oidc_cache_buf_str(b, name);
+}
+
+static int cmp_grp_idx(const void *a, const void *b, void *ctx)
+{
+    const struct grp *g = ctx;
+
+    return strcmp(g[*(const uint32_t *)a].name, g[*(const uint32_t *)b].name);
+}
+
+static int put_user(struct cdb_make *m, struct oidc_cache_buf *b, const struct oidc_cache_user *u)
+{
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    size_t kn, ki;
+
+    kn = oidc_cache_key_name(OIDC_CACHE_K_USER_NAME, u->name, key);
+    enc_pw(b, u);
+    if (put(m, key, kn, b) != 0)
+        return -1;
+    ki = oidc_cache_key_id(OIDC_CACHE_K_USER_ID, u->uid, key);
+    if (put(m, key, ki, b) != 0)
+        return -1;
+    key[0] = OIDC_CACHE_K_INITGROUPS;
+    oidc_cache_key_name(OIDC_CACHE_K_INITGROUPS, u->name, key);
+    enc_initgroups(b, u);
+    if (put(m, key, kn, b) != 0)
+        return -1;
+    oidc_cache_key_name(OIDC_CACHE_K_META, u->name, key);
+    enc_meta(b, u);
+    if (put(m, key, kn, b) != 0)
+        return -1;
+    /* the private group: gid == uid, the user's name, no listed members */
+    enc_group_head(b, u->gid, 0, u->expires, u->name);
+    oidc_cache_key_name(OIDC_CACHE_K_GROUP_NAME, u->name, key);
+    if (put(m, key, kn, b) != 0)
+        return -1;
+    ki = oidc_cache_key_id(OIDC_CACHE_K_GROUP_ID, u->gid, key);
+    return put(m, key, ki, b);
+}
+
+/* Writes every record into m. */
+static int write_records(struct oidc_cache *c, struct cdb_make *m, struct oidc_err *err)
+{
+    const struct oidc_cache_user **users;
+    struct oidc_cache_buf b = {0};
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    uint32_t *off = NULL, *fill = NULL, *mem = NULL, *order = NULL;
+    int64_t *gexp = NULL;
+    size_t i, k, total = 0, kl;
+    int r = OIDC_ERR_INTERNAL;
+
+    if (view_build(c) != 0)
+        goto nomem;
+    users = c->view->sorted;
+    for (i = 0; i < c->n_groups; i++)
+        total += c->groups[i].nref;
+    if ((off = calloc(c->n_groups + 1, sizeof(*off))) == NULL ||
+        (fill = calloc(c->n_groups + 1, sizeof(*fill))) == NULL ||
+        (order = calloc(c->n_groups + 1, sizeof(*order))) == NULL ||
+        (gexp = calloc(c->n_groups + 1, sizeof(*gexp))) == NULL ||
+        (mem = calloc(total + 1, sizeof(*mem))) == NULL)
+        goto nomem;
+    for (i = 0; i < c->n_groups; i++) {
+        off[i + 1] = off[i] + c->groups[i].nref;
+        order[i] = (uint32_t)i;
+        gexp[i] = -1;
+    }
+    /* memberships in user-name order; a group lives as long as its longest-lived member */
+    for (i = 0; i < c->n_users; i++)
+        for (k = 0; k < users[i]->n_groups; k++) {
+            long g = find_group(c, users[i]->groups[k].name);
+            if (g < 0 || fill[g] >= c->groups[g].nref) {
+                r = OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cache: group index out of step");
+                goto out;
+            }
+            mem[off[g] + fill[g]++] = (uint32_t)i;
+            if (gexp[g] != 0 && (users[i]->expires == 0 || users[i]->expires > gexp[g]))
+                gexp[g] = users[i]->expires;
+        }
+    qsort_r(order, c->n_groups, sizeof(*order), cmp_grp_idx, c->groups);
+
+    if (cdb_make_add(m, "V", 1, OIDC_CACHE_VERSION, (unsigned)strlen(OIDC_CACHE_VERSION)) != 0)
+        goto io;
+    for (i = 0; i < c->n_users; i++)
+        if (put_user(m, &b, users[i]) != 0)
+            goto io;
+    for (i = 0; i < c->n_groups; i++) {
+        const struct grp *g = &c->groups[order[i]];
+        uint32_t j;
+
+        enc_group_head(&b, g->gid, g->nref, gexp[order[i]] < 0 ? 0 : gexp[order[i]], g->name);
+        for (j = 0; j < g->nref; j++)
+            oidc_cache_buf_str(&b, users[mem[off[order[i]] + j]]->name);
+        kl = oidc_cache_key_name(OIDC_CACHE_K_GROUP_NAME, g->name, key);
+        if (put(m, key, kl, &b) != 0)
+            goto io;
+        kl = oidc_cache_key_id(OIDC_CACHE_K_GROUP_ID, g->gid, key);
+        if (put(m, key, kl, &b) != 0)
+            goto io;
+    }
+    if (c->has_preauth && cdb_make_add(m, "p", 1, c->preauth.p, (unsigned)c->preauth.len) != 0)
+        goto io;
+    r = OIDC_OK;
+    goto out;
+io:
+    r = b.failed ? OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory encoding the cache")
+                 : OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot write the new cache file: %s",
+                                strerror(errno));
+    goto out;
+nomem:
+    r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory writing the cache");
+out:
+    oidc_cache_buf_free(&b);
+    free(off);
+    free(fill);
+    free(mem);
+    free(order);
+    free(gexp);
+    return r;
+}
+
+/* Creates STATE/cache.cdb.XXXXXX exclusively (no symlink followed), mode 0600 until complete. */
+static int create_tmp(struct oidc_cache *c, char name[sizeof(TMP_PREFIX) + TMP_SUFFIX_LEN],
+                      struct oidc_err *err)
+{
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    unsigned char rnd[TMP_SUFFIX_LEN];
+    int attempt, fd, i;
+
+    for (attempt = 0; attempt < 64; attempt++) {
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+            uint64_t x = mix64((uint64_t)getpid() << 32 ^ (uint64_t)time(NULL) ^ (uint64_t)attempt);
+            memcpy(rnd, &x, sizeof(rnd));
+        }
+        memcpy(name, TMP_PREFIX, strlen(TMP_PREFIX));
+        for (i = 0; i < TMP_SUFFIX_LEN; i++)
+            name[strlen(TMP_PREFIX) + (size_t)i] = alnum[rnd[i] % (sizeof(alnum) - 1)];
+        name[strlen(TMP_PREFIX) + TMP_SUFFIX_LEN] = '\0';
+        fd = openat(c->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST)
+            break;
+    }
+    return OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot create a temporary file in %s: %s", c->dir,
+                        strerror(errno));
+}
+
+int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err)
+{
+    char tmp[sizeof(TMP_PREFIX) + TMP_SUFFIX_LEN];
+    struct cdb_make m;
+    int fd, r = OIDC_ERR_INTERNAL, made = 0;
+
+    if (written != NULL)
+        *written = 0;
+    if (c == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache commit: missing argument");
+    if (!c->dirty)
+        return OIDC_OK;
+    if ((fd = create_tmp(c, tmp, err)) < 0)
+        return fd;
+    if (cdb_make_start(&m, fd) != 0) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "cannot start a CDB file: %s", strerror(errno));
+        goto out;
+    }
+    made = 1;
+    if ((r = write_records(c, &m, err)) != OIDC_OK)
+        goto out;
+    made = 0;
+    if (cdb_make_finish(&m) != 0) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot write %s/%s: %s", c->dir, tmp, strerror(errno));
+        goto out;
+    }
+    if ((geteuid() == 0 && fchown(fd, 0, 0) != 0) || fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot finish %s/%s: %s", c->dir, tmp, strerror(errno));
+        goto out;
+    }
+    if (renameat(c->dirfd, tmp, c->dirfd, OIDC_CACHE_FILE) != 0) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot rename %s/%s to %s: %s", c->dir, tmp,
+                         OIDC_CACHE_FILE, strerror(errno));
+        goto out;
+    }
+    tmp[0] = '\0'; /* renamed: nothing to remove */
+    if (fsync(c->dirfd) != 0) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot sync %s: %s", c->dir, strerror(errno));
+        goto out;
+    }
+    c->dirty = 0;
+    if (written != NULL)
+        *written = 1;
+    r = OIDC_OK;
+out:
+    if (made) { /* cdb_make_finish frees its memory; an abandoned make must too */
+        (void)cdb_make_finish(&m);
+    }
+    close(fd);
+    if (tmp[0] != '\0')
+        (void)unlinkat(c->dirfd, tmp, 0);
+    return r;
+}
+
+/* ------------------------------------------------------------------ verify */
+
+#define VERIFY_REPORT_MAX 200
+
+struct vctx {
+    void (*report)(void *ctx, const char *line);
+    void *ctx;
+    size_t problems;
+    struct cdb *db;
+};
+
+static void problem(struct vctx *v, const char *fmt, ...) OIDC_FORMAT(2, 3);
+static void problem(struct vctx *v, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+
+    if (v->problems++ >= VERIFY_REPORT_MAX || v->report == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    v->report(v->ctx, line);
+}
+
+/* The one record under type+payload: NULL when absent; *dups gets the number of records. */
+static const unsigned char *vget(struct vctx *v, char type, const void *payload, size_t plen,
+                                 unsigned *len, unsigned *count)
+{
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    const unsigned char *rec = NULL;
+    struct cdb_find f;
+    unsigned n = 0;
+
+    if (plen + 1 > sizeof(key))
+        return NULL;
+    key[0] = (unsigned char)type;
+    memcpy(key + 1, payload, plen);
+    if (cdb_findinit(&f, v->db, key, (unsigned)plen + 1) < 0)
+        return NULL;
+    while (cdb_findnext(&f) > 0) {
+        if (n++ == 0) {
+            *len = cdb_datalen(v->db);
+            rec = cdb_get(v->db, *len, cdb_datapos(v->db));
+        }
+    }
+    if (count != NULL)
+        *count = n;
+    return rec;
+}
+
+static const unsigned char *vget_name(struct vctx *v, char type, const char *name, unsigned *len)
+{
+    return vget(v, type, name, strlen(name), len, NULL);
+}
+
+static const unsigned char *vget_id(struct vctx *v, char type, uint32_t id, unsigned *len)
+{
+    unsigned char k[5];
+
+    oidc_cache_key_id(type, id, k);
+    return vget(v, type, k + 1, 4, len, NULL);
+}
+
+static int members_has(const struct oidc_cache_gr *g, const char *name)
+{
+    const char *p = g->members;
+    uint32_t i;
+
+    for (i = 0; i < g->nmem; i++, p += strlen(p) + 1)
+        if (strcmp(p, name) == 0)
+            return 1;
+    return 0;
+}
+
+static int initgroups_has(const unsigned char *rec, uint32_t n, uint32_t gid)
+{
+    uint32_t i;
+
+    for (i = 0; i < n; i++)
+        if (oidc_cache_get_u32(rec + 4 + 4 * (size_t)i) == gid)
+            return 1;
+    return 0;
+}
+
+static void verify_user(struct vctx *v, const struct oidc_cache_pw *pw, const unsigned char *rec,
+                        unsigned len, const struct oidc_localdb *local)
+{
+    const unsigned char *r2, *ig;
+    unsigned l2, ilen;
+    struct oidc_cache_meta m;
+    struct oidc_cache_gr g;
+    uint32_t n = 0, gid;
+    const char *gname;
+    size_t pos = 0;
+
+    if (pw->gid != pw->uid)
+        problem(v, "user '%s': gid %" PRIu32 " is not its uid %" PRIu32, pw->name, pw->gid,
+                pw->uid);
+    if ((r2 = vget_id(v, OIDC_CACHE_K_USER_ID, pw->uid, &l2)) == NULL || l2 != len ||
+        memcmp(r2, rec, len) != 0)
+        problem(v, "user '%s': the record under uid %" PRIu32 " is missing or differs", pw->name,
+                pw->uid);
+    if ((ig = vget_name(v, OIDC_CACHE_K_INITGROUPS, pw->name, &ilen)) == NULL ||
+        oidc_cache_initgroups_decode(ig, ilen, &n) != 0) {
+        problem(v, "user '%s': the initgroups record is missing or malformed", pw->name);
+        ig = NULL;
+    }
+    if ((r2 = vget_name(v, OIDC_CACHE_K_META, pw->name, &l2)) == NULL ||
+        oidc_cache_meta_decode(r2, l2, &m) != 0) {
+        problem(v, "user '%s': the provenance record is missing or malformed", pw->name);
+    } else {
+        if (m.expires != pw->expires || m.flags != pw->flags)
+            problem(v, "user '%s': provenance and user record disagree on expiry or flags",
+                    pw->name);
+        if (m.issuer[0] == '\0' ||
+            (m.subject[0] == '\0' && !(m.flags & OIDC_CACHE_F_PREPROVISIONED)))
+            problem(v, "user '%s': no issuer, or no subject without being pre-provisioned",
+                    pw->name);
+        if (ig != NULL && m.ngroups != n)
+            problem(v, "user '%s': %" PRIu32 " groups in provenance but %" PRIu32 " in initgroups",
+                    pw->name, m.ngroups, n);
+        while (oidc_cache_meta_next_group(&m, &pos, &gid, &gname) == 1) {
+            if (ig != NULL && !initgroups_has(ig, n, gid))
+                problem(v, "user '%s': group '%s' (%" PRIu32 ") is missing from initgroups",
+                        pw->name, gname, gid);
+            if ((r2 = vget_name(v, OIDC_CACHE_K_GROUP_NAME, gname, &l2)) == NULL ||
+                oidc_cache_gr_decode(r2, l2, &g) != 0 || g.gid != gid || !members_has(&g, pw->name))
+                problem(v,
+                        "user '%s': group '%s' (%" PRIu32 ") is missing, has another gid or "
+                        "does not list the user",
+                        pw->name, gname, gid);
+        }
+    }
+    if ((r2 = vget_name(v, OIDC_CACHE_K_GROUP_NAME, pw->name, &l2)) == NULL ||
+        oidc_cache_gr_decode(r2, l2, &g) != 0 || g.gid != pw->uid || g.nmem != 0 ||
+        g.expires != pw->expires)
+        problem(v, "user '%s': its private group (gid %" PRIu32 ") is missing or wrong", pw->name,
+                pw->uid);
+    if (local != NULL) {
+        const struct oidc_localent *l;
+        if (oidc_localdb_user_name(local, pw->name) != NULL ||
+            oidc_localdb_group_name(local, pw->name) != NULL)
+            problem(v, "user '%s': the name is a local account or group (%s, %s)", pw->name,
+                    local->passwd_path, local->group_path);
+        if ((l = oidc_localdb_user_id(local, pw->uid)) != NULL)
+            problem(v, "user '%s': uid %" PRIu32 " is local account '%s' in %s", pw->name, pw->uid,
+                    l->name, local->passwd_path);
+        if ((l = oidc_localdb_group_id(local, pw->uid)) != NULL)
+            problem(v, "user '%s': private gid %" PRIu32 " is local group '%s' in %s", pw->name,
+                    pw->uid, l->name, local->group_path);
+    }
+}
+
+static void verify_group(struct vctx *v, const struct oidc_cache_gr *g, const unsigned char *rec,
+                         unsigned len, const struct oidc_localdb *local)
+{
+    const unsigned char *r2, *ig;
+    unsigned l2, ilen;
+    struct oidc_cache_pw pw;
+    const char *p = g->members;
+    uint32_t i, n;
+    int private_group = 0;
+
+    if ((r2 = vget_id(v, OIDC_CACHE_K_GROUP_ID, g->gid, &l2)) == NULL || l2 != len ||
+        memcmp(r2, rec, len) != 0)
+        problem(v, "group '%s': the record under gid %" PRIu32 " is missing or differs", g->name,
+                g->gid);
+    if ((r2 = vget_name(v, OIDC_CACHE_K_USER_NAME, g->name, &l2)) != NULL) {
+        if (oidc_cache_pw_decode(r2, l2, &pw) == 0 && pw.uid == g->gid)
+            private_group = 1;
+        else
+            problem(v, "group '%s' (%" PRIu32 ") has the name of a user whose private gid differs",
+                    g->name, g->gid);
+    } else if ((r2 = vget_id(v, OIDC_CACHE_K_USER_ID, g->gid, &l2)) != NULL) {
+        problem(v, "group '%s': gid %" PRIu32 " is a cached user's private gid", g->name, g->gid);
+    }
+    if (!private_group && g->nmem == 0)
+        problem(v, "group '%s' (%" PRIu32 ") has no members", g->name, g->gid);
+    for (i = 0; i < g->nmem; i++, p += strlen(p) + 1) {
+        if ((ig = vget_name(v, OIDC_CACHE_K_INITGROUPS, p, &ilen)) == NULL ||
+            oidc_cache_initgroups_decode(ig, ilen, &n) != 0 || !initgroups_has(ig, n, g->gid))
+            problem(v, "group '%s' (%" PRIu32 ") lists '%s', whose initgroups lack it", g->name,
+                    g->gid, p);
+    }
+    if (local != NULL && !private_group) {
+        const struct oidc_localent *l;
+        if (oidc_localdb_group_name(local, g->name) != NULL ||
+            oidc_localdb_user_name(local, g->name) != NULL)
+            problem(v, "group '%s': the name is a local group or account (%s, %s)", g->name,
+                    local->group_path, local->passwd_path);
+        if ((l = oidc_localdb_group_id(local, g->gid)) != NULL)
+            problem(v, "group '%s': gid %" PRIu32 " is local group '%s' in %s", g->name, g->gid,
+                    l->name, local->group_path);
+    }
+}
+
+/* preauth record: u32 n, n x (u32 uid_min, u32 uid_max, u32 npat, provider\0 home\0 shell\0,
+ * npat x pattern\0) */
+static int preauth_valid(const unsigned char *p, size_t len)
+{
+    size_t off = 4, k;
+    uint32_t n, i, min, max, npat, s;
+
+    if (len < 4)
+        return 0;
+    n = oidc_cache_get_u32(p);
+    if (n > OIDC_CFG_MAX_PROVIDERS)
+        return 0;
+    for (i = 0; i < n; i++) {
+        if (len - off < 12)
+            return 0;
+        min = oidc_cache_get_u32(p + off);
+        max = oidc_cache_get_u32(p + off + 4);
+        npat = oidc_cache_get_u32(p + off + 8);
+        off += 12;
+        if (min < 1000 || min > max || max == UINT32_MAX || npat > 4096)
+            return 0;
+        for (s = 0; s < 3 + npat; s++) {
+            const unsigned char *nul = memchr(p + off, '\0', len - off);
+            if (nul == NULL || (size_t)(nul - (p + off)) > OIDC_CACHE_STR_MAX)
+                return 0;
+            if (s == 1 && !preauth_home_ok((const char *)p + off))
+                return 0;
+            k = (size_t)(nul - (p + off)) + 1;
+            off += k;
+        }
+    }
+    return off == len;
+}
+
+int oidc_cache_verify(const struct oidc_cache_opts *opts,
+                      void (*report)(void *ctx, const char *line), void *ctx, struct oidc_err *err)
+{
+    struct vctx v = {report, ctx, 0, NULL};
+    struct oidc_localdb *local = NULL;
+    struct oidc_err lerr = {0};
+    struct cdb db;
+    struct stat st;
+    unsigned pos, klen, vlen, count, l2;
+    const unsigned char *key, *val, *r2;
+    struct oidc_cache_pw pw;
+    struct oidc_cache_gr gr;
+    struct oidc_cache_meta m;
+    char name[OIDC_CACHE_NAME_MAX + 1];
+    uint32_t n;
+    int dirfd = -1, fd = -1, db_open = 0, have_version = 0, rc;
+    size_t users = 0, groups = 0;
+
+    if (opts == NULL || opts->dir == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache verify: missing argument");
+    dirfd = open(opts->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dirfd < 0) {
+        if (errno == ENOENT)
+            goto done; /* no directory, no file: an empty cache */
+        problem(&v, "cannot open the state directory %s: %s", opts->dir, strerror(errno));
+        goto done;
+    }
+    if (check_dir(dirfd, opts->dir, &lerr) != OIDC_OK)
+        problem(&v, "%s", oidc_err_msg(&lerr));
+    fd = openat(dirfd, OIDC_CACHE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            problem(&v, "cannot open %s/%s: %s", opts->dir, OIDC_CACHE_FILE, strerror(errno));
+        goto done;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        problem(&v, "%s/%s is not a regular file", opts->dir, OIDC_CACHE_FILE);
+        goto done;
+    }
+    if ((st.st_mode & 07777) != 0644)
+        problem(&v, "%s/%s has mode %04o (expected 0644)", opts->dir, OIDC_CACHE_FILE,
+                (unsigned)(st.st_mode & 07777));
+    if (st.st_uid != 0 && (geteuid() == 0 || st.st_uid != geteuid()))
+        problem(&v, "%s/%s is owned by uid %u (expected root)", opts->dir, OIDC_CACHE_FILE,
+                (unsigned)st.st_uid);
+    if (st.st_size > CACHE_FILE_MAX || cdb_init(&db, fd) != 0) {
+        problem(&v, "%s/%s is not a CDB file (truncated or overwritten?)", opts->dir,
+                OIDC_CACHE_FILE);
+        goto done;
+    }
+    db_open = 1;
+    v.db = &db;
+    if (oidc_localdb_load(opts->env, &local, &lerr) != OIDC_OK)
+        problem(&v, "local accounts not checked: %s", oidc_err_msg(&lerr));
+
+    cdb_seqinit(&pos, &db);
+    while ((rc = cdb_seqnext(&pos, &db)) > 0) {
+        klen = cdb_keylen(&db);
+        vlen = cdb_datalen(&db);
+        key = cdb_getkey(&db);
+        val = cdb_getdata(&db);
+        if (key == NULL || val == NULL || klen == 0 || klen > OIDC_CACHE_KEY_MAX) {
+            problem(&v, "a record has a bad key or lies outside the file");
+            continue;
+        }
+        count = 0;
+        (void)vget(&v, (char)key[0], key + 1, klen - 1, &l2, &count);
+        if (count != 1)
+            problem(&v, "key '%c' + %u bytes appears %u times", key[0], klen - 1, count);
+        memcpy(name, key + 1, klen - 1);
+        name[klen - 1] = '\0';
+        switch (key[0]) {
+        case OIDC_CACHE_K_VERSION:
+            if (klen == 1 && vlen == strlen(OIDC_CACHE_VERSION) &&
+                memcmp(val, OIDC_CACHE_VERSION, vlen) == 0)
+                have_version = 1;
+            else
+                problem(&v, "the version record is not '%s'", OIDC_CACHE_VERSION);
+            break;
+        case OIDC_CACHE_K_USER_NAME:
+            users++;
+            if (oidc_cache_pw_decode(val, vlen, &pw) != 0 || strcmp(pw.name, name) != 0)
+                problem(&v, "user record '%s' is malformed or names another user", name);
+            else
+                verify_user(&v, &pw, val, vlen, local);
+            break;
+        case OIDC_CACHE_K_USER_ID:
+            if (klen != 5 || oidc_cache_pw_decode(val, vlen, &pw) != 0 ||
+                pw.uid != oidc_cache_get_u32(key + 1))
+                problem(&v, "a uid record is malformed or sits under another uid");
+            else if ((r2 = vget_name(&v, OIDC_CACHE_K_USER_NAME, pw.name, &l2)) == NULL ||
+                     l2 != vlen || memcmp(r2, val, vlen) != 0)
+                problem(&v, "uid %" PRIu32 " ('%s') has no matching name record", pw.uid, pw.name);
+            break;
+        case OIDC_CACHE_K_GROUP_NAME:
+            groups++;
+            if (oidc_cache_gr_decode(val, vlen, &gr) != 0 || strcmp(gr.name, name) != 0)
+                problem(&v, "group record '%s' is malformed or names another group", name);
+            else
+                verify_group(&v, &gr, val, vlen, local);
+            break;
+        case OIDC_CACHE_K_GROUP_ID:
+            if (klen != 5 || oidc_cache_gr_decode(val, vlen, &gr) != 0 ||
+                gr.gid != oidc_cache_get_u32(key + 1))
+                problem(&v, "a gid record is malformed or sits under another gid");
+            else if ((r2 = vget_name(&v, OIDC_CACHE_K_GROUP_NAME, gr.name, &l2)) == NULL ||
+                     l2 != vlen || memcmp(r2, val, vlen) != 0)
+                problem(&v, "gid %" PRIu32 " ('%s') has no matching name record", gr.gid, gr.name);
+            break;
+        case OIDC_CACHE_K_INITGROUPS:
+            if (oidc_cache_initgroups_decode(val, vlen, &n) != 0)
+                problem(&v, "initgroups record '%s' is malformed", name);
+            else if (vget_name(&v, OIDC_CACHE_K_USER_NAME, name, &l2) == NULL)
+                problem(&v, "initgroups record '%s' has no user", name);
+            break;
+        case OIDC_CACHE_K_META:
+            if (oidc_cache_meta_decode(val, vlen, &m) != 0)
+                problem(&v, "provenance record '%s' is malformed", name);
+            else if (vget_name(&v, OIDC_CACHE_K_USER_NAME, name, &l2) == NULL)
+                problem(&v, "provenance record '%s' has no user", name);
+            break;
+        case OIDC_CACHE_K_PREAUTH:
+            if (klen != 1 || !preauth_valid(val, vlen))
+                problem(&v, "the preauth record is malformed");
+            break;
+        default:
+            problem(&v, "a record of unknown kind '%c'", key[0]);
+        }
+    }
+    if (rc < 0)
+        problem(&v, "the record chain of %s/%s is broken", opts->dir, OIDC_CACHE_FILE);
+    if (!have_version)
+        problem(&v, "no version record");
+    (void)users;
+    (void)groups;
+done:
+    if (v.problems > VERIFY_REPORT_MAX && report != NULL) {
+        char line[96];
+        snprintf(line, sizeof(line), "... and %zu more problems", v.problems - VERIFY_REPORT_MAX);
+        report(ctx, line);
+    }
+    oidc_localdb_free(local);
+    if (db_open)
+        cdb_free(&db);
+    if (fd >= 0)
+        close(fd);
+    if (dirfd >= 0)
+        close(dirfd);
+    if (v.problems > 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_PARSE, "the identity cache has %zu problem%s", v.problems,
+                            v.problems == 1 ? "" : "s");
+    return OIDC_OK;
+}
+
+/* ------------------------------------------------------------------ one-call helpers */
+
+int oidc_cache_store_identity_opts(const struct oidc_cache_opts *opts, const struct oidc_cfg *cfg,
+                                   const struct oidc_provider_cfg *p,
+                                   const struct oidc_identity *id, uint32_t flags, int *written,
+                                   struct oidc_err *err)
+{
+    struct oidc_cache_user u;
+    struct oidc_cache *c = NULL;
+    int64_t now;
+    int r;
+
+    if (written != NULL)
+        *written = 0;
+    if (opts == NULL || cfg == NULL || p == NULL || id == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache store: missing argument");
+    if ((r = oidc_cache_open(opts, &c, err)) != OIDC_OK)
+        return r;
+    now = c->now;
+    memset(&u, 0, sizeof(u));
+    snprintf(u.name, sizeof(u.name), "%s", id->name);
+    u.uid = id->uid;
+    u.gid = id->gid;
+    /* the strings are borrowed: u is never cleared */
+    u.gecos = id->gecos;
+    u.home = id->home;
+    u.shell = id->shell;
+    u.issuer = id->issuer;
+    u.subject = id->subject;
+    u.provider = p->name;
+    u.first_login = now; /* an existing entry keeps its own */
+    u.last_login = now;
+    u.expires = cfg->cache_ttl > 0 ? now + cfg->cache_ttl : 0;
+    u.flags = flags & ~OIDC_CACHE_F_PREPROVISIONED;
+    u.groups = id->groups;
+    u.n_groups = id->n_groups;
+    if ((r = oidc_cache_upsert(c, &u, err)) == OIDC_OK &&
+        (r = oidc_cache_set_preauth(c, cfg, err)) == OIDC_OK)
+        r = oidc_cache_commit(c, written, err);
+    oidc_cache_close(c);
+    return r;
+}
+
+int oidc_cache_store_identity(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
+                              const struct oidc_identity *id, uint32_t flags, int64_t now,
+                              int *written, struct oidc_err *err)
+{
+    struct oidc_cache_opts o = {NULL, NULL, now};
+
+    if (cfg == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache store: missing configuration");
+    o.dir = cfg->state_dir;
+    return oidc_cache_store_identity_opts(&o, cfg, p, id, flags, written, err);
+}
+
+int oidc_cache_remove_user_opts(const struct oidc_cache_opts *opts, const char *name,
+                                struct oidc_err *err)
+{
+    struct oidc_cache *c = NULL;
+    int r;
+
+    if ((r = oidc_cache_open(opts, &c, err)) != OIDC_OK)
+        return r;
+    r = oidc_cache_delete(c, name, err);
+    if (r == OIDC_ERR_NOTFOUND)
+        r = OIDC_OK;
+    else if (r == OIDC_OK)
+        r = oidc_cache_commit(c, NULL, err);
+    oidc_cache_close(c);
+    return r;
+}
+
+int oidc_cache_remove_user(const struct oidc_cfg *cfg, const char *name, struct oidc_err *err)
+{
+    struct oidc_cache_opts o = {NULL, NULL, 0};
+
+    if (cfg == NULL || name == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache remove: missing argument");
+    o.dir = cfg->state_dir;
+    return oidc_cache_remove_user_opts(&o, name, err);
+}

@@ -87,6 +87,14 @@ int oidc_cache_store_identity(const struct oidc_cfg *cfg, const struct oidc_prov
                               int *written, struct oidc_err *err);
 /* Removes one user (an ephemeral user at session close); absent is OIDC_OK. */
 int oidc_cache_remove_user(const struct oidc_cfg *cfg, const char *name, struct oidc_err *err);
+/* The same two with explicit options (directory, local passwd/group files, clock), for tests and
+ * tools: opts->dir replaces cfg->state_dir. */
+int oidc_cache_store_identity_opts(const struct oidc_cache_opts *opts, const struct oidc_cfg *cfg,
+                                   const struct oidc_provider_cfg *p,
+                                   const struct oidc_identity *id, uint32_t flags, int *written,
+                                   struct oidc_err *err);
+int oidc_cache_remove_user_opts(const struct oidc_cache_opts *opts, const char *name,
+                                struct oidc_err *err);
 
 void oidc_cache_user_clear(struct oidc_cache_user *u); /* frees the members, not u */
 
