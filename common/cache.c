@@ -36,11 +36,14 @@
 
 struct oidc_cache;
 
-/* Open addressing, linear probing, backward-shift deletion. A slot holds an item index + 1. */
+/* Open addressing, linear probing, backward-shift deletion. A slot holds 32 bits of the key's
+ * hash (its home slot and a filter that spares most key comparisons) and the item index + 1. */
+struct slot {
+    uint32_t h, item;
+};
 struct htab {
-    uint32_t *slot;
+    struct slot *slot;
     size_t mask, n; /* mask = capacity - 1 (a power of two) or 0 before the first insert */
-    uint64_t (*hash)(const struct oidc_cache *c, uint32_t item);
 };
 
 struct grp {
@@ -88,35 +91,27 @@ static uint64_t hash_str(const char *s)
     return mix64(oidc_fnv1a64(s, strlen(s)));
 }
 
-static uint64_t h_u_name(const struct oidc_cache *c, uint32_t i)
+static uint32_t hash_id(uint32_t id)
 {
-    return hash_str(c->users[i]->name);
-}
-static uint64_t h_u_id(const struct oidc_cache *c, uint32_t i)
-{
-    return mix64(c->users[i]->uid);
-}
-static uint64_t h_g_name(const struct oidc_cache *c, uint32_t i)
-{
-    return hash_str(c->groups[i].name);
-}
-static uint64_t h_g_id(const struct oidc_cache *c, uint32_t i)
-{
-    return mix64(c->groups[i].gid);
+    return (uint32_t)mix64(id);
 }
 
-static int ht_grow(struct htab *t, const struct oidc_cache *c)
+static uint32_t hash_name(const char *s)
+{
+    return (uint32_t)hash_str(s);
+}
+
+static int ht_grow(struct htab *t)
 {
     size_t cap = t->mask != 0 ? (t->mask + 1) * 2 : 64, i, j;
-    uint32_t *slot;
+    struct slot *slot;
 
-    if (cap > SIZE_MAX / sizeof(*slot) || (slot = calloc(cap, sizeof(*slot))) == NULL)
+    if (cap > UINT32_MAX || (slot = calloc(cap, sizeof(*slot))) == NULL)
         return -1;
     for (i = 0; t->mask != 0 && i <= t->mask; i++) {
-        if (t->slot[i] == 0)
+        if (t->slot[i].item == 0)
             continue;
-        for (j = (size_t)t->hash(c, t->slot[i] - 1) & (cap - 1); slot[j] != 0;
-             j = (j + 1) & (cap - 1))
+        for (j = t->slot[i].h & (cap - 1); slot[j].item != 0; j = (j + 1) & (cap - 1))
             ;
         slot[j] = t->slot[i];
     }
@@ -126,52 +121,54 @@ static int ht_grow(struct htab *t, const struct oidc_cache *c)
     return 0;
 }
 
-static int ht_insert(struct htab *t, const struct oidc_cache *c, uint32_t item)
+static int ht_insert(struct htab *t, uint32_t h, uint32_t item)
 {
     size_t j;
 
-    if ((t->n + 1) * 2 > t->mask + 1 && ht_grow(t, c) != 0)
+    if ((t->n + 1) * 2 > t->mask + 1 && ht_grow(t) != 0)
         return -1;
-    for (j = (size_t)t->hash(c, item) & t->mask; t->slot[j] != 0; j = (j + 1) & t->mask)
+    for (j = h & t->mask; t->slot[j].item != 0; j = (j + 1) & t->mask)
         ;
-    t->slot[j] = item + 1;
+    t->slot[j].h = h;
+    t->slot[j].item = item + 1;
     t->n++;
     return 0;
 }
 
-/* The slot holding item (which must be present). */
-static size_t ht_slot_of(const struct htab *t, const struct oidc_cache *c, uint32_t item)
+/* The slot holding item, whose key hashes to h (it must be present). */
+static size_t ht_slot_of(const struct htab *t, uint32_t h, uint32_t item)
 {
     size_t j;
 
-    for (j = (size_t)t->hash(c, item) & t->mask; t->slot[j] != item + 1; j = (j + 1) & t->mask)
+    for (j = h & t->mask; t->slot[j].item != item + 1; j = (j + 1) & t->mask)
         ;
     return j;
 }
 
-static void ht_remove(struct htab *t, const struct oidc_cache *c, uint32_t item)
+static void ht_remove(struct htab *t, uint32_t h, uint32_t item)
 {
-    size_t s = ht_slot_of(t, c, item), j = s, k;
+    size_t s = ht_slot_of(t, h, item), j = s, k;
 
     for (;;) {
         j = (j + 1) & t->mask;
-        if (t->slot[j] == 0)
+        if (t->slot[j].item == 0)
             break;
-        k = (size_t)t->hash(c, t->slot[j] - 1) & t->mask;
+        k = t->slot[j].h & t->mask;
         /* move slot[j] back to s unless its home k lies cyclically in (s, j] */
         if ((s <= j) ? (k <= s || k > j) : (k <= s && k > j)) {
             t->slot[s] = t->slot[j];
             s = j;
         }
     }
-    t->slot[s] = 0;
+    t->slot[s].item = 0;
+    t->slot[s].h = 0;
     t->n--;
 }
 
-/* Item old moves to index new (the caller moves the array element afterwards). */
-static void ht_renumber(struct htab *t, const struct oidc_cache *c, uint32_t old, uint32_t new)
+/* Item old (key hash h) moves to index new (the caller moves the array element). */
+static void ht_renumber(struct htab *t, uint32_t h, uint32_t old, uint32_t new)
 {
-    t->slot[ht_slot_of(t, c, old)] = new + 1;
+    t->slot[ht_slot_of(t, h, old)].item = new + 1;
 }
 
 static void ht_free(struct htab *t)
@@ -183,51 +180,57 @@ static void ht_free(struct htab *t)
 
 static long find_user(const struct oidc_cache *c, const char *name)
 {
+    const struct htab *t = &c->u_name;
+    uint32_t h = hash_name(name);
     size_t j;
 
-    if (c->u_name.mask == 0)
+    if (t->mask == 0)
         return -1;
-    for (j = (size_t)hash_str(name) & c->u_name.mask; c->u_name.slot[j] != 0;
-         j = (j + 1) & c->u_name.mask)
-        if (strcmp(c->users[c->u_name.slot[j] - 1]->name, name) == 0)
-            return (long)c->u_name.slot[j] - 1;
+    for (j = h & t->mask; t->slot[j].item != 0; j = (j + 1) & t->mask)
+        if (t->slot[j].h == h && strcmp(c->users[t->slot[j].item - 1]->name, name) == 0)
+            return (long)t->slot[j].item - 1;
     return -1;
 }
 
 static long find_uid(const struct oidc_cache *c, uint32_t uid)
 {
+    const struct htab *t = &c->u_id;
+    uint32_t h = hash_id(uid);
     size_t j;
 
-    if (c->u_id.mask == 0)
+    if (t->mask == 0)
         return -1;
-    for (j = (size_t)mix64(uid) & c->u_id.mask; c->u_id.slot[j] != 0; j = (j + 1) & c->u_id.mask)
-        if (c->users[c->u_id.slot[j] - 1]->uid == uid)
-            return (long)c->u_id.slot[j] - 1;
+    for (j = h & t->mask; t->slot[j].item != 0; j = (j + 1) & t->mask)
+        if (t->slot[j].h == h && c->users[t->slot[j].item - 1]->uid == uid)
+            return (long)t->slot[j].item - 1;
     return -1;
 }
 
 static long find_group(const struct oidc_cache *c, const char *name)
 {
+    const struct htab *t = &c->g_name;
+    uint32_t h = hash_name(name);
     size_t j;
 
-    if (c->g_name.mask == 0)
+    if (t->mask == 0)
         return -1;
-    for (j = (size_t)hash_str(name) & c->g_name.mask; c->g_name.slot[j] != 0;
-         j = (j + 1) & c->g_name.mask)
-        if (strcmp(c->groups[c->g_name.slot[j] - 1].name, name) == 0)
-            return (long)c->g_name.slot[j] - 1;
+    for (j = h & t->mask; t->slot[j].item != 0; j = (j + 1) & t->mask)
+        if (t->slot[j].h == h && strcmp(c->groups[t->slot[j].item - 1].name, name) == 0)
+            return (long)t->slot[j].item - 1;
     return -1;
 }
 
 static long find_gid(const struct oidc_cache *c, uint32_t gid)
 {
+    const struct htab *t = &c->g_id;
+    uint32_t h = hash_id(gid);
     size_t j;
 
-    if (c->g_id.mask == 0)
+    if (t->mask == 0)
         return -1;
-    for (j = (size_t)mix64(gid) & c->g_id.mask; c->g_id.slot[j] != 0; j = (j + 1) & c->g_id.mask)
-        if (c->groups[c->g_id.slot[j] - 1].gid == gid)
-            return (long)c->g_id.slot[j] - 1;
+    for (j = h & t->mask; t->slot[j].item != 0; j = (j + 1) & t->mask)
+        if (t->slot[j].h == h && c->groups[t->slot[j].item - 1].gid == gid)
+            return (long)t->slot[j].item - 1;
     return -1;
 }
 
@@ -357,10 +360,10 @@ static int group_ref(struct oidc_cache *c, const char *name, uint32_t gid)
     snprintf(c->groups[g].name, sizeof(c->groups[g].name), "%s", name);
     c->groups[g].gid = gid;
     c->groups[g].nref = 1;
-    if (ht_insert(&c->g_name, c, (uint32_t)g) != 0)
+    if (ht_insert(&c->g_name, hash_name(name), (uint32_t)g) != 0)
         return -1;
-    if (ht_insert(&c->g_id, c, (uint32_t)g) != 0) {
-        ht_remove(&c->g_name, c, (uint32_t)g);
+    if (ht_insert(&c->g_id, hash_id(gid), (uint32_t)g) != 0) {
+        ht_remove(&c->g_name, hash_name(name), (uint32_t)g);
         return -1;
     }
     c->n_groups++;
@@ -375,12 +378,12 @@ static void group_unref(struct oidc_cache *c, const char *name)
 
     if (g < 0 || --c->groups[g].nref > 0)
         return;
-    ht_remove(&c->g_name, c, (uint32_t)g);
-    ht_remove(&c->g_id, c, (uint32_t)g);
+    ht_remove(&c->g_name, hash_name(c->groups[g].name), (uint32_t)g);
+    ht_remove(&c->g_id, hash_id(c->groups[g].gid), (uint32_t)g);
     last = (uint32_t)c->n_groups - 1;
     if ((uint32_t)g != last) {
-        ht_renumber(&c->g_name, c, last, (uint32_t)g);
-        ht_renumber(&c->g_id, c, last, (uint32_t)g);
+        ht_renumber(&c->g_name, hash_name(c->groups[last].name), last, (uint32_t)g);
+        ht_renumber(&c->g_id, hash_id(c->groups[last].gid), last, (uint32_t)g);
         c->groups[g] = c->groups[last];
     }
     c->n_groups--;
@@ -401,18 +404,18 @@ static int user_add(struct oidc_cache *c, struct oidc_cache_user *u)
         c->cap_users = cap;
     }
     c->users[i] = u;
-    if (ht_insert(&c->u_name, c, i) != 0)
+    if (ht_insert(&c->u_name, hash_name(u->name), i) != 0)
         return -1;
-    if (ht_insert(&c->u_id, c, i) != 0) {
-        ht_remove(&c->u_name, c, i);
+    if (ht_insert(&c->u_id, hash_id(u->uid), i) != 0) {
+        ht_remove(&c->u_name, hash_name(u->name), i);
         return -1;
     }
     for (k = 0; k < u->n_groups; k++)
         if (group_ref(c, u->groups[k].name, u->groups[k].gid) != 0) {
             while (k-- > 0)
                 group_unref(c, u->groups[k].name);
-            ht_remove(&c->u_name, c, i);
-            ht_remove(&c->u_id, c, i);
+            ht_remove(&c->u_name, hash_name(u->name), i);
+            ht_remove(&c->u_id, hash_id(u->uid), i);
             return -1;
         }
     c->n_users++;
@@ -429,11 +432,11 @@ static void user_remove(struct oidc_cache *c, uint32_t i)
 
     for (k = 0; k < u->n_groups; k++)
         group_unref(c, u->groups[k].name);
-    ht_remove(&c->u_name, c, i);
-    ht_remove(&c->u_id, c, i);
+    ht_remove(&c->u_name, hash_name(u->name), i);
+    ht_remove(&c->u_id, hash_id(u->uid), i);
     if (i != last) {
-        ht_renumber(&c->u_name, c, last, i);
-        ht_renumber(&c->u_id, c, last, i);
+        ht_renumber(&c->u_name, hash_name(c->users[last]->name), last, i);
+        ht_renumber(&c->u_id, hash_id(c->users[last]->uid), last, i);
         c->users[i] = c->users[last];
     }
     c->n_users--;
@@ -768,7 +771,8 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
                 r = CORRUPT("one gid has two group names");
                 goto out;
             }
-            if (find_user(c, u->groups[k].name) >= 0 || find_uid(c, u->groups[k].gid) >= 0) {
+            if (g < 0 &&
+                (find_user(c, u->groups[k].name) >= 0 || find_uid(c, u->groups[k].gid) >= 0)) {
                 r = CORRUPT("a group collides with a user's private group");
                 goto out;
             }
@@ -804,10 +808,6 @@ int oidc_cache_open(const struct oidc_cache_opts *opts, struct oidc_cache **out,
         goto out;
     }
     c->dirfd = c->lockfd = -1;
-    c->u_name.hash = h_u_name;
-    c->u_id.hash = h_u_id;
-    c->g_name.hash = h_g_name;
-    c->g_id.hash = h_g_id;
     c->now = opts->now != 0 ? opts->now : oidc_now();
     if (opts->env != NULL) {
         c->env = *opts->env;
