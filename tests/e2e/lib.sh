@@ -1,0 +1,295 @@
+# Harness for the end-to-end tests: real OpenSSH sshd and ssh, real sudo, real glibc NSS and
+# Linux-PAM, the built modules and the bundled IdP over HTTPS, all inside one private mount (and
+# PID) namespace, so the machine's /etc, /usr, /var and /run are never changed and nothing is left
+# running when the test ends.
+#
+# Sourced by each tests/e2e/*.sh right at its start. It re-executes the test inside
+#   unshare --mount --propagation private --pid --fork --mount-proc
+# and there:
+#   - mounts a tmpfs on the work directory $WORK (tests/integration/lib.sh creates it);
+#   - mounts an overlay on /etc whose upper layer lives in $WORK, so the test can write
+#     /etc/pam.d/*, /etc/nsswitch.conf, /etc/ssh/*, /etc/sudoers, /etc/nss-pam-oidc.conf and
+#     /etc/ld.so.cache (and add local test users) without touching the real files;
+#   - mounts a tmpfs on /run (sshd's privilege separation directory /run/sshd, sudo's
+#     timestamps; it also hides any nscd socket);
+#   - gives the identity cache directory (the STATEDIR the modules were built with, by default
+#     /usr/local/var/lib/nss-pam-oidc, /var/lib/nss-pam-oidc with --localstatedir=/var) a fresh
+#     private directory, through an overlay on its nearest existing ancestor;
+#   - makes glibc load libnss_oidc.so.2 from $WORK/lib (a copy of the built module) by listing that
+#     directory in the overlay's /etc/ld.so.cache (ldconfig -X: no link in a real directory is
+#     touched). The cache is trusted in secure-execution mode too, so setuid sudo and sshd load the
+#     module exactly as they would from /usr/lib; LD_LIBRARY_PATH would be ignored by sudo;
+#   - references pam_oidc.so by absolute path ($WORK/lib/security/pam_oidc.so) in the generated
+#     PAM service files.
+#
+# Variables a test may set before sourcing: E2E_NEED_MODULES=1 (skip with 77 unless the built
+# pam_oidc.so and libnss_oidc.so.2 exist).
+#
+# Functions: e2e_setup (everything above plus the IdP and the configuration), e2e_pam_service,
+# e2e_nsswitch, e2e_sudoers, e2e_start_sshd, e2e_stop_sshd, e2e_ssh (the expect driver),
+# e2e_section (markers), e2e_cache_stat. See each function.
+
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+E2E_DIR=$top_srcdir/tests/e2e
+E2E_PAM_SO=$top_builddir/pam/.libs/pam_oidc.so
+E2E_NSS_SO=$top_builddir/nss/.libs/libnss_oidc.so.2
+
+e2e_skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
+[ "$(id -u)" = 0 ] || e2e_skip "the end-to-end tests need root (mount namespace, sshd, sudo)"
+for _t in unshare ssh ssh-keygen expect sudo visudo node; do
+    command -v "$_t" >/dev/null 2>&1 || e2e_skip "$_t is not installed (tests/install-deps.sh)"
+done
+[ -x /usr/sbin/sshd ] || e2e_skip "/usr/sbin/sshd is not installed (apt-get install openssh-server)"
+if [ "${E2E_NEED_MODULES:-0}" = 1 ]; then
+    [ -f "$E2E_PAM_SO" ] || e2e_skip "pam_oidc.so is not built ($E2E_PAM_SO)"
+    [ -f "$E2E_NSS_SO" ] || e2e_skip "libnss_oidc.so.2 is not built ($E2E_NSS_SO)"
+fi
+[ -x "$top_builddir/tools/oidcctl" ] || e2e_skip "oidcctl is not built in $top_builddir"
+
+# Re-execute inside the private namespaces. The PID namespace makes the kernel kill whatever the
+# test started (sshd, the IdP, sessions) when the test exits, even if the test is killed.
+if [ -z "${E2E_IN_NS:-}" ]; then
+    E2E_IN_NS=1
+    export E2E_IN_NS top_srcdir top_builddir
+    case $0 in /*) _self=$0 ;; *) _self=$(pwd)/$0 ;; esac
+    exec unshare --mount --propagation private --pid --fork --mount-proc /bin/sh "$_self" "$@"
+fi
+
+# tests/integration/lib.sh: $WORK, the IdP (start_idp, mint), check/expect_exit/finish
+. "$top_srcdir/tests/integration/lib.sh"
+
+SSHD_PID=
+e2e_cleanup() {
+    e2e_stop_sshd
+    "$IDP_DIR/idp-ctl.sh" stop "$IDP" >/dev/null 2>&1
+    cd /
+    # the tmpfs first, so that cleanup's rm -rf meets the real, empty directory
+    umount -l "$WORK" 2>/dev/null
+    cleanup
+}
+trap e2e_cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+e2e_die() {
+    echo "e2e harness: $*" >&2
+    exit 99
+}
+
+# e2e_make_var NAME: a directory variable of the build under test, read from its Makefile (not
+# through make, which could regenerate files in the build directory). Handles the ${prefix}-style
+# references configure writes.
+e2e_make_var() {
+    (
+        for _v in prefix exec_prefix localstatedir sysconfdir libdir statedir "$1"; do
+            _val=$(sed -n "s/^$_v = //p" "$top_builddir/Makefile" | head -n 1)
+            eval "$_v=\"$_val\""
+        done
+        eval "printf '%s\\n' \"\$$1\""
+    )
+}
+
+# e2e_private_dir PATH: PATH becomes a fresh, empty, root-owned 0755 directory that only this
+# namespace sees. When PATH does not exist, its nearest existing ancestor gets an overlay whose
+# upper layer is in $WORK, and PATH is created there.
+e2e_private_dir() {
+    _p=$1
+    _a=$_p
+    while [ ! -d "$_a" ]; do _a=$(dirname "$_a"); done
+    if [ "$_a" != "$_p" ]; then
+        _o=$WORK/ovl/$(printf '%s' "$_a" | tr / _)
+        mkdir -p "$_o/up" "$_o/work"
+        mount -t overlay overlay -o "lowerdir=$_a,upperdir=$_o/up,workdir=$_o/work" "$_a" ||
+            e2e_die "cannot mount an overlay on $_a"
+        mkdir -p "$_p"
+    fi
+    _b=$WORK/priv/$(printf '%s' "$_p" | tr / _)
+    mkdir -p "$_b"
+    mount --bind "$_b" "$_p" || e2e_die "cannot bind a private directory over $_p"
+    chown root:root "$_p"
+    chmod 0755 "$_p"
+}
+
+# e2e_pam_service NAME: writes /etc/pam.d/NAME from standard input, replacing @PAM_OIDC@ with the
+# absolute path of the module under test and @CONF@ with the configuration file.
+e2e_pam_service() {
+    sed -e "s|@PAM_OIDC@|$E2E_LIB/security/pam_oidc.so|g" -e "s|@CONF@|$E2E_CONF|g" >"/etc/pam.d/$1"
+    chmod 0644 "/etc/pam.d/$1"
+}
+
+# e2e_nsswitch SERVICES: passwd and group (and initgroups through group) use SERVICES, e.g.
+# "files oidc"; the other databases keep the machine's settings.
+e2e_nsswitch() {
+    sed -e '/^[[:space:]]*\(passwd\|group\|shadow\|initgroups\)[[:space:]]*:/d' \
+        /etc/nsswitch.conf >"$WORK/nsswitch.conf"
+    {
+        printf 'passwd: %s\ngroup: %s\nshadow: files\n' "$1" "$1"
+        cat "$WORK/nsswitch.conf"
+    } >/etc/nsswitch.conf
+}
+
+# e2e_sudoers: writes /etc/sudoers from standard input after a fixed, include-free header, and
+# checks it with visudo.
+e2e_sudoers() {
+    {
+        printf 'Defaults env_reset\nDefaults !fqdn\nDefaults !lecture\nDefaults !syslog\n'
+        printf 'Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\n'
+        printf 'Defaults logfile=%s\n' "$WORK/sudo.log"
+        printf 'root ALL=(ALL:ALL) ALL\n'
+        cat
+    } >/etc/sudoers
+    chmod 0440 /etc/sudoers
+    visudo -c -q -f /etc/sudoers || e2e_die "visudo refuses the generated sudoers"
+}
+
+e2e_free_port() {
+    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# e2e_setup [extra lines for the people provider]: the namespace's mounts, the IdP, the modules,
+# the configuration ($E2E_CONF, also at /etc/nss-pam-oidc.conf) and default PAM services (sshd,
+# sudo, oidc-run) using pam_oidc.so, nsswitch "files oidc". Tests override what they need.
+e2e_setup() {
+    mount -t tmpfs -o mode=0755 e2e-work "$WORK" || e2e_die "cannot mount a tmpfs on $WORK"
+    mkdir -p "$WORK/ovl/etc/up" "$WORK/ovl/etc/work"
+    mount -t overlay overlay -o "lowerdir=/etc,upperdir=$WORK/ovl/etc/up,workdir=$WORK/ovl/etc/work" /etc ||
+        e2e_skip "cannot mount an overlay on /etc (overlayfs missing?)"
+    mount -t tmpfs -o mode=0755 e2e-run /run || e2e_die "cannot mount a tmpfs on /run"
+    mkdir -m 0755 /run/sshd
+    HOME=$WORK/root-home
+    mkdir -m 0700 "$HOME"
+    export HOME
+
+    E2E_STATEDIR=$(e2e_make_var statedir)
+    [ -n "$E2E_STATEDIR" ] || e2e_die "cannot read statedir from $top_builddir/Makefile"
+    e2e_private_dir "$E2E_STATEDIR"
+
+    # the modules under test, in a root-owned directory of their own
+    E2E_LIB=$WORK/lib
+    mkdir -p "$E2E_LIB/security"
+    if [ -f "$E2E_PAM_SO" ]; then
+        cp "$E2E_PAM_SO" "$E2E_LIB/security/pam_oidc.so"
+        chmod 0644 "$E2E_LIB/security/pam_oidc.so"
+    fi
+    if [ -f "$E2E_NSS_SO" ]; then
+        cp "$E2E_NSS_SO" "$E2E_LIB/libnss_oidc.so.2"
+        chmod 0644 "$E2E_LIB/libnss_oidc.so.2"
+    fi
+    echo "$E2E_LIB" >/etc/ld.so.conf.d/zz-nss-pam-oidc-e2e.conf
+    ldconfig -X || e2e_die "ldconfig failed"
+
+    start_idp
+    E2E_CONF=/etc/nss-pam-oidc.conf
+    write_config "$E2E_CONF" "$@"
+    # write_config points state_dir at $WORK/state; the NSS module reads STATEDIR, so the cache
+    # must be written there.
+    sed -i "s|^state_dir = .*|state_dir = $E2E_STATEDIR|" "$E2E_CONF"
+    OIDCCTL_RUN="$OIDCCTL"
+
+    e2e_nsswitch "files oidc"
+    e2e_pam_service sshd <<'EOF'
+auth     required  @PAM_OIDC@ config=@CONF@ provider=people
+account  required  @PAM_OIDC@ config=@CONF@ provider=people
+account  required  pam_permit.so
+session  required  @PAM_OIDC@ config=@CONF@ provider=people
+password required  pam_deny.so
+EOF
+    e2e_pam_service sudo <<'EOF'
+auth     required  pam_deny.so
+account  required  pam_permit.so
+session  required  pam_permit.so
+EOF
+    e2e_pam_service oidc-run <<'EOF'
+auth     required  @PAM_OIDC@ config=@CONF@ provider=ci flow=token
+account  required  @PAM_OIDC@ config=@CONF@ provider=ci
+session  required  @PAM_OIDC@ config=@CONF@ provider=ci
+password required  pam_deny.so
+EOF
+    e2e_sudoers <<'EOF'
+%admins ALL=(ALL) NOPASSWD: ALL
+EOF
+}
+
+# e2e_start_sshd [extra sshd_config lines]: a fresh host key, a free port on 127.0.0.1
+# ($SSHD_PORT), logs in $WORK/sshd.log. Dies when sshd does not come up.
+e2e_start_sshd() {
+    e2e_stop_sshd
+    [ -f /etc/ssh/e2e_host_ed25519_key ] ||
+        ssh-keygen -q -t ed25519 -N '' -C e2e-host -f /etc/ssh/e2e_host_ed25519_key ||
+        e2e_die "ssh-keygen failed"
+    for _try in 1 2 3; do
+        SSHD_PORT=$(e2e_free_port)
+        {
+            printf 'Port %s\nListenAddress 127.0.0.1\n' "$SSHD_PORT"
+            printf 'HostKey /etc/ssh/e2e_host_ed25519_key\nPidFile %s\n' "$WORK/sshd.pid"
+            printf 'UsePAM yes\nKbdInteractiveAuthentication yes\nPasswordAuthentication no\n'
+            printf 'PubkeyAuthentication no\nAuthenticationMethods keyboard-interactive\n'
+            printf 'LoginGraceTime 120\nPermitRootLogin no\nPrintMotd no\nPrintLastLog no\n'
+            printf 'MaxAuthTries 3\nLogLevel DEBUG1\nAcceptEnv none\nX11Forwarding no\n'
+            for _l in "$@"; do printf '%s\n' "$_l"; done
+        } >/etc/ssh/sshd_config
+        /usr/sbin/sshd -t -f /etc/ssh/sshd_config || e2e_die "sshd -t refuses the configuration"
+        : >"$WORK/sshd.log"
+        /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config 2>>"$WORK/sshd.log" &
+        SSHD_PID=$!
+        for _i in $(seq 50); do
+            grep -q "Server listening on 127.0.0.1 port $SSHD_PORT" "$WORK/sshd.log" && return 0
+            kill -0 "$SSHD_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        e2e_stop_sshd
+    done
+    tail -n 20 "$WORK/sshd.log" >&2
+    e2e_die "sshd did not start"
+}
+
+e2e_stop_sshd() {
+    if [ -n "$SSHD_PID" ]; then
+        kill "$SSHD_PID" 2>/dev/null
+        wait "$SSHD_PID" 2>/dev/null
+        SSHD_PID=
+    fi
+}
+
+# e2e_ssh USER CMD [options for approve.mjs...]: logs in with the stock ssh client driven by
+# ssh-device.exp, approving the device login as the approve.mjs options say (--user U --password P
+# [--deny]; none: nobody approves), and runs CMD. Sets $RC (ssh's exit status, or the driver's),
+# $OUT (the transcript), $CMD_OUT (only CMD's output, between markers) and $USER_CODE.
+# Environment knobs: E2E_PASSWORD (answer a "Password:" prompt: stand-in stacks), E2E_TIMEOUT.
+e2e_ssh() {
+    _user=$1 _cmd=$2
+    shift 2
+    OUT=$WORK/ssh.out
+    E2E_PORT=$SSHD_PORT E2E_USER=$_user E2E_CMD="echo E2E-BEGIN; $_cmd; echo E2E-END rc=\$?" \
+        E2E_IDP_STATE=$IDP E2E_APPROVE="$IDP_DIR/approve.mjs" \
+        expect -f "$E2E_DIR/ssh-device.exp" -- "$@" >"$OUT" 2>&1
+    RC=$?
+    tr -d '\r' <"$OUT" >"$OUT.clean"
+    CMD_OUT=$(sed -n '/^E2E-BEGIN$/,/^E2E-END rc=/p' "$OUT.clean" | sed '1d;$d')
+    USER_CODE=$(sed -n 's/^E2E-USER-CODE: //p' "$OUT.clean" | head -n 1)
+}
+
+# e2e_cache_stat: "inode mtime size" of the identity cache file (empty when it does not exist)
+e2e_cache_stat() {
+    stat -c '%i %Y.%y %s' "$E2E_STATEDIR/cache.cdb" 2>/dev/null
+}
+
+# out_has PATTERN: the last transcript ($OUT.clean) matches the extended regex PATTERN
+out_has() { grep -Eq -- "$1" "$OUT.clean"; }
+# cmd_has PATTERN: CMD's output matches
+cmd_has() { printf '%s\n' "$CMD_OUT" | grep -Eq -- "$1"; }
+# log_has PATTERN: sshd's log matches
+log_has() { grep -Eq -- "$1" "$WORK/sshd.log"; }
+
+# show_tail: the last lines of the transcript and of sshd's log, for a failure
+show_tail() {
+    echo "--- transcript (last 15 lines)"
+    tail -n 15 "$OUT.clean" 2>/dev/null
+    echo "--- sshd.log (last 15 lines)"
+    tail -n 15 "$WORK/sshd.log" 2>/dev/null
+}
