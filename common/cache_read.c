@@ -1,3 +1,925 @@
-/* Identity cache reader for libnss_oidc (libc + tinycdb only). Being written (issue 3). */
+/* Identity cache reader for libnss_oidc.so.2 (libc + tinycdb only). How mappings are shared,
+ * checked and retired: cache_read.h. Records: cache_rec.h. Nothing here logs: this is the NSS hot
+ * path, and a module must not write to the caller's stderr or syslog on a lookup. */
 #include "config.h"
 #include "cache_read.h"
+#include "idhash.h"
+#include "util.h"
+
+#include <cdb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_PATH STATEDIR "/" OIDC_CACHE_FILE
+
+/* One mapping of one file (or the memory of "there was no usable file"). Immutable once
+ * published, except refs, which only changes under g_lock. */
+struct oidc_cache_map {
+    struct cdb cdb; /* template: lookups copy it (struct cdb holds per-lookup state) */
+    int status;     /* OIDC_OK, OIDC_ERR_NOTFOUND (no file), OIDC_ERR_IO, OIDC_ERR_PARSE */
+    int stat_err;   /* errno of open/fstat, 0 when the identity below is valid */
+    dev_t dev;      /* identity of the mapped file, from fstat of the mapped descriptor */
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    uint64_t gen;  /* publication number (never reused, unlike an address) */
+    unsigned refs; /* g_cur's reference, each thread's, each open iterator's; under g_lock */
+    int mapped;    /* cdb_init succeeded: cdb_free unmaps */
+};
+
+/* Per-thread state: the mapping this thread reads without a lock. */
+struct tstate {
+    struct oidc_cache_map *map;
+};
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct oidc_cache_map *g_cur; /* the newest mapping; under g_lock */
+static uint64_t g_gen;               /* g_cur->gen; written under g_lock, read atomically */
+static uint64_t g_next_gen;          /* under g_lock */
+static int64_t g_checked_ms;         /* when g_cur was last compared with the file; atomic */
+static const char *g_path;           /* NULL: DEFAULT_PATH; atomic pointer, never freed */
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_key;
+static int g_key_ok;
+
+/* ---------------------------------------------------------------- mappings */
+
+static const char *cache_path(void)
+{
+    const char *p = __atomic_load_n(&g_path, __ATOMIC_ACQUIRE);
+
+    return p != NULL ? p : DEFAULT_PATH;
+}
+
+static int64_t coarse_ms(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0 && clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The file is trusted only when root (or the reading process's own user, who can only fool
+ * itself) owns it and nobody else may write it. */
+static int file_trusted(const struct stat *st)
+{
+    if (!S_ISREG(st->st_mode))
+        return 0;
+    if (st->st_uid != 0 && st->st_uid != geteuid())
+        return 0;
+    return (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+/* A lookup on the template: OIDC_OK with the value, OIDC_ERR_NOTFOUND, or OIDC_ERR_PARSE when
+ * tinycdb finds the file inconsistent. */
+static int map_find(const struct oidc_cache_map *m, const unsigned char *key, size_t klen,
+                    const unsigned char **val, unsigned *vlen)
+{
+    struct cdb c = m->cdb;
+    const void *v;
+    int r;
+
+    r = cdb_find(&c, key, (unsigned)klen);
+    if (r < 0)
+        return OIDC_ERR_PARSE;
+    if (r == 0)
+        return OIDC_ERR_NOTFOUND;
+    v = cdb_get(&c, cdb_datalen(&c), cdb_datapos(&c));
+    if (v == NULL)
+        return OIDC_ERR_PARSE;
+    *val = v;
+    *vlen = cdb_datalen(&c);
+    return OIDC_OK;
+}
+
+static int version_ok(const struct oidc_cache_map *m)
+{
+    const unsigned char key[1] = {OIDC_CACHE_K_VERSION};
+    const unsigned char *v;
+    unsigned vlen;
+
+    if (map_find(m, key, 1, &v, &vlen) != OIDC_OK)
+        return 0;
+    return vlen == sizeof(OIDC_CACHE_VERSION) - 1 &&
+           memcmp(v, OIDC_CACHE_VERSION, sizeof(OIDC_CACHE_VERSION) - 1) == 0;
+}
+
+/* Maps path. Returns NULL only when out of memory; every other failure is a map whose status
+ * says what went wrong, so that "still broken" is remembered and costs no new open. */
+static struct oidc_cache_map *map_load(const char *path)
+{
+    struct oidc_cache_map *m = calloc(1, sizeof(*m));
+    struct stat st;
+    int fd;
+
+    if (m == NULL)
+        return NULL;
+    m->status = OIDC_ERR_IO;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    if (fd < 0) {
+        m->stat_err = errno != 0 ? errno : EIO;
+        if (m->stat_err == ENOENT)
+            m->status = OIDC_ERR_NOTFOUND; /* no cache yet: nobody to answer for */
+        return m;
+    }
+    if (fstat(fd, &st) != 0) {
+        m->stat_err = errno != 0 ? errno : EIO;
+        goto out;
+    }
+    m->dev = st.st_dev;
+    m->ino = st.st_ino;
+    m->size = st.st_size;
+    m->mtime = st.st_mtim;
+    if (!file_trusted(&st))
+        goto out;
+    m->status = OIDC_ERR_PARSE;
+    if (st.st_size > (off_t)UINT32_MAX)
+        goto out;
+    if (cdb_init(&m->cdb, fd) != 0) /* short (< 2048 bytes: empty, truncated) or mmap failed */
+        goto out;
+    m->mapped = 1;
+    if (version_ok(m))
+        m->status = OIDC_OK;
+out:
+    close(fd);
+    return m;
+}
+
+static void map_unref(struct oidc_cache_map *m) /* under g_lock */
+{
+    if (m == NULL || --m->refs != 0)
+        return;
+    if (m->mapped)
+        cdb_free(&m->cdb);
+    free(m);
+}
+
+/* Does the file at the path (stat result st, or errno e) still look like the mapped one? */
+static int map_current(const struct oidc_cache_map *m, int e, const struct stat *st)
+{
+    if (e != 0 || m->stat_err != 0)
+        return e == m->stat_err;
+    return m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size &&
+           m->mtime.tv_sec == st->st_mtim.tv_sec && m->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+static int stat_path(struct stat *st)
+{
+    if (stat(cache_path(), st) == 0)
+        return 0;
+    return errno != 0 ? errno : EIO;
+}
+
+/* Under g_lock: compares g_cur with the file (when force, when there is no g_cur, or when the
+ * last comparison is older than OIDC_CACHE_RECHECK_MS) and maps a replaced file. */
+static int global_refresh_locked(int force, int64_t now)
+{
+    struct oidc_cache_map *m, *old;
+    struct stat st;
+    int e;
+
+    if (!force && g_cur != NULL &&
+        now - __atomic_load_n(&g_checked_ms, __ATOMIC_RELAXED) < OIDC_CACHE_RECHECK_MS)
+        return OIDC_OK;
+    e = stat_path(&st);
+    if (g_cur == NULL || !map_current(g_cur, e, &st)) {
+        m = map_load(cache_path());
+        if (m == NULL)
+            return OIDC_ERR_NOMEM;
+        m->gen = ++g_next_gen;
+        m->refs = 1;
+        old = g_cur;
+        g_cur = m;
+        __atomic_store_n(&g_gen, m->gen, __ATOMIC_RELEASE);
+        map_unref(old);
+    }
+    __atomic_store_n(&g_checked_ms, now, __ATOMIC_RELAXED);
+    return OIDC_OK;
+}
+
+/* A counted reference to the newest mapping (for iterators), after an exact freshness check. */
+static int map_get_ref(struct oidc_cache_map **out)
+{
+    int r;
+
+    pthread_mutex_lock(&g_lock);
+    r = global_refresh_locked(1, coarse_ms());
+    if (r == OIDC_OK) {
+        g_cur->refs++;
+        *out = g_cur;
+    }
+    pthread_mutex_unlock(&g_lock);
+    return r;
+}
+
+static void map_put_ref(struct oidc_cache_map *m)
+{
+    if (m == NULL)
+        return;
+    pthread_mutex_lock(&g_lock);
+    map_unref(m);
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* ---------------------------------------------------------------- per-thread state */
+
+static void tstate_free(void *p)
+{
+    struct tstate *ts = p;
+
+    map_put_ref(ts->map);
+    free(ts);
+}
+
+/* fork() while another thread holds g_lock must not leave the child with a lock nobody will
+ * release. */
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&g_lock);
+}
+
+static void atfork_release(void)
+{
+    pthread_mutex_unlock(&g_lock);
+}
+
+static void once_init(void)
+{
+    g_key_ok = pthread_key_create(&g_key, tstate_free) == 0;
+    (void)pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+}
+
+/* When the module is unloaded (dlclose), thread exits must no longer call into it. The mappings
+ * the threads hold stay (they are not freed under a thread that might still read them). */
+__attribute__((destructor)) static void module_fini(void)
+{
+    if (g_key_ok) {
+        pthread_key_delete(g_key);
+        g_key_ok = 0;
+    }
+}
+
+static struct tstate *tstate_get(void)
+{
+    struct tstate *ts;
+
+    pthread_once(&g_once, once_init);
+    if (!g_key_ok)
+        return NULL;
+    ts = pthread_getspecific(g_key);
+    if (ts != NULL)
+        return ts;
+    ts = calloc(1, sizeof(*ts));
+    if (ts == NULL)
+        return NULL;
+    if (pthread_setspecific(g_key, ts) != 0) {
+        free(ts);
+        return NULL;
+    }
+    return ts;
+}
+
+/* Makes ts->map fit to read from. exact: compare with the file now (one stat, no lock when it is
+ * unchanged); otherwise trust a mapping compared within OIDC_CACHE_RECHECK_MS. */
+static int acquire(struct tstate *ts, int exact)
+{
+    struct oidc_cache_map *m = ts->map;
+    int64_t now = coarse_ms();
+    struct stat st;
+    int e, r;
+
+    if (m != NULL && m->gen == __atomic_load_n(&g_gen, __ATOMIC_ACQUIRE)) {
+        if (!exact) {
+            if (now - __atomic_load_n(&g_checked_ms, __ATOMIC_RELAXED) < OIDC_CACHE_RECHECK_MS)
+                return OIDC_OK;
+        } else {
+            e = stat_path(&st);
+            if (map_current(m, e, &st))
+                return OIDC_OK;
+        }
+    }
+    pthread_mutex_lock(&g_lock);
+    r = global_refresh_locked(exact, now);
+    if (r == OIDC_OK && ts->map != g_cur) {
+        map_unref(ts->map);
+        g_cur->refs++;
+        ts->map = g_cur;
+    }
+    pthread_mutex_unlock(&g_lock);
+    return r;
+}
+
+/* STYLE.md rule 7. secure_getenv: a set-id program (sudo, su) ignores the guard, so an unprivileged
+ * caller cannot hide its own group memberships from it. */
+static int guard_set(void)
+{
+    const char *v = secure_getenv(OIDC_CACHE_LOOPS_ENV);
+
+    return v != NULL && strcmp(v, "NO") == 0;
+}
+
+typedef int (*lookup_fn)(const struct oidc_cache_map *m, void *ctx);
+
+/* Runs fn on this thread's mapping. A result that is not an answer (not found, unreadable,
+ * corrupt) is confirmed against the file on disk first: when the file was replaced, fn runs
+ * again on the new one. fallback (may be NULL) runs when the confirmed answer is "not found" in
+ * a readable file. exact: compare with the file before the first attempt too (and run fn once:
+ * it may have side effects). */
+static int run(lookup_fn fn, lookup_fn fallback, void *ctx, int exact)
+{
+    struct tstate *ts;
+    uint64_t gen;
+    int r;
+
+    if (guard_set())
+        return OIDC_ERR_NOTFOUND;
+    ts = tstate_get();
+    if (ts == NULL)
+        return OIDC_ERR_NOMEM;
+    if ((r = acquire(ts, exact)) != OIDC_OK)
+        return r;
+    r = ts->map->status == OIDC_OK ? fn(ts->map, ctx) : ts->map->status;
+    if (!exact && (r == OIDC_ERR_NOTFOUND || r == OIDC_ERR_IO || r == OIDC_ERR_PARSE)) {
+        gen = ts->map->gen;
+        if (acquire(ts, 1) == OIDC_OK && ts->map->gen != gen)
+            r = ts->map->status == OIDC_OK ? fn(ts->map, ctx) : ts->map->status;
+    }
+    if (r == OIDC_ERR_NOTFOUND && fallback != NULL && ts->map->status == OIDC_OK)
+        r = fallback(ts->map, ctx);
+    return r;
+}
+
+/* ---------------------------------------------------------------- records to structures */
+
+static int name_ok(const char *name)
+{
+    size_t n;
+
+    if (name == NULL)
+        return 0;
+    n = strnlen(name, OIDC_CACHE_NAME_MAX + 1);
+    return n > 0 && n <= OIDC_CACHE_NAME_MAX;
+}
+
+static int expired(int64_t expires)
+{
+    return expires != 0 && expires <= (int64_t)time(NULL);
+}
+
+/* Copies the strings of a passwd entry into buf; OIDC_ERR_TOOBIG when they do not fit. */
+static int pack_pw(uint32_t uid, uint32_t gid, const char *name, const char *gecos,
+                   const char *home, const char *shell, struct passwd *pw, char *buf, size_t len)
+{
+    const char *src[5] = {name, "*", gecos, home, shell};
+    char *dst[5];
+    size_t n[5], need = 0, i;
+
+    for (i = 0; i < 5; i++) {
+        n[i] = strlen(src[i]) + 1;
+        need += n[i];
+    }
+    if (buf == NULL || len < need)
+        return OIDC_ERR_TOOBIG;
+    for (i = 0; i < 5; i++) {
+        dst[i] = buf;
+        memcpy(buf, src[i], n[i]);
+        buf += n[i];
+    }
+    pw->pw_name = dst[0];
+    pw->pw_passwd = dst[1];
+    pw->pw_gecos = dst[2];
+    pw->pw_dir = dst[3];
+    pw->pw_shell = dst[4];
+    pw->pw_uid = (uid_t)uid;
+    pw->pw_gid = (gid_t)gid;
+    return OIDC_OK;
+}
+
+/* Decodes a user record and checks it against the key it was found under (want_name, or
+ * want_id when want_name is NULL): a disagreement is corruption. Expired entries and entries
+ * below the floor are NOTFOUND. */
+static int pw_check(const unsigned char *rec, unsigned len, const char *want_name, uint32_t want_id,
+                    struct oidc_cache_pw *out)
+{
+    if (oidc_cache_pw_decode(rec, len, out) != 0)
+        return OIDC_ERR_PARSE;
+    if (want_name != NULL ? strcmp(out->name, want_name) != 0 : out->uid != want_id)
+        return OIDC_ERR_PARSE;
+    if (expired(out->expires) || out->uid < OIDC_CACHE_ID_FLOOR || out->gid < OIDC_CACHE_ID_FLOOR)
+        return OIDC_ERR_NOTFOUND;
+    return OIDC_OK;
+}
+
+static int gr_check(const unsigned char *rec, unsigned len, const char *want_name, uint32_t want_id,
+                    struct oidc_cache_gr *out)
+{
+    if (oidc_cache_gr_decode(rec, len, out) != 0)
+        return OIDC_ERR_PARSE;
+    if (want_name != NULL ? strcmp(out->name, want_name) != 0 : out->gid != want_id)
+        return OIDC_ERR_PARSE;
+    if (expired(out->expires) || out->gid < OIDC_CACHE_ID_FLOOR)
+        return OIDC_ERR_NOTFOUND;
+    return OIDC_OK;
+}
+
+/* Layout in buf: padding to pointer alignment, nmem + 1 member pointers, the member strings (as
+ * in the record), the name, the password field. */
+static int pack_gr(const struct oidc_cache_gr *g, struct group *gr, char *buf, size_t len)
+{
+    size_t pad, ptrs, nlen = strlen(g->name) + 1, need;
+    char **mem, *s;
+    uint32_t i;
+
+    if (buf == NULL)
+        return OIDC_ERR_TOOBIG;
+    pad = (alignof(char *) - (uintptr_t)buf % alignof(char *)) % alignof(char *);
+    ptrs = ((size_t)g->nmem + 1) * sizeof(char *);
+    need = pad + ptrs + g->members_len + nlen + 2;
+    if (len < need)
+        return OIDC_ERR_TOOBIG;
+    mem = (char **)(void *)(buf + pad);
+    s = buf + pad + ptrs;
+    memcpy(s, g->members, g->members_len);
+    for (i = 0; i < g->nmem; i++) {
+        mem[i] = s;
+        s += strlen(s) + 1; /* the decoder checked each member's NUL */
+    }
+    mem[g->nmem] = NULL;
+    s = buf + pad + ptrs + g->members_len;
+    memcpy(s, g->name, nlen);
+    gr->gr_name = s;
+    s += nlen;
+    memcpy(s, "*", 2);
+    gr->gr_passwd = s;
+    gr->gr_gid = (gid_t)g->gid;
+    gr->gr_mem = mem;
+    return OIDC_OK;
+}
+
+/* ---------------------------------------------------------------- lookups */
+
+struct pw_ctx {
+    const char *name;
+    uint32_t id;
+    struct passwd *pw;
+    char *buf;
+    size_t len;
+};
+
+static int pw_lookup(const struct oidc_cache_map *m, void *vctx)
+{
+    struct pw_ctx *c = vctx;
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    size_t klen = c->name != NULL ? oidc_cache_key_name(OIDC_CACHE_K_USER_NAME, c->name, key)
+                                  : oidc_cache_key_id(OIDC_CACHE_K_USER_ID, c->id, key);
+    struct oidc_cache_pw pw;
+    const unsigned char *rec;
+    unsigned rlen;
+    int r;
+
+    if (klen == 0)
+        return OIDC_ERR_NOTFOUND;
+    if ((r = map_find(m, key, klen, &rec, &rlen)) != OIDC_OK)
+        return r;
+    if ((r = pw_check(rec, rlen, c->name, c->id, &pw)) != OIDC_OK)
+        return r;
+    return pack_pw(pw.uid, pw.gid, pw.name, pw.gecos, pw.home, pw.shell, c->pw, c->buf, c->len);
+}
+
+static int is_sshd_name(const char *s)
+{
+    return s != NULL && (strcmp(s, "sshd") == 0 || strcmp(s, "sshd-session") == 0);
+}
+
+/* The calling process is sshd: by its executable (sshd overwrites argv[0], where
+ * program_invocation_short_name points, with its process title), or by its name. */
+static int caller_is_sshd(void)
+{
+    char exe[PATH_MAX];
+    const char *base;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    size_t l;
+
+    if (n > 0) {
+        exe[n] = '\0';
+        l = (size_t)n;
+        if (l > 10 && strcmp(exe + l - 10, " (deleted)") == 0) /* upgraded under a running sshd */
+            exe[l - 10] = '\0';
+        base = strrchr(exe, '/');
+        if (is_sshd_name(base != NULL ? base + 1 : exe))
+            return 1;
+    }
+    return is_sshd_name(program_invocation_short_name);
+}
+
+/* A bounded reader for the preauth record (cache_rec.h has no decoder for it). */
+struct prd {
+    const unsigned char *p;
+    size_t len, off;
+    int bad;
+};
+
+static uint32_t prd_u32(struct prd *r)
+{
+    uint32_t v;
+
+    if (r->bad || r->len - r->off < 4) {
+        r->bad = 1;
+        return 0;
+    }
+    v = oidc_cache_get_u32(r->p + r->off);
+    r->off += 4;
+    return v;
+}
+
+static const char *prd_str(struct prd *r)
+{
+    const unsigned char *s, *nul;
+    size_t room;
+
+    if (r->bad)
+        return NULL;
+    s = r->p + r->off;
+    room = r->len - r->off;
+    nul = memchr(s, '\0', room < OIDC_CACHE_STR_MAX + 1 ? room : OIDC_CACHE_STR_MAX + 1);
+    if (nul == NULL) {
+        r->bad = 1;
+        return NULL;
+    }
+    r->off += (size_t)(nul - s) + 1;
+    return (const char *)s;
+}
+
+struct preauth_match {
+    uint32_t uid_min, uid_max;
+    const char *home, *shell;
+};
+
+/* Walks the whole record (a malformed one is corrupt even past the match); the first provider
+ * with a pattern matching name wins. */
+static int preauth_find(const unsigned char *rec, unsigned len, const char *name,
+                        struct preauth_match *out)
+{
+    struct prd r = {rec, len, 0, 0};
+    struct preauth_match cur;
+    uint32_t n, i, npat, j;
+    const char *pat;
+    int found = 0;
+
+    n = prd_u32(&r);
+    for (i = 0; i < n && !r.bad; i++) {
+        cur.uid_min = prd_u32(&r);
+        cur.uid_max = prd_u32(&r);
+        npat = prd_u32(&r);
+        (void)prd_str(&r); /* provider */
+        cur.home = prd_str(&r);
+        cur.shell = prd_str(&r);
+        for (j = 0; j < npat && !r.bad; j++) {
+            pat = prd_str(&r);
+            if (pat != NULL && !found && fnmatch(pat, name, 0) == 0) {
+                if (cur.uid_min > cur.uid_max)
+                    r.bad = 1;
+                *out = cur;
+                found = 1;
+            }
+        }
+    }
+    if (r.bad || r.off != len)
+        return OIDC_ERR_PARSE;
+    return found ? OIDC_OK : OIDC_ERR_NOTFOUND;
+}
+
+/* sshd asks for a name the cache does not hold: a provisional entry with the uid the real one
+ * will get, unless that uid (or gid, or the name as a group) already belongs to someone else. */
+static int pw_preauth(const struct oidc_cache_map *m, void *vctx)
+{
+    struct pw_ctx *c = vctx;
+    const unsigned char pkey[1] = {OIDC_CACHE_K_PREAUTH};
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    char home[OIDC_CACHE_STR_MAX + 1];
+    struct preauth_match pm = {0, 0, NULL, NULL};
+    struct oidc_cache_pw other;
+    struct oidc_cache_gr grp;
+    const unsigned char *rec;
+    unsigned rlen;
+    uint32_t uid;
+    int r;
+
+    if (c->name == NULL || !oidc_name_valid(c->name) || !caller_is_sshd())
+        return OIDC_ERR_NOTFOUND;
+    if ((r = map_find(m, pkey, 1, &rec, &rlen)) != OIDC_OK)
+        return r;
+    if ((r = preauth_find(rec, rlen, c->name, &pm)) != OIDC_OK)
+        return r;
+    uid = oidc_idhash_uid(c->name, strlen(c->name), pm.uid_min, pm.uid_max);
+    if (uid < OIDC_CACHE_ID_FLOOR)
+        return OIDC_ERR_NOTFOUND;
+    /* The same name's own expired entry may stand there; anyone else's may not. */
+    r = map_find(m, key, oidc_cache_key_id(OIDC_CACHE_K_USER_ID, uid, key), &rec, &rlen);
+    if (r == OIDC_OK) {
+        if (oidc_cache_pw_decode(rec, rlen, &other) != 0)
+            return OIDC_ERR_PARSE;
+        if (strcmp(other.name, c->name) != 0)
+            return OIDC_ERR_NOTFOUND;
+    } else if (r != OIDC_ERR_NOTFOUND) {
+        return r;
+    }
+    r = map_find(m, key, oidc_cache_key_id(OIDC_CACHE_K_GROUP_ID, uid, key), &rec, &rlen);
+    if (r == OIDC_OK) {
+        if (oidc_cache_gr_decode(rec, rlen, &grp) != 0)
+            return OIDC_ERR_PARSE;
+        if (strcmp(grp.name, c->name) != 0)
+            return OIDC_ERR_NOTFOUND;
+    } else if (r != OIDC_ERR_NOTFOUND) {
+        return r;
+    }
+    r = map_find(m, key, oidc_cache_key_name(OIDC_CACHE_K_GROUP_NAME, c->name, key), &rec, &rlen);
+    if (r == OIDC_OK) {
+        if (oidc_cache_gr_decode(rec, rlen, &grp) != 0)
+            return OIDC_ERR_PARSE;
+        if (grp.gid != uid)
+            return OIDC_ERR_NOTFOUND;
+    } else if (r != OIDC_ERR_NOTFOUND) {
+        return r;
+    }
+    if (oidc_cache_home_expand(pm.home, c->name, home, sizeof(home)) != 0)
+        return OIDC_ERR_PARSE;
+    return pack_pw(uid, uid, c->name, OIDC_CACHE_PROVISIONAL_GECOS, home, pm.shell, c->pw, c->buf,
+                   c->len);
+}
+
+int oidc_cache_read_pwnam(const char *name, struct passwd *pw, char *buf, size_t len)
+{
+    struct pw_ctx c = {name, 0, pw, buf, len};
+
+    if (!name_ok(name))
+        return OIDC_ERR_NOTFOUND;
+    return run(pw_lookup, pw_preauth, &c, 0);
+}
+
+int oidc_cache_read_pwuid(uid_t uid, struct passwd *pw, char *buf, size_t len)
+{
+    struct pw_ctx c = {NULL, (uint32_t)uid, pw, buf, len};
+
+    if (uid < OIDC_CACHE_ID_FLOOR)
+        return OIDC_ERR_NOTFOUND;
+    return run(pw_lookup, NULL, &c, 0);
+}
+
+struct gr_ctx {
+    const char *name;
+    uint32_t id;
+    struct group *gr;
+    char *buf;
+    size_t len;
+};
+
+static int gr_lookup(const struct oidc_cache_map *m, void *vctx)
+{
+    struct gr_ctx *c = vctx;
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    size_t klen = c->name != NULL ? oidc_cache_key_name(OIDC_CACHE_K_GROUP_NAME, c->name, key)
+                                  : oidc_cache_key_id(OIDC_CACHE_K_GROUP_ID, c->id, key);
+    struct oidc_cache_gr g;
+    const unsigned char *rec;
+    unsigned rlen;
+    int r;
+
+    if (klen == 0)
+        return OIDC_ERR_NOTFOUND;
+    if ((r = map_find(m, key, klen, &rec, &rlen)) != OIDC_OK)
+        return r;
+    if ((r = gr_check(rec, rlen, c->name, c->id, &g)) != OIDC_OK)
+        return r;
+    return pack_gr(&g, c->gr, c->buf, c->len);
+}
+
+int oidc_cache_read_grnam(const char *name, struct group *gr, char *buf, size_t len)
+{
+    struct gr_ctx c = {name, 0, gr, buf, len};
+
+    if (!name_ok(name))
+        return OIDC_ERR_NOTFOUND;
+    return run(gr_lookup, NULL, &c, 0);
+}
+
+int oidc_cache_read_grgid(gid_t gid, struct group *gr, char *buf, size_t len)
+{
+    struct gr_ctx c = {NULL, (uint32_t)gid, gr, buf, len};
+
+    if (gid < OIDC_CACHE_ID_FLOOR)
+        return OIDC_ERR_NOTFOUND;
+    return run(gr_lookup, NULL, &c, 0);
+}
+
+struct ig_ctx {
+    const char *name;
+    gid_t skip;
+    long *start, *size;
+    gid_t **groups;
+    long limit;
+};
+
+static int ig_lookup(const struct oidc_cache_map *m, void *vctx)
+{
+    struct ig_ctx *c = vctx;
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    size_t klen = oidc_cache_key_name(OIDC_CACHE_K_USER_NAME, c->name, key);
+    struct oidc_cache_pw pw;
+    const unsigned char *rec;
+    unsigned rlen;
+    uint32_t n, i, gid;
+    long newsize;
+    gid_t *g;
+    int r;
+
+    if (klen == 0)
+        return OIDC_ERR_NOTFOUND;
+    if ((r = map_find(m, key, klen, &rec, &rlen)) != OIDC_OK)
+        return r;
+    if ((r = pw_check(rec, rlen, c->name, 0, &pw)) != OIDC_OK) /* expired users have no groups */
+        return r;
+    key[0] = OIDC_CACHE_K_INITGROUPS;
+    r = map_find(m, key, klen, &rec, &rlen);
+    if (r == OIDC_ERR_NOTFOUND)
+        return OIDC_OK; /* a user without supplementary groups */
+    if (r != OIDC_OK)
+        return r;
+    if (oidc_cache_initgroups_decode(rec, rlen, &n) != 0)
+        return OIDC_ERR_PARSE;
+    for (i = 0; i < n; i++) {
+        gid = oidc_cache_get_u32(rec + 4 + 4 * (size_t)i);
+        if (gid < OIDC_CACHE_ID_FLOOR || (gid_t)gid == c->skip)
+            continue;
+        if (c->limit > 0 && *c->start >= c->limit)
+            break; /* glibc's limit reached: the rest is dropped, as nss_files does */
+        if (*c->start >= *c->size) {
+            newsize = *c->size > 0 ? 2 * *c->size : 16;
+            if (c->limit > 0 && newsize > c->limit)
+                newsize = c->limit;
+            g = realloc(*c->groups, (size_t)newsize * sizeof(**c->groups));
+            if (g == NULL)
+                return OIDC_ERR_NOMEM;
+            *c->groups = g;
+            *c->size = newsize;
+        }
+        (*c->groups)[(*c->start)++] = (gid_t)gid;
+    }
+    return OIDC_OK;
+}
+
+int oidc_cache_read_initgroups(const char *name, gid_t skip, long *start, long *size,
+                               gid_t **groups, long limit)
+{
+    struct ig_ctx c = {name, skip, start, size, groups, limit};
+
+    if (!name_ok(name) || start == NULL || size == NULL || groups == NULL)
+        return OIDC_ERR_NOTFOUND;
+    /* Exact: a login's new group list must not be answered from the file it replaced. */
+    return run(ig_lookup, NULL, &c, 1);
+}
+
+/* ---------------------------------------------------------------- enumeration */
+
+int oidc_cache_iter_open(struct oidc_cache_iter *it)
+{
+    struct oidc_cache_map *m = NULL;
+    int r;
+
+    oidc_cache_iter_close(it);
+    if ((r = map_get_ref(&m)) != OIDC_OK)
+        return r;
+    it->map = m;
+    cdb_seqinit(&it->pos, &m->cdb);
+    it->eof = m->status != OIDC_OK;
+    return m->status == OIDC_ERR_NOTFOUND ? OIDC_OK : m->status;
+}
+
+void oidc_cache_iter_close(struct oidc_cache_iter *it)
+{
+    map_put_ref(it->map);
+    it->map = NULL;
+    it->pos = 0;
+    it->eof = 1;
+}
+
+/* The next record whose key starts with type: OIDC_OK with key, value and the position after
+ * it (the caller commits it), or OIDC_ERR_NOTFOUND at the end. */
+static int iter_next(struct oidc_cache_iter *it, unsigned char type, const unsigned char **key,
+                     unsigned *klen, const unsigned char **val, unsigned *vlen, unsigned *next)
+{
+    struct cdb c;
+    unsigned pos;
+
+    if (it->map == NULL || it->eof)
+        return OIDC_ERR_NOTFOUND;
+    c = it->map->cdb;
+    pos = it->pos;
+    for (;;) {
+        if (cdb_seqnext(&pos, &c) <= 0) { /* the end, or an inconsistent file: stop */
+            it->eof = 1;
+            return OIDC_ERR_NOTFOUND;
+        }
+        *key = cdb_getkey(&c);
+        *val = cdb_getdata(&c);
+        if (*key == NULL || *val == NULL) {
+            it->eof = 1;
+            return OIDC_ERR_NOTFOUND;
+        }
+        if (cdb_keylen(&c) >= 1 && (*key)[0] == type)
+            break;
+        it->pos = pos; /* skipping another type is progress too */
+    }
+    *klen = cdb_keylen(&c);
+    *vlen = cdb_datalen(&c);
+    *next = pos;
+    return OIDC_OK;
+}
+
+/* The key's name (after the type byte) as a string, for the consistency check. */
+static int key_name(const unsigned char *key, unsigned klen, char *out)
+{
+    if (klen < 2 || klen - 1 > OIDC_CACHE_NAME_MAX || memchr(key + 1, '\0', klen - 1) != NULL)
+        return -1;
+    memcpy(out, key + 1, klen - 1);
+    out[klen - 1] = '\0';
+    return 0;
+}
+
+int oidc_cache_iter_next_pw(struct oidc_cache_iter *it, struct passwd *pw, char *buf, size_t len)
+{
+    const unsigned char *key, *rec;
+    unsigned klen, rlen, next;
+    char name[OIDC_CACHE_NAME_MAX + 1];
+    struct oidc_cache_pw p;
+    int r;
+
+    if (guard_set())
+        return OIDC_ERR_NOTFOUND;
+    while ((r = iter_next(it, OIDC_CACHE_K_USER_NAME, &key, &klen, &rec, &rlen, &next)) ==
+           OIDC_OK) {
+        if (key_name(key, klen, name) == 0 && pw_check(rec, rlen, name, 0, &p) == OIDC_OK) {
+            r = pack_pw(p.uid, p.gid, p.name, p.gecos, p.home, p.shell, pw, buf, len);
+            if (r == OIDC_OK)
+                it->pos = next;
+            return r;
+        }
+        it->pos = next; /* expired, below the floor or malformed: not listed */
+    }
+    return r;
+}
+
+int oidc_cache_iter_next_gr(struct oidc_cache_iter *it, struct group *gr, char *buf, size_t len)
+{
+    const unsigned char *key, *rec;
+    unsigned klen, rlen, next;
+    char name[OIDC_CACHE_NAME_MAX + 1];
+    struct oidc_cache_gr g;
+    int r;
+
+    if (guard_set())
+        return OIDC_ERR_NOTFOUND;
+    while ((r = iter_next(it, OIDC_CACHE_K_GROUP_NAME, &key, &klen, &rec, &rlen, &next)) ==
+           OIDC_OK) {
+        if (key_name(key, klen, name) == 0 && gr_check(rec, rlen, name, 0, &g) == OIDC_OK) {
+            r = pack_gr(&g, gr, buf, len);
+            if (r == OIDC_OK)
+                it->pos = next;
+            return r;
+        }
+        it->pos = next;
+    }
+    return r;
+}
+
+/* ---------------------------------------------------------------- test hook */
+
+void oidc_cache_read_set_path(const char *path)
+{
+    char *copy = path != NULL ? strdup(path) : NULL;
+    char *old = (char *)(uintptr_t)__atomic_load_n(&g_path, __ATOMIC_ACQUIRE);
+    struct tstate *ts = tstate_get();
+
+    pthread_mutex_lock(&g_lock);
+    __atomic_store_n(&g_path, copy, __ATOMIC_RELEASE);
+    map_unref(g_cur);
+    g_cur = NULL;
+    __atomic_store_n(&g_gen, 0, __ATOMIC_RELEASE); /* no mapping has gen 0: all threads reload */
+    if (ts != NULL) {
+        map_unref(ts->map);
+        ts->map = NULL;
+    }
+    pthread_mutex_unlock(&g_lock);
+    free(old);
+}

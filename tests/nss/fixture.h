@@ -1,0 +1,72 @@
+/* Test fixtures: cache files written with cdb_make and the cache_rec.h encoders, independently
+ * of the real writer (common/cache.c), so the reader's tests control every byte. */
+#ifndef OIDC_TEST_FIXTURE_H
+#define OIDC_TEST_FIXTURE_H
+
+#include <cdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct fx {
+    struct cdb_make mk;
+    int fd;
+    char tmp[4096], path[4096];
+    int failed;
+};
+
+struct fx_user {
+    const char *name;
+    uint32_t uid, gid;
+    int64_t expires;
+    const char *gecos, *home, *shell;
+    const uint32_t *groups; /* supplementary gids (the initgroups record) */
+    size_t ngroups;
+};
+
+struct fx_group {
+    const char *name;
+    uint32_t gid;
+    int64_t expires;
+    const char *const *members;
+    size_t nmem;
+};
+
+struct fx_preauth {
+    uint32_t uid_min, uid_max;
+    const char *provider, *home, *shell;
+    const char *const *patterns;
+    size_t npat;
+};
+
+/* Starts path (written to path.tmp, renamed over path by fx_finish). */
+int fx_open(struct fx *f, const char *path);
+void fx_raw(struct fx *f, const void *key, size_t klen, const void *val, size_t vlen);
+void fx_version(struct fx *f, const char *version);
+void fx_user(struct fx *f, const struct fx_user *u);   /* "n", "u" and (with groups) "i" */
+void fx_group(struct fx *f, const struct fx_group *g); /* "g" and "h" */
+void fx_preauth(struct fx *f, const struct fx_preauth *p, size_t n);
+/* Finishes, fsyncs, sets mode 0644 and renames into place; 0 or -1. */
+int fx_finish(struct fx *f);
+
+/* The basic fixture of the reader tests and tests/nss/getent.sh (see fixture.c for its
+ * content). tag is written into every gecos ("Alice Example tag") so that two versions can be
+ * told apart. */
+int fx_write_basic(const char *path, const char *tag);
+/* N users u000000.. (uid FX_BULK_UID + i) each in 5 of N/4 groups g000000.. of 20 members
+ * (gid FX_BULK_GID + j) plus a private group. */
+#define FX_BULK_UID 0x70000000u
+#define FX_BULK_GID 0x78000000u
+int fx_write_bulk(const char *path, unsigned n);
+/* The same data as passwd and group files (for glibc's nss_files as the reference). */
+int fx_write_bulk_files(const char *passwd, const char *group, unsigned n);
+
+/* Damaged files for the fault tests: "empty", "truncated", "corrupt" (hash tables overwritten),
+ * "badversion", "noversion", "badrecord" (a user record that does not decode), "garbage". */
+int fx_write_damaged(const char *path, const char *how);
+
+/* Names of the basic fixture, for the tests. */
+#define FX_NAME32      "longname_0123456789abcdefghijklm" /* exactly 32 bytes */
+#define FX_NAME33      "longname_0123456789abcdefghijklmn"
+#define FX_BIG_MEMBERS 300
+
+#endif

@@ -1,0 +1,47 @@
+/* Writes cache fixtures for the NSS tests and the benchmark (see fixture.h):
+ *   mkcache basic PATH [TAG]
+ *   mkcache bulk PATH N
+ *   mkcache files PASSWD GROUP N
+ *   mkcache damaged PATH empty|truncated|corrupt|garbage|badversion|noversion|badrecord */
+#include "config.h"
+#include "fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned count(const char *s)
+{
+    char *end;
+    unsigned long n = strtoul(s, &end, 10);
+
+    if (*s == '\0' || *end != '\0' || n == 0 || n > 10000000UL) {
+        fprintf(stderr, "mkcache: bad count '%s'\n", s);
+        exit(2);
+    }
+    return (unsigned)n;
+}
+
+int main(int argc, char **argv)
+{
+    int r = -1;
+
+    if (argc >= 3 && strcmp(argv[1], "basic") == 0)
+        r = fx_write_basic(argv[2], argc > 3 ? argv[3] : "v1");
+    else if (argc == 4 && strcmp(argv[1], "bulk") == 0)
+        r = fx_write_bulk(argv[2], count(argv[3]));
+    else if (argc == 5 && strcmp(argv[1], "files") == 0)
+        r = fx_write_bulk_files(argv[2], argv[3], count(argv[4]));
+    else if (argc == 4 && strcmp(argv[1], "damaged") == 0)
+        r = fx_write_damaged(argv[2], argv[3]);
+    else {
+        fprintf(stderr, "usage: mkcache basic PATH [TAG] | bulk PATH N | files PASSWD GROUP N |"
+                        " damaged PATH HOW\n");
+        return 2;
+    }
+    if (r != 0) {
+        perror("mkcache");
+        return 1;
+    }
+    return 0;
+}

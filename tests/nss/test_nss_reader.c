@@ -1,0 +1,770 @@
+/* The NSS module's entry points, called directly (linked with the reader), against fixture
+ * caches written by tests/nss/fixture.c: hits and misses, the ERANGE contract at every buffer
+ * size, expiry, the uid/gid floor, name limits, the recursion guard, enumeration, initgroups,
+ * damaged and missing files, replacement, and the sshd-only provisional entry. */
+#include "config.h"
+#include "nss_oidc.h"
+#include "cache_read.h"
+#include "fixture.h"
+#include "idhash.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static char g_dir[256];
+static char g_path[PATH_MAX];
+static char g_buf[1 << 16];
+
+#define ALICE 2000001u
+#define BOB   2000002u
+#define DEVS  2100001u
+#define BIG   2100007u
+
+static void write_basic(const char *tag)
+{
+    assert_int_equal(fx_write_basic(g_path, tag), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof(g_dir), "%s/oidc-nss-test.XXXXXX", P_tmpdir);
+    if (mkdtemp(g_dir) == NULL)
+        return -1;
+    snprintf(g_path, sizeof(g_path), "%s/cache.cdb", g_dir);
+    oidc_cache_read_set_path(g_path);
+    unsetenv(OIDC_CACHE_LOOPS_ENV);
+    return fx_write_basic(g_path, "v1");
+}
+
+static int teardown(void **state)
+{
+    char tmp[PATH_MAX + 8];
+
+    (void)state;
+    unlink(g_path);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", g_path);
+    unlink(tmp);
+    rmdir(g_dir);
+    oidc_cache_read_set_path(NULL);
+    return 0;
+}
+
+static enum nss_status pwnam(const char *name, struct passwd *pw, int *err)
+{
+    return _nss_oidc_getpwnam_r(name, pw, g_buf, sizeof(g_buf), err);
+}
+
+static enum nss_status grnam(const char *name, struct group *gr, int *err)
+{
+    return _nss_oidc_getgrnam_r(name, gr, g_buf, sizeof(g_buf), err);
+}
+
+static void test_pwnam_hit(void **state)
+{
+    struct passwd pw;
+    int err = 0;
+
+    (void)state;
+    assert_int_equal(pwnam("alice", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_name, "alice");
+    assert_string_equal(pw.pw_passwd, "*");
+    assert_int_equal(pw.pw_uid, ALICE);
+    assert_int_equal(pw.pw_gid, ALICE);
+    assert_string_equal(pw.pw_gecos, "Alice Example v1");
+    assert_string_equal(pw.pw_dir, "/home/alice");
+    assert_string_equal(pw.pw_shell, "/bin/bash");
+    /* bob expires in 2100: not yet */
+    assert_int_equal(pwnam("bob", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_shell, "/bin/sh");
+}
+
+static void test_pwuid_hit(void **state)
+{
+    struct passwd pw;
+    int err = 0;
+
+    (void)state;
+    assert_int_equal(_nss_oidc_getpwuid_r(BOB, &pw, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_name, "bob");
+    assert_int_equal(pw.pw_uid, BOB);
+    assert_string_equal(pw.pw_gecos, "Bob v1");
+}
+
+static void test_group_hits(void **state)
+{
+    struct group gr;
+    int err = 0;
+
+    (void)state;
+    assert_int_equal(grnam("devs", &gr, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(gr.gr_name, "devs");
+    assert_int_equal(gr.gr_gid, DEVS);
+    assert_string_equal(gr.gr_mem[0], "alice");
+    assert_string_equal(gr.gr_mem[1], "bob");
+    assert_string_equal(gr.gr_mem[2], "carol");
+    assert_null(gr.gr_mem[3]);
+    assert_int_equal(_nss_oidc_getgrgid_r(ALICE, &gr, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_SUCCESS);
+    assert_string_equal(gr.gr_name, "alice"); /* the private group */
+    assert_null(gr.gr_mem[0]);
+    assert_int_equal(grnam("emptygrp", &gr, &err), NSS_STATUS_SUCCESS);
+    assert_null(gr.gr_mem[0]);
+    assert_int_equal(grnam("big", &gr, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(gr.gr_mem[0], "m0000");
+    assert_string_equal(gr.gr_mem[FX_BIG_MEMBERS - 1], "m0299");
+    assert_null(gr.gr_mem[FX_BIG_MEMBERS]);
+}
+
+static void test_misses(void **state)
+{
+    struct passwd pw;
+    struct group gr;
+    int err = 0;
+
+    (void)state;
+    assert_int_equal(pwnam("nobody-here", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(err, ENOENT);
+    err = 0;
+    assert_int_equal(_nss_oidc_getpwuid_r(2999999, &pw, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_NOTFOUND);
+    assert_int_equal(err, ENOENT);
+    assert_int_equal(grnam("nogroup-here", &gr, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_getgrgid_r(2999999, &gr, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_NOTFOUND);
+    /* a user name is not a group and the other way round */
+    assert_int_equal(pwnam("devs", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(grnam("lowgid", &gr, &err), NSS_STATUS_NOTFOUND);
+}
+
+/* Every size from 0 to the one needed: TRYAGAIN/ERANGE, then success exactly at that size. */
+static void test_erange_every_size_pw(void **state)
+{
+    size_t need = sizeof("alice") + sizeof("*") + sizeof("Alice Example v1") +
+                  sizeof("/home/alice") + sizeof("/bin/bash");
+    char *buf = malloc(need);
+    struct passwd pw;
+    size_t len;
+    int err;
+
+    (void)state;
+    assert_non_null(buf);
+    err = 0;
+    assert_int_equal(_nss_oidc_getpwnam_r("alice", &pw, NULL, 100, &err), NSS_STATUS_TRYAGAIN);
+    assert_int_equal(err, ERANGE);
+    for (len = 0; len < need; len++) {
+        err = 0;
+        assert_int_equal(_nss_oidc_getpwnam_r("alice", &pw, buf, len, &err), NSS_STATUS_TRYAGAIN);
+        assert_int_equal(err, ERANGE);
+        err = 0;
+        assert_int_equal(_nss_oidc_getpwuid_r(ALICE, &pw, buf, len, &err), NSS_STATUS_TRYAGAIN);
+        assert_int_equal(err, ERANGE);
+    }
+    assert_int_equal(_nss_oidc_getpwnam_r("alice", &pw, buf, need, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_shell, "/bin/bash");
+    assert_true(pw.pw_shell + strlen(pw.pw_shell) + 1 <= buf + need);
+    assert_int_equal(_nss_oidc_getpwuid_r(ALICE, &pw, buf, need, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_name, "alice");
+    free(buf);
+}
+
+/* Groups: the member array must be aligned whatever the buffer's alignment. */
+static void test_erange_every_size_gr(void **state)
+{
+    static char raw[1 << 14] __attribute__((aligned(16)));
+    struct group gr;
+    size_t len, off, first_ok;
+    int err;
+    enum nss_status s;
+
+    (void)state;
+    for (off = 0; off < sizeof(char *); off++) {
+        first_ok = 0;
+        for (len = 0; len < 8192 && first_ok == 0; len++) {
+            err = 0;
+            s = _nss_oidc_getgrnam_r("big", &gr, raw + off, len, &err);
+            if (s == NSS_STATUS_SUCCESS) {
+                first_ok = len;
+                break;
+            }
+            assert_int_equal(s, NSS_STATUS_TRYAGAIN);
+            assert_int_equal(err, ERANGE);
+        }
+        assert_true(first_ok > 0);
+        /* pointers (aligned) + 300 "mNNNN" + "big" + "*" */
+        assert_true(first_ok >= (FX_BIG_MEMBERS + 1) * sizeof(char *) + FX_BIG_MEMBERS * 6 + 6);
+        assert_true(first_ok < (FX_BIG_MEMBERS + 1) * sizeof(char *) + FX_BIG_MEMBERS * 6 + 6 +
+                                   sizeof(char *));
+        assert_int_equal((uintptr_t)gr.gr_mem % sizeof(char *), 0);
+        assert_string_equal(gr.gr_name, "big");
+        assert_string_equal(gr.gr_mem[FX_BIG_MEMBERS - 1], "m0299");
+        assert_int_equal(_nss_oidc_getgrgid_r(BIG, &gr, raw + off, first_ok - 1, &err),
+                         NSS_STATUS_TRYAGAIN);
+        assert_int_equal(err, ERANGE);
+        assert_int_equal(_nss_oidc_getgrgid_r(BIG, &gr, raw + off, first_ok, &err),
+                         NSS_STATUS_SUCCESS);
+    }
+}
+
+static void test_expired(void **state)
+{
+    struct passwd pw;
+    struct group gr;
+    int err = 0;
+
+    (void)state;
+    assert_int_equal(pwnam("carol", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(err, ENOENT);
+    assert_int_equal(_nss_oidc_getpwuid_r(2000003, &pw, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_NOTFOUND);
+    assert_int_equal(grnam("carol", &gr, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(grnam("oldgrp", &gr, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_getgrgid_r(2100003, &gr, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_NOTFOUND);
+}
+
+/* Entries below uid/gid 1000 are never answered, whatever the file says. */
+static void test_id_floor(void **state)
+{
+    struct passwd pw;
+    struct group gr;
+    int err = 0;
+
+    (void)state;
+    assert_int_equal(pwnam("lowuid", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_getpwuid_r(999, &pw, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_NOTFOUND);
+    assert_int_equal(pwnam("lowgid", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_getpwuid_r(2000005, &pw, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_getpwuid_r(0, &pw, g_buf, sizeof(g_buf), &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(grnam("wheelish", &gr, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_getgrgid_r(10, &gr, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_getgrgid_r(0, &gr, g_buf, sizeof(g_buf), &err), NSS_STATUS_NOTFOUND);
+}
+
+static void test_name_limits(void **state)
+{
+    struct passwd pw;
+    struct group gr;
+    int err = 0;
+
+    (void)state;
+    assert_int_equal(strlen(FX_NAME32), 32);
+    assert_int_equal(pwnam(FX_NAME32, &pw, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_name, FX_NAME32);
+    assert_int_equal(grnam(FX_NAME32, &gr, &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(gr.gr_gid, 2100006);
+    assert_int_equal(pwnam(FX_NAME33, &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(err, ENOENT);
+    assert_int_equal(grnam(FX_NAME33, &gr, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(pwnam("", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(pwnam(NULL, &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(grnam(NULL, &gr, &err), NSS_STATUS_NOTFOUND);
+}
+
+static void test_recursion_guard(void **state)
+{
+    struct passwd pw;
+    struct group gr;
+    long start = 0, size = 4;
+    gid_t *groups = calloc(4, sizeof(gid_t));
+    int err = 0;
+
+    (void)state;
+    assert_non_null(groups);
+    setenv(OIDC_CACHE_LOOPS_ENV, "NO", 1);
+    assert_int_equal(pwnam("alice", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_getpwuid_r(ALICE, &pw, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_NOTFOUND);
+    assert_int_equal(grnam("devs", &gr, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_getgrgid_r(DEVS, &gr, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_initgroups_dyn("alice", ALICE, &start, &size, &groups, 0, &err),
+                     NSS_STATUS_NOTFOUND);
+    assert_int_equal(start, 0);
+    _nss_oidc_setpwent(0);
+    assert_int_equal(_nss_oidc_getpwent_r(&pw, g_buf, sizeof(g_buf), &err), NSS_STATUS_NOTFOUND);
+    _nss_oidc_endpwent();
+    setenv(OIDC_CACHE_LOOPS_ENV, "YES", 1); /* only "NO" is the guard */
+    assert_int_equal(pwnam("alice", &pw, &err), NSS_STATUS_SUCCESS);
+    unsetenv(OIDC_CACHE_LOOPS_ENV);
+    assert_int_equal(pwnam("alice", &pw, &err), NSS_STATUS_SUCCESS);
+    free(groups);
+}
+
+static void test_initgroups(void **state)
+{
+    long start = 1, size = 1;
+    gid_t *groups = malloc(sizeof(gid_t));
+    int err = 0;
+
+    (void)state;
+    assert_non_null(groups);
+    groups[0] = ALICE;
+    /* alice: devs, ops, the 32-byte group; gid 10 is below the floor and left out */
+    assert_int_equal(_nss_oidc_initgroups_dyn("alice", ALICE, &start, &size, &groups, 0, &err),
+                     NSS_STATUS_SUCCESS);
+    assert_int_equal(start, 4);
+    assert_true(size >= 4);
+    assert_int_equal(groups[0], ALICE);
+    assert_int_equal(groups[1], DEVS);
+    assert_int_equal(groups[2], 2100002);
+    assert_int_equal(groups[3], 2100006);
+    /* the group passed in is not added again */
+    start = 1;
+    assert_int_equal(_nss_oidc_initgroups_dyn("alice", DEVS, &start, &size, &groups, 0, &err),
+                     NSS_STATUS_SUCCESS);
+    assert_int_equal(start, 3);
+    assert_int_equal(groups[1], 2100002);
+    /* glibc's limit */
+    start = 1;
+    assert_int_equal(_nss_oidc_initgroups_dyn("alice", ALICE, &start, &size, &groups, 2, &err),
+                     NSS_STATUS_SUCCESS);
+    assert_int_equal(start, 2);
+    /* unknown, expired, too long */
+    start = 1;
+    assert_int_equal(_nss_oidc_initgroups_dyn("nobody", ALICE, &start, &size, &groups, 0, &err),
+                     NSS_STATUS_NOTFOUND);
+    assert_int_equal(err, ENOENT);
+    assert_int_equal(_nss_oidc_initgroups_dyn("carol", 2000003, &start, &size, &groups, 0, &err),
+                     NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_initgroups_dyn(FX_NAME33, 1, &start, &size, &groups, 0, &err),
+                     NSS_STATUS_NOTFOUND);
+    assert_int_equal(start, 1);
+    /* a user without an initgroups record: found, nothing added */
+    assert_int_equal(_nss_oidc_initgroups_dyn("squatter", 1, &start, &size, &groups, 0, &err),
+                     NSS_STATUS_SUCCESS);
+    assert_int_equal(start, 1);
+    free(groups);
+}
+
+static int in_list(const char *const *list, size_t n, const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void test_enumerate_users(void **state)
+{
+    static const char *const want[] = {"alice", "bob", FX_NAME32, "squatter"};
+    int seen[4] = {0};
+    struct passwd pw;
+    char small[8];
+    size_t n = 0;
+    int err = 0, i, tried_small = 0;
+    enum nss_status s;
+
+    (void)state;
+    assert_int_equal(_nss_oidc_setpwent(0), NSS_STATUS_SUCCESS);
+    for (;;) {
+        if (!tried_small && n == 1) {
+            /* too small in the middle: the same entry comes back with a larger buffer */
+            assert_int_equal(_nss_oidc_getpwent_r(&pw, small, sizeof(small), &err),
+                             NSS_STATUS_TRYAGAIN);
+            assert_int_equal(err, ERANGE);
+            assert_int_equal(_nss_oidc_getpwent_r(&pw, NULL, 0, &err), NSS_STATUS_TRYAGAIN);
+            tried_small = 1;
+        }
+        s = _nss_oidc_getpwent_r(&pw, g_buf, sizeof(g_buf), &err);
+        if (s != NSS_STATUS_SUCCESS)
+            break;
+        i = in_list(want, 4, pw.pw_name);
+        assert_true(i >= 0);
+        assert_int_equal(seen[i], 0);
+        seen[i] = 1;
+        n++;
+    }
+    assert_int_equal(s, NSS_STATUS_NOTFOUND);
+    assert_int_equal(n, 4);
+    /* at the end it stays at the end; setpwent rewinds */
+    assert_int_equal(_nss_oidc_getpwent_r(&pw, g_buf, sizeof(g_buf), &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_setpwent(0), NSS_STATUS_SUCCESS);
+    assert_int_equal(_nss_oidc_getpwent_r(&pw, g_buf, sizeof(g_buf), &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(_nss_oidc_endpwent(), NSS_STATUS_SUCCESS);
+    /* getpwent_r without setpwent starts at the beginning */
+    assert_int_equal(_nss_oidc_getpwent_r(&pw, g_buf, sizeof(g_buf), &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(_nss_oidc_endpwent(), NSS_STATUS_SUCCESS);
+}
+
+static void test_enumerate_groups(void **state)
+{
+    static const char *const want[] = {"devs",  "ops", FX_NAME32, "big",     "emptygrp",
+                                       "alice", "bob", "lowuid",  "squatter"};
+    int seen[9] = {0};
+    struct group gr;
+    size_t n = 0;
+    int err = 0, i;
+
+    (void)state;
+    assert_int_equal(_nss_oidc_setgrent(0), NSS_STATUS_SUCCESS);
+    while (_nss_oidc_getgrent_r(&gr, g_buf, sizeof(g_buf), &err) == NSS_STATUS_SUCCESS) {
+        i = in_list(want, 9, gr.gr_name);
+        assert_true(i >= 0);
+        assert_int_equal(seen[i], 0);
+        seen[i] = 1;
+        n++;
+        if (strcmp(gr.gr_name, "devs") == 0)
+            assert_string_equal(gr.gr_mem[2], "carol");
+    }
+    assert_int_equal(err, ENOENT);
+    assert_int_equal(n, 9);
+    assert_int_equal(_nss_oidc_endgrent(), NSS_STATUS_SUCCESS);
+}
+
+/* A file that is there but cannot be trusted or read: UNAVAIL (EIO); none at all: NOTFOUND. */
+static void expect_all(enum nss_status want_pw, enum nss_status want_gr)
+{
+    struct passwd pw;
+    struct group gr;
+    long start = 0, size = 4;
+    gid_t *groups = calloc(4, sizeof(gid_t));
+    int err = 0;
+
+    assert_non_null(groups);
+    assert_int_equal(pwnam("alice", &pw, &err), want_pw);
+    assert_int_equal(err, want_pw == NSS_STATUS_UNAVAIL ? EIO : ENOENT);
+    assert_int_equal(_nss_oidc_getpwuid_r(ALICE, &pw, g_buf, sizeof(g_buf), &err), want_pw);
+    assert_int_equal(grnam("devs", &gr, &err), want_gr);
+    assert_int_equal(_nss_oidc_getgrgid_r(DEVS, &gr, g_buf, sizeof(g_buf), &err), want_gr);
+    assert_int_equal(_nss_oidc_initgroups_dyn("alice", ALICE, &start, &size, &groups, 0, &err),
+                     want_pw);
+    free(groups);
+}
+
+static void test_missing_file(void **state)
+{
+    struct passwd pw;
+    int err = 0;
+
+    (void)state;
+    assert_int_equal(unlink(g_path), 0);
+    expect_all(NSS_STATUS_NOTFOUND, NSS_STATUS_NOTFOUND);
+    assert_int_equal(_nss_oidc_setpwent(0), NSS_STATUS_SUCCESS);
+    assert_int_equal(_nss_oidc_getpwent_r(&pw, g_buf, sizeof(g_buf), &err), NSS_STATUS_NOTFOUND);
+    _nss_oidc_endpwent();
+    /* and a file that appears is used at once (a miss always looks at the disk) */
+    write_basic("v1");
+    assert_int_equal(pwnam("alice", &pw, &err), NSS_STATUS_SUCCESS);
+}
+
+static void test_version_mismatch(void **state)
+{
+    (void)state;
+    assert_int_equal(fx_write_damaged(g_path, "badversion"), 0);
+    expect_all(NSS_STATUS_UNAVAIL, NSS_STATUS_UNAVAIL);
+    assert_int_equal(fx_write_damaged(g_path, "noversion"), 0);
+    expect_all(NSS_STATUS_UNAVAIL, NSS_STATUS_UNAVAIL);
+    write_basic("v1");
+}
+
+static void test_empty_file(void **state)
+{
+    struct passwd pw;
+    int err = 0;
+
+    (void)state;
+    assert_int_equal(fx_write_damaged(g_path, "empty"), 0);
+    expect_all(NSS_STATUS_UNAVAIL, NSS_STATUS_UNAVAIL);
+    assert_int_equal(_nss_oidc_setpwent(0), NSS_STATUS_UNAVAIL);
+    assert_int_equal(_nss_oidc_getpwent_r(&pw, g_buf, sizeof(g_buf), &err), NSS_STATUS_NOTFOUND);
+    _nss_oidc_endpwent();
+    write_basic("v1");
+}
+
+/* Truncated, corrupt, garbage: no crash, no hang, never an answer made of wrong bytes. */
+static void lookups_survive(void)
+{
+    static const char *const names[] = {"alice", "bob", "devs", "big", "nobody", FX_NAME32};
+    struct passwd pw;
+    struct group gr;
+    long start = 0, size = 1;
+    gid_t *groups = calloc(1, sizeof(gid_t));
+    size_t i;
+    int err;
+    enum nss_status s;
+
+    assert_non_null(groups);
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        s = pwnam(names[i], &pw, &err);
+        assert_true(s == NSS_STATUS_UNAVAIL || s == NSS_STATUS_NOTFOUND);
+        s = grnam(names[i], &gr, &err);
+        assert_true(s == NSS_STATUS_UNAVAIL || s == NSS_STATUS_NOTFOUND);
+        s = _nss_oidc_initgroups_dyn(names[i], 1, &start, &size, &groups, 0, &err);
+        assert_true(s == NSS_STATUS_UNAVAIL || s == NSS_STATUS_NOTFOUND);
+    }
+    for (i = 0; i < 64; i++) {
+        s = _nss_oidc_getpwuid_r(2000000 + (uid_t)i, &pw, g_buf, sizeof(g_buf), &err);
+        assert_true(s == NSS_STATUS_UNAVAIL || s == NSS_STATUS_NOTFOUND);
+        s = _nss_oidc_getgrgid_r(2100000 + (gid_t)i, &gr, g_buf, sizeof(g_buf), &err);
+        assert_true(s == NSS_STATUS_UNAVAIL || s == NSS_STATUS_NOTFOUND);
+    }
+    _nss_oidc_setpwent(0);
+    for (i = 0;
+         i < 100000 && _nss_oidc_getpwent_r(&pw, g_buf, sizeof(g_buf), &err) == NSS_STATUS_SUCCESS;
+         i++)
+        ;
+    assert_true(i < 100000);
+    _nss_oidc_endpwent();
+    _nss_oidc_setgrent(0);
+    for (i = 0;
+         i < 100000 && _nss_oidc_getgrent_r(&gr, g_buf, sizeof(g_buf), &err) == NSS_STATUS_SUCCESS;
+         i++)
+        ;
+    assert_true(i < 100000);
+    _nss_oidc_endgrent();
+    free(groups);
+}
+
+static void test_truncated_corrupt_garbage(void **state)
+{
+    static const char *const how[] = {"truncated", "corrupt", "garbage"};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(fx_write_damaged(g_path, how[i]), 0);
+        lookups_survive();
+    }
+    write_basic("v1");
+}
+
+/* One malformed record makes that lookup UNAVAIL; the others still answer. */
+static void test_bad_record(void **state)
+{
+    struct passwd pw;
+    struct group gr;
+    long start = 0, size = 1;
+    gid_t *groups = calloc(1, sizeof(gid_t));
+    int err = 0;
+
+    (void)state;
+    assert_non_null(groups);
+    assert_int_equal(fx_write_damaged(g_path, "badrecord"), 0);
+    assert_int_equal(pwnam("alice", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(pwnam("bob", &pw, &err), NSS_STATUS_UNAVAIL);
+    assert_int_equal(err, EIO);
+    assert_int_equal(_nss_oidc_getpwuid_r(BOB, &pw, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_UNAVAIL);
+    assert_int_equal(grnam("bob", &gr, &err), NSS_STATUS_UNAVAIL);
+    assert_int_equal(_nss_oidc_initgroups_dyn("alice", ALICE, &start, &size, &groups, 0, &err),
+                     NSS_STATUS_UNAVAIL);
+    free(groups);
+    write_basic("v1");
+}
+
+/* The reader trusts only a regular file owned by root or by the caller and writable by nobody
+ * else. */
+static void test_untrusted_file(void **state)
+{
+    char link[PATH_MAX + 8], real[PATH_MAX + 8];
+
+    (void)state;
+    assert_int_equal(chmod(g_path, 0666), 0);
+    expect_all(NSS_STATUS_UNAVAIL, NSS_STATUS_UNAVAIL);
+    assert_int_equal(chmod(g_path, 0664), 0);
+    expect_all(NSS_STATUS_UNAVAIL, NSS_STATUS_UNAVAIL);
+    write_basic("v1");
+    /* a symbolic link in its place is not followed */
+    snprintf(real, sizeof(real), "%s.real", g_path);
+    snprintf(link, sizeof(link), "%s", g_path);
+    assert_int_equal(rename(g_path, real), 0);
+    assert_int_equal(symlink(real, link), 0);
+    expect_all(NSS_STATUS_UNAVAIL, NSS_STATUS_UNAVAIL);
+    assert_int_equal(unlink(link), 0);
+    assert_int_equal(rename(real, g_path), 0);
+}
+
+/* A user added by the writer is answered at once; a changed entry within the recheck interval;
+ * initgroups always from the newest file. */
+static void test_replacement(void **state)
+{
+    static const uint32_t one[] = {DEVS};
+    const struct fx_user dave = {"dave",       2000010,   2000010, 0, "Dave",
+                                 "/home/dave", "/bin/sh", one,     1};
+    struct fx f;
+    struct passwd pw;
+    long start = 1, size = 4;
+    gid_t *groups = calloc(4, sizeof(gid_t));
+    int err = 0;
+
+    (void)state;
+    assert_non_null(groups);
+    assert_int_equal(pwnam("alice", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_gecos, "Alice Example v1");
+    assert_int_equal(pwnam("dave", &pw, &err), NSS_STATUS_NOTFOUND);
+    /* v2 with dave */
+    assert_int_equal(fx_open(&f, g_path), 0);
+    fx_version(&f, OIDC_CACHE_VERSION);
+    fx_user(&f, &dave);
+    assert_int_equal(fx_finish(&f), 0);
+    assert_int_equal(pwnam("dave", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_gecos, "Dave");
+    assert_int_equal(_nss_oidc_initgroups_dyn("dave", 2000010, &start, &size, &groups, 0, &err),
+                     NSS_STATUS_SUCCESS);
+    assert_int_equal(start, 2);
+    assert_int_equal(groups[1], DEVS);
+    /* back to the basic file, tag v2: within OIDC_CACHE_RECHECK_MS (+ the coarse clock) */
+    write_basic("v2");
+    usleep((OIDC_CACHE_RECHECK_MS + 50) * 1000);
+    assert_int_equal(pwnam("alice", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_gecos, "Alice Example v2");
+    assert_int_equal(pwnam("dave", &pw, &err), NSS_STATUS_NOTFOUND);
+    free(groups);
+}
+
+/* sshd (and only sshd) gets a provisional entry for a name the preauth record allows. */
+static char g_progname[32];
+
+static void set_progname(const char *s)
+{
+    snprintf(g_progname, sizeof(g_progname), "%s", s);
+    program_invocation_short_name = g_progname;
+}
+
+static void test_preauth_sshd(void **state)
+{
+    char *saved = program_invocation_short_name;
+    uint32_t uid = oidc_idhash_uid("ci-builder", 10, 0x70000000u, 0x7FFFFFFEu);
+    uint32_t zuid = oidc_idhash_uid("zzfoo", 5, 5000, 5999);
+    struct passwd pw;
+    char small[16];
+    int err = 0;
+
+    (void)state;
+    set_progname("sshd");
+    assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_name, "ci-builder");
+    assert_int_equal(pw.pw_uid, uid);
+    assert_int_equal(pw.pw_gid, uid);
+    assert_string_equal(pw.pw_gecos, OIDC_CACHE_PROVISIONAL_GECOS);
+    assert_string_equal(pw.pw_dir, "/home/ci-builder");
+    assert_string_equal(pw.pw_shell, "/bin/bash");
+    assert_int_equal(_nss_oidc_getpwnam_r("ci-builder", &pw, small, sizeof(small), &err),
+                     NSS_STATUS_TRYAGAIN);
+    assert_int_equal(err, ERANGE);
+    /* the second provider, its own range and template */
+    assert_int_equal(pwnam("zzfoo", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(pw.pw_uid, zuid);
+    assert_true(zuid >= 5000 && zuid <= 5999);
+    assert_string_equal(pw.pw_dir, "/srv/zzfoo/home");
+    assert_string_equal(pw.pw_shell, "/bin/sh");
+    /* a cached name gets its real entry */
+    assert_int_equal(pwnam("alice", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_gecos, "Alice Example v1");
+    /* not by uid */
+    assert_int_equal(_nss_oidc_getpwuid_r(uid, &pw, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_NOTFOUND);
+    set_progname("sshd-session");
+    assert_int_equal(pwnam("new-user", &pw, &err), NSS_STATUS_SUCCESS);
+    set_progname("sshd");
+    /* no pattern matches, or not a valid name */
+    assert_int_equal(pwnam("other", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(pwnam("new-UPPER", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(pwnam("new user", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(pwnam("-new", &pw, &err), NSS_STATUS_NOTFOUND);
+    /* the guard wins */
+    setenv(OIDC_CACHE_LOOPS_ENV, "NO", 1);
+    assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_NOTFOUND);
+    unsetenv(OIDC_CACHE_LOOPS_ENV);
+    program_invocation_short_name = saved;
+}
+
+static void test_preauth_not_for_others(void **state)
+{
+    char *saved = program_invocation_short_name;
+    struct passwd pw;
+    int err = 0;
+
+    (void)state;
+    set_progname("getent");
+    assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(err, ENOENT);
+    set_progname("sshd-keygen");
+    assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_NOTFOUND);
+    set_progname("xsshd");
+    assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_NOTFOUND);
+    program_invocation_short_name = saved;
+}
+
+/* The uid the name would hash to belongs to another cached user: no provisional entry. */
+static void test_preauth_uid_taken(void **state)
+{
+    char *saved = program_invocation_short_name;
+    struct passwd pw;
+    int err = 0;
+
+    (void)state;
+    set_progname("sshd");
+    assert_int_equal(pwnam("newsquat", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(err, ENOENT);
+    assert_int_equal(pwnam("squatter", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(pw.pw_uid, oidc_idhash_uid("newsquat", 8, 0x70000000u, 0x7FFFFFFEu));
+    program_invocation_short_name = saved;
+}
+
+/* Without a preauth record (or with no file at all) sshd gets nothing either. */
+static void test_preauth_no_record(void **state)
+{
+    char *saved = program_invocation_short_name;
+    struct passwd pw;
+    int err = 0;
+
+    (void)state;
+    set_progname("sshd");
+    assert_int_equal(fx_write_damaged(g_path, "badrecord"), 0); /* no "p" record */
+    assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_NOTFOUND);
+    unlink(g_path);
+    assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_NOTFOUND);
+    program_invocation_short_name = saved;
+    write_basic("v1");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pwnam_hit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pwuid_hit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_hits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_misses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erange_every_size_pw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erange_every_size_gr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_id_floor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recursion_guard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initgroups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enumerate_users, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enumerate_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_corrupt_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_untrusted_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replacement, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preauth_sshd, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preauth_not_for_others, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preauth_uid_taken, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preauth_no_record, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
