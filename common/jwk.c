@@ -2,6 +2,7 @@
 #include "config.h"
 #include "jwk.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -95,6 +96,97 @@ int oidc_alg_list_parse(const char *list, unsigned *mask, struct oidc_err *err)
     return OIDC_OK;
 }
 
+struct memo_entry {
+    char *seg;
+    size_t len;
+    unsigned alg;
+    const struct oidc_jwk *key;
+    cJSON *header;
+};
+
+struct oidc_jwks_memo {
+    pthread_mutex_t lock;
+    size_t n; /* entries [0, n) are complete and never change */
+    struct memo_entry e[OIDC_JWKS_MEMO_SLOTS];
+};
+
+static struct oidc_jwks_memo *memo_new(void)
+{
+    struct oidc_jwks_memo *m = calloc(1, sizeof(*m));
+
+    if (m != NULL && pthread_mutex_init(&m->lock, NULL) != 0) {
+        free(m);
+        m = NULL;
+    }
+    return m;
+}
+
+static void memo_free(struct oidc_jwks_memo *m)
+{
+    size_t i;
+
+    if (m == NULL)
+        return;
+    for (i = 0; i < m->n; i++) {
+        free(m->e[i].seg);
+        cJSON_Delete(m->e[i].header);
+    }
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+/* The index of seg among the complete entries, or -1. Called with the lock held. */
+static long memo_index(const struct oidc_jwks_memo *m, const char *seg, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < m->n; i++)
+        if (m->e[i].len == len && memcmp(m->e[i].seg, seg, len) == 0)
+            return (long)i;
+    return -1;
+}
+
+int oidc_jwks_memo_find(const struct oidc_jwks *jwks, const char *seg, size_t len, unsigned *alg,
+                        const struct oidc_jwk **key, const struct cJSON **header)
+{
+    struct oidc_jwks_memo *m = jwks != NULL ? jwks->memo : NULL;
+    long i;
+
+    if (m == NULL || len > OIDC_JWKS_MEMO_SEG_MAX)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    i = memo_index(m, seg, len);
+    if (i >= 0) {
+        *alg = m->e[i].alg;
+        *key = m->e[i].key;
+        *header = m->e[i].header;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return i >= 0;
+}
+
+void oidc_jwks_memo_add(const struct oidc_jwks *jwks, const char *seg, size_t len, unsigned alg,
+                        const struct oidc_jwk *key, const struct cJSON *header)
+{
+    struct oidc_jwks_memo *m = jwks != NULL ? jwks->memo : NULL;
+    struct memo_entry e = {NULL, len, alg, key, NULL};
+
+    if (m == NULL || len > OIDC_JWKS_MEMO_SEG_MAX || key == NULL || header == NULL)
+        return;
+    pthread_mutex_lock(&m->lock);
+    if (m->n < OIDC_JWKS_MEMO_SLOTS && memo_index(m, seg, len) < 0 &&
+        (e.seg = malloc(len > 0 ? len : 1)) != NULL &&
+        (e.header = cJSON_Duplicate(header, 1)) != NULL) {
+        memcpy(e.seg, seg, len);
+        m->e[m->n++] = e;
+        e.seg = NULL; /* transferred */
+        e.header = NULL;
+    }
+    pthread_mutex_unlock(&m->lock);
+    free(e.seg);
+    cJSON_Delete(e.header);
+}
+
 static void jwk_clear(struct oidc_jwk *k)
 {
     free(k->kid);
@@ -108,6 +200,7 @@ void oidc_jwks_free(struct oidc_jwks *jwks)
 
     if (jwks == NULL)
         return;
+    memo_free(jwks->memo);
     for (i = 0; i < jwks->n; i++)
         jwk_clear(&jwks->keys[i]);
     free(jwks->keys);
@@ -393,7 +486,8 @@ int oidc_jwks_parse(const char *json, size_t len, struct oidc_jwks **out, struct
         goto out;
     }
     set = calloc(1, sizeof(*set));
-    if (set == NULL || (set->keys = calloc(count > 0 ? count : 1, sizeof(*set->keys))) == NULL) {
+    if (set == NULL || (set->keys = calloc(count > 0 ? count : 1, sizeof(*set->keys))) == NULL ||
+        (set->memo = memo_new()) == NULL) {
         r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory parsing the JWKS");
         goto out;
     }

@@ -43,15 +43,40 @@ struct oidc_jwk {
     EVP_PKEY *pkey;
 };
 
+struct oidc_jwks_memo;
+
 struct oidc_jwks {
     struct oidc_jwk *keys;
     size_t n;
     size_t n_skipped; /* keys present in the document but unusable (oct, small RSA, enc, ...) */
+    /* Token headers already verified with this set (see oidc_jwks_memo_find); NULL when the set
+     * was not made by oidc_jwks_parse, which only disables the memo. */
+    struct oidc_jwks_memo *memo;
 };
 
 /* Parses a JWKS document ({"keys":[...]}). Unusable keys are skipped and counted, never fatal;
  * a document with no usable key at all is OIDC_ERR_NOKEY. */
 int oidc_jwks_parse(const char *json, size_t len, struct oidc_jwks **out, struct oidc_err *err);
 void oidc_jwks_free(struct oidc_jwks *jwks);
+
+/* Header memo. An IdP sends the same header bytes on every token it signs with a key, so the
+ * verifier remembers, per key set, the exact base64url header segments of tokens whose signature
+ * verified: the alg it named, the key chosen for it, and the parsed header. A set is shared
+ * read-only by its users; the memo is the one mutable part and takes its own lock. Entries never
+ * change or go away once added (at most OIDC_JWKS_MEMO_SLOTS, first come), so what find returns
+ * stays valid for as long as the caller holds the set; oidc_jwks_free drops them all. */
+#define OIDC_JWKS_MEMO_SLOTS   8
+#define OIDC_JWKS_MEMO_SEG_MAX 1024 /* longer header segments are not remembered */
+
+struct cJSON;
+/* Returns 1 and sets *alg, *key (a key of jwks) and *header (owned by the set: read or copy it,
+ * never modify or free it) when exactly these len bytes were added before; 0 otherwise. */
+int oidc_jwks_memo_find(const struct oidc_jwks *jwks, const char *seg, size_t len, unsigned *alg,
+                        const struct oidc_jwk **key, const struct cJSON **header);
+/* Remembers seg (copied) with alg, key and a copy of header. Only for a header whose token's
+ * signature verified with key: nothing an attacker can send without the IdP's key gets in. Does
+ * nothing when the segment is already known, too long, the memo is full, or memory is short. */
+void oidc_jwks_memo_add(const struct oidc_jwks *jwks, const char *seg, size_t len, unsigned alg,
+                        const struct oidc_jwk *key, const struct cJSON *header);
 
 #endif

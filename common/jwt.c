@@ -87,14 +87,22 @@ static int split(const char *jwt, size_t len, size_t seg[3][2], struct oidc_err 
     return OIDC_OK;
 }
 
+/* Decoded JSON up to this size stays on the stack: a typical ID token's claims are well under. */
+#define DECODE_STACK 2048
+
 static int decode_json(const char *b64, size_t len, size_t max, const char *what, cJSON **out,
                        struct oidc_err *err)
 {
-    unsigned char *raw = NULL;
+    unsigned char stack[DECODE_STACK], *raw = stack;
     size_t rawlen = 0;
     int r;
 
-    r = oidc_b64url_decode(b64, len, max, &raw, &rawlen);
+    /* decode_buf refuses output over its cap with TOOBIG, like decode does over max. */
+    if (len / 4 * 3 + 2 <= sizeof(stack))
+        r = oidc_b64url_decode_buf(b64, len, stack, max < sizeof(stack) ? max : sizeof(stack),
+                                   &rawlen);
+    else
+        r = oidc_b64url_decode(b64, len, max, &raw, &rawlen);
     if (r == OIDC_ERR_TOOBIG)
         return OIDC_ERR_SET(err, r, "%s is too large", what);
     if (r != OIDC_OK)
@@ -103,7 +111,10 @@ static int decode_json(const char *b64, size_t len, size_t max, const char *what
                             "characters are allowed)",
                             what);
     r = oidc_json_parse_object((const char *)raw, rawlen, what, out, err);
-    oidc_freezero(raw, rawlen + 1);
+    if (raw == stack)
+        oidc_memzero(stack, rawlen);
+    else
+        oidc_freezero(raw, rawlen + 1);
     return r;
 }
 
@@ -259,6 +270,30 @@ static int ecdsa_der(const struct oidc_jwk *k, const unsigned char *sig, size_t 
     return OIDC_OK;
 }
 
+/* Sets the RSA padding for alg in one EVP_PKEY_CTX_set_params call: PKCS #1 v1.5 for RS*, PSS
+ * with MGF1 over the same digest and a salt as long as the digest for PS*. (Each
+ * EVP_PKEY_CTX_set_rsa_* helper goes through OpenSSL's legacy control translation, which cost
+ * ~3.7k instructions per token for the padding alone.) */
+static int set_rsa_padding(EVP_PKEY_CTX *pctx, unsigned alg, const EVP_MD *md)
+{
+    int pad = RSA_PKCS1_PADDING, saltlen = RSA_PSS_SALTLEN_DIGEST;
+    char mgf1[32];
+    OSSL_PARAM p[4];
+    size_t n = 0;
+
+    if (alg & (OIDC_ALG_PS256 | OIDC_ALG_PS384 | OIDC_ALG_PS512)) {
+        pad = RSA_PKCS1_PSS_PADDING;
+        if (snprintf(mgf1, sizeof(mgf1), "%s", EVP_MD_get0_name(md)) >= (int)sizeof(mgf1))
+            return 0;
+        p[n++] = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &pad);
+        p[n++] = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, &saltlen);
+        p[n++] = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, mgf1, 0);
+    } else
+        p[n++] = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &pad);
+    p[n] = OSSL_PARAM_construct_end();
+    return EVP_PKEY_CTX_set_params(pctx, p) > 0;
+}
+
 static int verify_signature(const struct oidc_jwk *k, unsigned alg, const char *input,
                             size_t input_len, const char *sig_b64, size_t sig_b64_len,
                             struct oidc_err *err)
@@ -297,16 +332,8 @@ static int verify_signature(const struct oidc_jwk *k, unsigned alg, const char *
         r = OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot initialise signature verification");
         goto out;
     }
-    if (alg & (OIDC_ALG_PS256 | OIDC_ALG_PS384 | OIDC_ALG_PS512)) {
-        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
-            EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0) {
-            r = OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot set RSA-PSS parameters");
-            goto out;
-        }
-    } else if (k->kty == OIDC_KTY_RSA &&
-               EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) {
-        r = OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot set RSA padding");
+    if (k->kty == OIDC_KTY_RSA && !set_rsa_padding(pctx, alg, md)) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot set RSA padding parameters");
         goto out;
     }
     if (EVP_DigestVerify(mctx, vsig, vlen, (const unsigned char *)input, input_len) != 1) {
@@ -321,12 +348,11 @@ out:
     return r;
 }
 
-/* A NumericDate: a finite number within [0, OIDC_TIME_MAX]; fractions are truncated. */
-static int get_time(const cJSON *claims, const char *name, int required, int64_t *out,
+/* A NumericDate: a finite number within [0, OIDC_TIME_MAX]; fractions are truncated. v is the
+ * member named name, or NULL when the token has none. */
+static int get_time(const cJSON *v, const char *name, int required, int64_t *out,
                     struct oidc_err *err)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(claims, name);
-
     if (v == NULL) {
         if (required)
             return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no '%s' claim (it is required)",
@@ -341,6 +367,74 @@ static int get_time(const cJSON *claims, const char *name, int required, int64_t
                             "year 9999)",
                             name);
     *out = (int64_t)v->valuedouble;
+    return OIDC_OK;
+}
+
+/* The claims check_claims reads, found in one walk over the members instead of a lookup (a walk
+ * with strcmp) per claim. The parser refuses duplicate names, so each is found at most once. */
+struct claim_refs {
+    const cJSON *iss, *sub, *aud, *azp, *exp, *iat, *nbf, *nonce, *acr, *auth_time, *jti;
+};
+
+static void collect_claims(const cJSON *claims, struct claim_refs *c)
+{
+    const cJSON *m;
+    const char *n;
+
+    memset(c, 0, sizeof(*c));
+    for (m = claims->child; m != NULL; m = m->next) {
+        if ((n = m->string) == NULL)
+            continue;
+        switch (n[0]) {
+        case 'a':
+            if (strcmp(n, "aud") == 0)
+                c->aud = m;
+            else if (strcmp(n, "azp") == 0)
+                c->azp = m;
+            else if (strcmp(n, "acr") == 0)
+                c->acr = m;
+            else if (strcmp(n, "auth_time") == 0)
+                c->auth_time = m;
+            break;
+        case 'e':
+            if (strcmp(n, "exp") == 0)
+                c->exp = m;
+            break;
+        case 'i':
+            if (strcmp(n, "iss") == 0)
+                c->iss = m;
+            else if (strcmp(n, "iat") == 0)
+                c->iat = m;
+            break;
+        case 'j':
+            if (strcmp(n, "jti") == 0)
+                c->jti = m;
+            break;
+        case 'n':
+            if (strcmp(n, "nbf") == 0)
+                c->nbf = m;
+            else if (strcmp(n, "nonce") == 0)
+                c->nonce = m;
+            break;
+        case 's':
+            if (strcmp(n, "sub") == 0)
+                c->sub = m;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* oidc_json_get_string's contract on a member already found: 0, NOTFOUND (absent or null) or
+ * PARSE (another type). */
+static int str_of(const cJSON *v, const char **out)
+{
+    if (v == NULL || cJSON_IsNull(v))
+        return OIDC_ERR_NOTFOUND;
+    if (!cJSON_IsString(v) || v->valuestring == NULL)
+        return OIDC_ERR_PARSE;
+    *out = v->valuestring;
     return OIDC_OK;
 }
 
@@ -366,24 +460,27 @@ static void describe_aud(const cJSON *aud, char *buf, size_t cap)
 static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o,
                         struct oidc_err *err)
 {
-    const cJSON *c = tok->claims, *aud, *it;
+    const cJSON *aud, *it;
+    struct claim_refs c;
     const char *s;
     char desc[200], b[200];
     size_t i;
     int r, ok = 0;
 
+    collect_claims(tok->claims, &c);
+
     /* iss: exact, byte for byte. */
-    if ((r = oidc_json_get_string(c, "iss", &tok->iss)) != OIDC_OK)
+    if ((r = str_of(c.iss, &tok->iss)) != OIDC_OK)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no string 'iss' claim");
     if (strcmp(tok->iss, o->issuer) != 0)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                             "issuer in token is '%.96s' but the configuration says '%.96s'",
                             oidc_printable(b, sizeof(b), tok->iss), o->issuer);
     /* sub: present and non-empty. */
-    if (oidc_json_get_string(c, "sub", &tok->sub) != OIDC_OK || tok->sub[0] == '\0')
+    if (str_of(c.sub, &tok->sub) != OIDC_OK || tok->sub[0] == '\0')
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no non-empty string 'sub' claim");
     /* aud: a string or an array of strings containing an accepted audience. */
-    aud = cJSON_GetObjectItemCaseSensitive(c, "aud");
+    aud = c.aud;
     if (aud == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no 'aud' claim (it is required)");
     if (cJSON_IsArray(aud)) {
@@ -405,7 +502,7 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
     }
     /* azp: when present it must be this client; with several audiences it must be present, or a
      * token issued to another party that merely lists us would pass (OIDC Core §3.1.3.7). */
-    r = oidc_json_get_string(c, "azp", &s);
+    r = str_of(c.azp, &s);
     if (r == OIDC_ERR_PARSE)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token 'azp' is not a string");
     if (r == OIDC_ERR_NOTFOUND && o->client_id != NULL && cJSON_IsArray(aud) &&
@@ -417,9 +514,9 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
                             "authorized party (azp) in token is '%.64s' but the client is '%.64s'",
                             oidc_printable(b, sizeof(b), s), o->client_id);
     /* Times. */
-    if ((r = get_time(c, "exp", 1, &tok->exp, err)) != OIDC_OK ||
-        (r = get_time(c, "iat", 1, &tok->iat, err)) != OIDC_OK ||
-        (r = get_time(c, "nbf", 0, &tok->nbf, err)) != OIDC_OK)
+    if ((r = get_time(c.exp, "exp", 1, &tok->exp, err)) != OIDC_OK ||
+        (r = get_time(c.iat, "iat", 1, &tok->iat, err)) != OIDC_OK ||
+        (r = get_time(c.nbf, "nbf", 0, &tok->nbf, err)) != OIDC_OK)
         return r;
     if (o->now >= tok->exp + o->leeway)
         return OIDC_ERR_SET(
@@ -441,7 +538,7 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
     /* Optional requirements. */
     if (o->nonce != NULL) {
         size_t nl = strlen(o->nonce);
-        if (oidc_json_get_string(c, "nonce", &s) != OIDC_OK)
+        if (str_of(c.nonce, &s) != OIDC_OK)
             return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                                 "token has no 'nonce' claim but one is "
                                 "required");
@@ -449,7 +546,7 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
             return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token nonce does not match");
     }
     if (o->acr != NULL) {
-        if (oidc_json_get_string(c, "acr", &s) != OIDC_OK)
+        if (str_of(c.acr, &s) != OIDC_OK)
             return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                                 "token has no 'acr' claim but '%.64s' is "
                                 "required",
@@ -461,13 +558,13 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
     }
     if (o->require_auth_time) {
         int64_t at;
-        if (cJSON_GetObjectItemCaseSensitive(c, "auth_time") == NULL)
+        if (c.auth_time == NULL)
             return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token has no 'auth_time' claim");
-        if ((r = get_time(c, "auth_time", 1, &at, err)) != OIDC_OK)
+        if ((r = get_time(c.auth_time, "auth_time", 1, &at, err)) != OIDC_OK)
             return r;
     }
     tok->jti = NULL;
-    r = oidc_json_get_string(c, "jti", &tok->jti);
+    r = str_of(c.jti, &tok->jti);
     if (r == OIDC_ERR_PARSE)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token 'jti' is not a string");
     return OIDC_OK;
@@ -479,9 +576,10 @@ int oidc_token_verify(const char *jwt, size_t len, const struct oidc_jwks *jwks,
 {
     struct oidc_token *tok = NULL;
     const struct oidc_jwk *key = NULL;
+    const cJSON *memo_hdr = NULL;
     size_t seg[3][2];
     unsigned allowed;
-    int r;
+    int r, memo_hit;
 
     if (jwt == NULL || opts == NULL || out == NULL || opts->issuer == NULL ||
         opts->n_audiences == 0)
@@ -494,16 +592,37 @@ int oidc_token_verify(const char *jwt, size_t len, const struct oidc_jwks *jwks,
         return r;
     if ((tok = calloc(1, sizeof(*tok))) == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory");
-    if ((r = decode_json(jwt, seg[0][1], HEADER_MAX, "token header", &tok->header, err)) != OIDC_OK)
-        goto out;
-    if ((r = check_header(tok->header, allowed, &tok->alg, &tok->kid, err)) != OIDC_OK)
-        goto out;
-    if ((r = select_key(jwks, tok->alg, tok->kid, &key, err)) != OIDC_OK)
-        goto out;
+    /* A header segment this key set has seen on a verified token passed check_header and
+     * select_key then; of their inputs only the allow-list can differ between calls. */
+    memo_hit = oidc_jwks_memo_find(jwks, jwt, seg[0][1], &tok->alg, &key, &memo_hdr);
+    if (memo_hit) {
+        if ((tok->alg & allowed) == 0) {
+            r = OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                             "alg '%s' is not in this provider's allowed algorithms",
+                             oidc_alg_name(tok->alg));
+            goto out;
+        }
+        if ((tok->header = cJSON_Duplicate(memo_hdr, 1)) == NULL) {
+            r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        tok->kid = NULL;
+        (void)oidc_json_get_string(tok->header, "kid", &tok->kid);
+    } else {
+        if ((r = decode_json(jwt, seg[0][1], HEADER_MAX, "token header", &tok->header, err)) !=
+            OIDC_OK)
+            goto out;
+        if ((r = check_header(tok->header, allowed, &tok->alg, &tok->kid, err)) != OIDC_OK)
+            goto out;
+        if ((r = select_key(jwks, tok->alg, tok->kid, &key, err)) != OIDC_OK)
+            goto out;
+    }
     /* The payload is parsed only after its signature is known to be good. */
     if ((r = verify_signature(key, tok->alg, jwt, seg[1][0] + seg[1][1], jwt + seg[2][0], seg[2][1],
                               err)) != OIDC_OK)
         goto out;
+    if (!memo_hit)
+        oidc_jwks_memo_add(jwks, jwt, seg[0][1], tok->alg, key, tok->header);
     if ((r = decode_json(jwt + seg[1][0], seg[1][1], OIDC_TOKEN_MAX, "token claims", &tok->claims,
                          err)) != OIDC_OK)
         goto out;

@@ -1,6 +1,7 @@
 /* JWS/JWT verification: every rule has a named negative test next to a positive one. */
 #include "config.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <openssl/rsa.h>
 
 #include "b64.h"
 #include "jwk.h"
@@ -967,6 +970,303 @@ static void test_messages_never_carry_control_bytes(void **state)
         assert_true((unsigned char)err.msg[i] >= 0x20 && err.msg[i] != 0x7f);
 }
 
+/* ---------------------------------------------------------------- RSA padding */
+
+/* {"keys":[jwk]} for k without an "alg" member, so the key fits every RSA alg. Caller frees. */
+static struct oidc_jwks *jwks_without_alg(const struct tg_key *k)
+{
+    char *jwk = tg_jwk_json(k, 0, NULL), *json = malloc(strlen(jwk) + 16);
+    struct oidc_jwks *set;
+
+    sprintf(json, "{\"keys\":[%s]}", jwk);
+    set = parse_jwks(json);
+    free(jwk), free(json);
+    return set;
+}
+
+/* The header names the padding: a PSS signature is refused under RS256 and a PKCS #1 v1.5 one
+ * under PS256, even by a key that may do both. */
+static void test_rsa_padding_follows_header_alg(void **state)
+{
+    struct tg_key *kp = tg_key_new("PS256", "k"), *k1 = tg_key_new("RS256", "k");
+    struct oidc_jwks *setp = jwks_without_alg(kp), *set1 = jwks_without_alg(k1);
+    struct oidc_verify_opts o = opts_default();
+    struct oidc_err err;
+    char *tok;
+
+    (void)state;
+    tok = tg_sign(kp, "{\"alg\":\"RS256\",\"kid\":\"k\"}", claims(NULL)); /* PSS inside */
+    assert_int_equal(verify_with(tok, setp, &o, &err), OIDC_ERR_SIGNATURE);
+    free(tok);
+    tok = tg_sign(kp, NULL, claims(NULL));
+    assert_int_equal(verify_with(tok, setp, &o, &err), OIDC_OK);
+    free(tok);
+    tok = tg_sign(k1, "{\"alg\":\"PS256\",\"kid\":\"k\"}", claims(NULL)); /* v1.5 inside */
+    assert_int_equal(verify_with(tok, set1, &o, &err), OIDC_ERR_SIGNATURE);
+    free(tok);
+    tok = tg_sign(k1, NULL, claims(NULL));
+    assert_int_equal(verify_with(tok, set1, &o, &err), OIDC_OK);
+    free(tok);
+    oidc_jwks_free(setp), oidc_jwks_free(set1);
+    tg_key_free(kp), tg_key_free(k1);
+}
+
+/* A PSS signature over the token's input with the given salt length, as a token. */
+static char *pss_token(const struct tg_key *k, int saltlen)
+{
+    char *tok = tg_sign(k, NULL, claims(NULL)), *out;
+    size_t in_len = (size_t)(strrchr(tok, '.') - tok), sig_len = 0;
+    unsigned char sig[512];
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pc = NULL;
+
+    assert_non_null(m);
+    assert_int_equal(EVP_DigestSignInit(m, &pc, EVP_sha256(), NULL, k->pkey), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, saltlen), 1);
+    sig_len = sizeof(sig);
+    assert_int_equal(EVP_DigestSign(m, sig, &sig_len, (const unsigned char *)tok, in_len), 1);
+    EVP_MD_CTX_free(m);
+    out = with_signature(tok, sig, sig_len);
+    free(tok);
+    return out;
+}
+
+/* PS256 means a salt as long as the digest (RFC 7518 §3.5). */
+static void test_pss_salt_length_enforced(void **state)
+{
+    struct tg_key *kp = tg_key_new("PS256", "k");
+    struct oidc_jwks *set = jwks_without_alg(kp);
+    struct oidc_verify_opts o = opts_default();
+    struct oidc_err err;
+    char *tok;
+
+    (void)state;
+    tok = pss_token(kp, 32);
+    assert_int_equal(verify_with(tok, set, &o, &err), OIDC_OK);
+    free(tok);
+    tok = pss_token(kp, 0);
+    assert_int_equal(verify_with(tok, set, &o, &err), OIDC_ERR_SIGNATURE);
+    free(tok);
+    tok = pss_token(kp, 64);
+    assert_int_equal(verify_with(tok, set, &o, &err), OIDC_ERR_SIGNATURE);
+    free(tok);
+    oidc_jwks_free(set);
+    tg_key_free(kp);
+}
+
+/* ---------------------------------------------------------------- header memo */
+
+static int memo_has(const struct oidc_jwks *set, const char *tok)
+{
+    const struct oidc_jwk *key = NULL;
+    const struct cJSON *hdr = NULL;
+    unsigned alg = 0;
+
+    return oidc_jwks_memo_find(set, tok, (size_t)(strchr(tok, '.') - tok), &alg, &key, &hdr);
+}
+
+/* A header seen on a verified token is remembered; the next token with the same header bytes
+ * gets the same alg, key, kid and header tree as a full parse gives. */
+static void test_header_memo_reused_and_equivalent(void **state)
+{
+    struct tg_key *k = tg_key_new("ES256", "mk");
+    struct tg_key *one[1] = {k};
+    char *json = tg_jwks_json(one, 1);
+    struct oidc_jwks *set = parse_jwks(json);
+    struct oidc_verify_opts o = opts_default();
+    struct oidc_token *t1 = NULL, *t2 = NULL, *t3 = NULL;
+    struct oidc_err err;
+    char *a = tg_sign(k, NULL, claims(NULL)), *b = tg_sign(k, NULL, claims("\"x\":1"));
+
+    (void)state;
+    assert_false(memo_has(set, a));
+    assert_int_equal(oidc_token_verify(a, strlen(a), set, &o, &t1, &err), OIDC_OK);
+    assert_true(memo_has(set, a));
+    assert_true(memo_has(set, b)); /* same header bytes */
+    assert_int_equal(oidc_token_verify(b, strlen(b), set, &o, &t2, &err), OIDC_OK);
+    assert_int_equal(oidc_token_decode_unverified(b, strlen(b), &t3, &err), OIDC_OK);
+    assert_int_equal(t2->alg, OIDC_ALG_ES256);
+    assert_int_equal(t2->alg, t1->alg);
+    assert_string_equal(t2->kid, "mk");
+    assert_true(cJSON_Compare(t2->header, t3->header, 1));
+    assert_true(t2->header != t1->header);
+    assert_true(cJSON_GetObjectItemCaseSensitive(t2->claims, "x") != NULL);
+    oidc_token_free(t1), oidc_token_free(t2), oidc_token_free(t3);
+    oidc_jwks_free(set);
+    free(json), free(a), free(b);
+    tg_key_free(k);
+}
+
+/* Only headers of tokens whose signature verified get in: what an attacker sends without the
+ * IdP's key never fills the memo. */
+static void test_header_memo_needs_good_signature(void **state)
+{
+    struct tg_key *k = tg_key_new("RS256", "mk"), *other = tg_key_new("RS256", "mk");
+    struct tg_key *one[1] = {k};
+    char *json = tg_jwks_json(one, 1);
+    struct oidc_jwks *set = parse_jwks(json);
+    struct oidc_verify_opts o = opts_default();
+    struct oidc_err err;
+    char *forged = tg_sign(other, "{\"alg\":\"RS256\",\"kid\":\"mk\",\"x\":1}", claims(NULL));
+    char *good = tg_sign(k, "{\"alg\":\"RS256\",\"kid\":\"mk\",\"x\":1}", claims(NULL));
+
+    (void)state;
+    assert_int_equal(verify_with(forged, set, &o, &err), OIDC_ERR_SIGNATURE);
+    assert_false(memo_has(set, forged));
+    /* the same header signed by the IdP's key is genuine and remembered */
+    assert_int_equal(verify_with(good, set, &o, &err), OIDC_OK);
+    assert_true(memo_has(set, good));
+    /* a remembered header does not stand in for the signature */
+    assert_int_equal(verify_with(forged, set, &o, &err), OIDC_ERR_SIGNATURE);
+    assert_msg_has(err, "does not verify");
+    oidc_jwks_free(set);
+    free(json), free(forged), free(good);
+    tg_key_free(k), tg_key_free(other);
+}
+
+/* The allow-list is a per-call option: a remembered header is still checked against it. */
+static void test_header_memo_honours_allow_list(void **state)
+{
+    struct oidc_verify_opts o = opts_default();
+    struct oidc_err err;
+    char *tok = tg_sign(rs, NULL, claims(NULL));
+
+    (void)state;
+    assert_int_equal(verify(tok, &err), OIDC_OK);
+    assert_true(memo_has(jwks, tok));
+    o.algs = OIDC_ALG_ES256 | OIDC_ALG_EDDSA;
+    assert_int_equal(verify_with(tok, jwks, &o, &err), OIDC_ERR_TOKEN);
+    assert_msg_has(err, "not in this provider's allowed algorithms");
+    o.algs = OIDC_ALG_RS256;
+    assert_int_equal(verify_with(tok, jwks, &o, &err), OIDC_OK);
+    free(tok);
+}
+
+/* A tampered payload or a wrong key under a remembered header still fails. */
+static void test_header_memo_does_not_skip_checks(void **state)
+{
+    struct oidc_err err;
+    char *tok = tg_sign(es, NULL, claims(NULL)), *bad;
+    unsigned char junk[64];
+
+    (void)state;
+    assert_int_equal(verify(tok, &err), OIDC_OK);
+    assert_true(memo_has(jwks, tok));
+    memset(junk, 0x5a, sizeof(junk));
+    bad = with_signature(tok, junk, sizeof(junk));
+    assert_int_equal(verify(bad, &err), OIDC_ERR_SIGNATURE);
+    free(bad);
+    bad = tg_sign(es, NULL, claims("\"aud\":\"x\"")); /* duplicate aud: refused after the memo */
+    assert_int_equal(verify(bad, &err), OIDC_ERR_PARSE);
+    free(bad);
+    bad = tg_sign(es, NULL, "{\"iss\":\"" ISS "\",\"sub\":\"user-1\",\"aud\":\"" AUD "\"}");
+    assert_int_equal(verify(bad, &err), OIDC_ERR_TOKEN);
+    assert_msg_has(err, "exp");
+    free(bad);
+    free(tok);
+}
+
+/* More distinct headers than slots: all verify, the memo stops growing. */
+static void test_header_memo_full(void **state)
+{
+    struct tg_key *k = tg_key_new("EdDSA", "mk");
+    struct tg_key *one[1] = {k};
+    char *json = tg_jwks_json(one, 1), hdr[128], *tok;
+    struct oidc_jwks *set = parse_jwks(json);
+    struct oidc_verify_opts o = opts_default();
+    struct oidc_err err;
+    int i, remembered = 0;
+
+    (void)state;
+    for (i = 0; i < OIDC_JWKS_MEMO_SLOTS + 4; i++) {
+        snprintf(hdr, sizeof(hdr), "{\"alg\":\"EdDSA\",\"kid\":\"mk\",\"n\":%d}", i);
+        tok = tg_sign(k, hdr, claims(NULL));
+        assert_int_equal(verify_with(tok, set, &o, &err), OIDC_OK);
+        assert_int_equal(verify_with(tok, set, &o, &err), OIDC_OK);
+        remembered += memo_has(set, tok);
+        free(tok);
+    }
+    assert_int_equal(remembered, OIDC_JWKS_MEMO_SLOTS);
+    oidc_jwks_free(set);
+    free(json);
+    tg_key_free(k);
+}
+
+/* A key set not made by oidc_jwks_parse has no memo and verifies the long way. */
+static void test_header_memo_absent(void **state)
+{
+    struct oidc_jwks copy = *jwks;
+    struct oidc_err err;
+    struct oidc_verify_opts o = opts_default();
+    char *tok = tg_sign(ed, NULL, claims(NULL));
+
+    (void)state;
+    copy.memo = NULL;
+    assert_int_equal(verify_with(tok, &copy, &o, &err), OIDC_OK);
+    assert_int_equal(verify_with(tok, &copy, &o, &err), OIDC_OK);
+    assert_false(memo_has(&copy, tok));
+    free(tok);
+}
+
+struct memo_thread {
+    const struct oidc_jwks *set;
+    char *toks[6];
+    int failures;
+};
+
+static void *memo_worker(void *arg)
+{
+    struct memo_thread *m = arg;
+    struct oidc_verify_opts o = opts_default();
+    int i;
+
+    for (i = 0; i < 60; i++) {
+        struct oidc_token *t = NULL;
+        struct oidc_err err;
+        const char *tok = m->toks[i % 6];
+        if (oidc_token_verify(tok, strlen(tok), m->set, &o, &t, &err) != OIDC_OK || t == NULL ||
+            strcmp(t->kid, "mk") != 0)
+            m->failures++;
+        oidc_token_free(t);
+    }
+    return NULL;
+}
+
+/* Several threads share one key set, as PAM conversations in one process do, while the memo
+ * fills (run under valgrind --tool=helgrind to check the locking). */
+static void test_header_memo_threads(void **state)
+{
+    struct tg_key *k = tg_key_new("ES256", "mk");
+    struct tg_key *one[1] = {k};
+    char *json = tg_jwks_json(one, 1), hdr[128];
+    struct oidc_jwks *set = parse_jwks(json);
+    struct memo_thread m[4];
+    pthread_t th[4];
+    int i, j;
+
+    (void)state;
+    for (j = 0; j < 4; j++) {
+        m[j].set = set;
+        m[j].failures = 0;
+        for (i = 0; i < 6; i++) {
+            snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES256\",\"kid\":\"mk\",\"v\":%d}", i);
+            m[j].toks[i] = tg_sign(k, hdr, claims(NULL));
+        }
+    }
+    for (j = 0; j < 4; j++)
+        assert_int_equal(pthread_create(&th[j], NULL, memo_worker, &m[j]), 0);
+    for (j = 0; j < 4; j++) {
+        assert_int_equal(pthread_join(th[j], NULL), 0);
+        assert_int_equal(m[j].failures, 0);
+        for (i = 0; i < 6; i++)
+            free(m[j].toks[i]);
+    }
+    oidc_jwks_free(set);
+    free(json);
+    tg_key_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1019,6 +1319,15 @@ int main(void)
         cmocka_unit_test(test_reject_several_audiences_without_azp),
         cmocka_unit_test(test_reject_typ_other_than_jwt),
         cmocka_unit_test(test_messages_never_carry_control_bytes),
+        cmocka_unit_test(test_rsa_padding_follows_header_alg),
+        cmocka_unit_test(test_pss_salt_length_enforced),
+        cmocka_unit_test(test_header_memo_reused_and_equivalent),
+        cmocka_unit_test(test_header_memo_needs_good_signature),
+        cmocka_unit_test(test_header_memo_honours_allow_list),
+        cmocka_unit_test(test_header_memo_does_not_skip_checks),
+        cmocka_unit_test(test_header_memo_full),
+        cmocka_unit_test(test_header_memo_absent),
+        cmocka_unit_test(test_header_memo_threads),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
