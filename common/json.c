@@ -247,15 +247,132 @@ static int decode_string(struct parser *ps, const unsigned char *s, const unsign
     return OIDC_OK;
 }
 
-/* A string at ps->p (the opening quote) into a fresh cJSON_malloc'd, NUL-terminated buffer. */
-static int parse_string(struct parser *ps, char **out, size_t *outlen)
-{
-    const unsigned char *s = ps->p + 1, *q = s;
-    int plain = 1, r;
-    size_t len;
-    char *buf;
+/* Member names common in ID tokens, JOSE headers, JWKS and discovery documents. A parsed member
+ * with one of these names points at this table instead of a malloc'd copy, flagged
+ * cJSON_StringIsConst (cJSON's own mark for names it must not free or rewrite; cJSON_Delete,
+ * cJSON_Duplicate and the replace functions honour it): a token's claims then cost a dozen fewer
+ * allocations. cJSON types names as char *, hence a writable array; nothing writes to it. */
+#define KNOWN_SLOTS 256
+static char known_names[][24] = {"alg",
+                                 "kid",
+                                 "typ",
+                                 "cty",
+                                 "crit",
+                                 "x5t",
+                                 "x5t#S256",
+                                 "iss",
+                                 "sub",
+                                 "aud",
+                                 "exp",
+                                 "iat",
+                                 "nbf",
+                                 "jti",
+                                 "azp",
+                                 "acr",
+                                 "amr",
+                                 "sid",
+                                 "nonce",
+                                 "auth_time",
+                                 "at_hash",
+                                 "c_hash",
+                                 "session_state",
+                                 "scope",
+                                 "client_id",
+                                 "name",
+                                 "given_name",
+                                 "family_name",
+                                 "middle_name",
+                                 "nickname",
+                                 "preferred_username",
+                                 "email",
+                                 "email_verified",
+                                 "phone_number",
+                                 "phone_number_verified",
+                                 "locale",
+                                 "zoneinfo",
+                                 "updated_at",
+                                 "picture",
+                                 "groups",
+                                 "roles",
+                                 "realm_access",
+                                 "resource_access",
+                                 "oid",
+                                 "tid",
+                                 "upn",
+                                 "uid",
+                                 "uid_number",
+                                 "gid_number",
+                                 "keys",
+                                 "kty",
+                                 "use",
+                                 "crv",
+                                 "key_ops",
+                                 "n",
+                                 "e",
+                                 "x",
+                                 "y",
+                                 "issuer",
+                                 "jwks_uri",
+                                 "token_endpoint",
+                                 "authorization_endpoint",
+                                 "userinfo_endpoint",
+                                 "access_token",
+                                 "id_token",
+                                 "refresh_token",
+                                 "token_type",
+                                 "expires_in",
+                                 "device_code",
+                                 "user_code",
+                                 "verification_uri",
+                                 "interval",
+                                 "error",
+                                 "error_description"};
+static unsigned char known_slot[KNOWN_SLOTS]; /* index + 1 into known_names, 0 for empty */
+static pthread_once_t known_once = PTHREAD_ONCE_INIT;
 
-    /* Find the closing quote; anything but plain ASCII sends the body through decode_string. */
+static unsigned known_hash(const unsigned char *s, size_t len)
+{
+    return (unsigned)(len * 61u + s[0] * 31u + s[len - 1] * 7u + s[len / 2]) % KNOWN_SLOTS;
+}
+
+static void known_init(void)
+{
+    size_t i, len;
+    unsigned h;
+
+    for (i = 0; i < sizeof(known_names) / sizeof(known_names[0]); i++) {
+        len = strlen(known_names[i]);
+        for (h = known_hash((const unsigned char *)known_names[i], len); known_slot[h] != 0;
+             h = (h + 1) % KNOWN_SLOTS)
+            ;
+        known_slot[h] = (unsigned char)(i + 1);
+    }
+}
+
+/* The table's copy of the len bytes at s, or NULL. */
+static char *known_name(const unsigned char *s, size_t len)
+{
+    unsigned h;
+    char *k;
+
+    if (len == 0 || len >= sizeof(known_names[0]))
+        return NULL;
+    pthread_once(&known_once, known_init);
+    for (h = known_hash(s, len); known_slot[h] != 0; h = (h + 1) % KNOWN_SLOTS) {
+        k = known_names[known_slot[h] - 1];
+        if (memcmp(k, s, len) == 0 && k[len] == '\0')
+            return k;
+    }
+    return NULL;
+}
+
+/* Finds the end of the string at ps->p (the opening quote): *q is its closing quote; *plain says
+ * whether the body is printable ASCII without escapes, to be copied as is. */
+static int scan_string(struct parser *ps, const unsigned char **q_out, int *plain)
+{
+    const unsigned char *q = ps->p + 1;
+
+    *plain = 1;
     for (;;) {
         while (q < ps->end && !str_special[*q])
             q++;
@@ -263,13 +380,37 @@ static int parse_string(struct parser *ps, char **out, size_t *outlen)
             return syntax(ps, "unterminated string");
         if (*q == '"')
             break;
-        plain = 0;
+        *plain = 0;
         if (*q == '\\') {
             if (ps->end - q < 2)
                 return syntax(ps, "unterminated string");
             q++;
         }
         q++;
+    }
+    *q_out = q;
+    return OIDC_OK;
+}
+
+/* The string at ps->p (the opening quote) into a fresh cJSON_malloc'd, NUL-terminated buffer.
+ * With is_const non-NULL (member names), a name from known_names is returned instead when it
+ * matches, and *is_const set. */
+static int parse_string(struct parser *ps, char **out, size_t *outlen, int *is_const)
+{
+    const unsigned char *s = ps->p + 1, *q;
+    int plain, r;
+    size_t len;
+    char *buf;
+
+    if ((r = scan_string(ps, &q, &plain)) != OIDC_OK)
+        return r;
+    if (is_const != NULL) {
+        *is_const = 0;
+        if (plain && (buf = known_name(s, (size_t)(q - s))) != NULL) {
+            *is_const = 1;
+            len = (size_t)(q - s);
+            goto done;
+        }
     }
     if ((buf = cJSON_malloc((size_t)(q - s) + 1)) == NULL)
         return nomem(ps);
@@ -281,6 +422,7 @@ static int parse_string(struct parser *ps, char **out, size_t *outlen)
         return r;
     }
     buf[len] = '\0';
+done:
     ps->p = q + 1;
     *out = buf;
     *outlen = len;
@@ -387,6 +529,7 @@ static int parse_object(struct parser *ps, int depth, cJSON **out)
         const char *name;
         size_t len;
     } seen[DUP_INLINE];
+    int name_const = 0;
     char b[72];
     cJSON *obj = NULL, *item = NULL, *last = NULL;
     const char *dup = NULL;
@@ -410,10 +553,11 @@ static int parse_object(struct parser *ps, int depth, cJSON **out)
             r = syntax(ps, "member name expected");
             goto fail;
         }
-        if ((r = parse_string(ps, &name, &len)) != OIDC_OK)
+        if ((r = parse_string(ps, &name, &len, &name_const)) != OIDC_OK)
             goto fail;
         for (i = 0; i < n && i < DUP_INLINE; i++)
-            if (seen[i].len == len && memcmp(seen[i].name, name, len) == 0) {
+            if (seen[i].len == len && seen[i].name[0] == name[0] &&
+                memcmp(seen[i].name, name, len) == 0) {
                 r = OIDC_ERR_SET(ps->err, OIDC_ERR_PARSE, "%s has a duplicate member \"%.64s\"",
                                  ps->what, oidc_printable(b, sizeof(b), name));
                 goto fail;
@@ -428,6 +572,8 @@ static int parse_object(struct parser *ps, int depth, cJSON **out)
         if ((r = parse_value(ps, depth + 1, &item)) != OIDC_OK)
             goto fail;
         item->string = name;
+        if (name_const)
+            item->type |= cJSON_StringIsConst;
         if (n < DUP_INLINE) {
             seen[n].name = name;
             seen[n].len = len;
@@ -459,7 +605,8 @@ static int parse_object(struct parser *ps, int depth, cJSON **out)
     *out = obj;
     return OIDC_OK;
 fail:
-    cJSON_free(name);
+    if (!name_const)
+        cJSON_free(name);
     cJSON_Delete(obj);
     return r;
 }
@@ -536,7 +683,7 @@ static int parse_value(struct parser *ps, int depth, cJSON **out)
     case '[':
         return parse_array(ps, depth, out);
     case '"':
-        if ((r = parse_string(ps, &s, &len)) != OIDC_OK)
+        if ((r = parse_string(ps, &s, &len, NULL)) != OIDC_OK)
             return r;
         if ((*out = cJSON_CreateNull()) == NULL) {
             cJSON_free(s);

@@ -687,10 +687,14 @@ static void test_syntax_errors_rejected(void **state)
     assert_all_refused(bad, sizeof(bad) / sizeof(bad[0]), OIDC_ERR_PARSE, "not valid JSON");
 }
 
-/* The tree is a normal cJSON tree: cJSON's own functions can walk, extend, copy and print it. */
+/* The tree is a normal cJSON tree: cJSON's own functions can walk, extend, copy, edit and print
+ * it, including members whose names the parser takes from its table of common names ("iss",
+ * "sub", "x": flagged cJSON_StringIsConst). valgrind checks that nothing is freed twice or leaked.
+ */
 static void test_tree_is_plain_cjson(void **state)
 {
-    static const char doc[] = "{\"a\":[1,\"two\",{\"x\":null}],\"o\":{\"k\":\"v\",\"m\":false}}";
+    static const char doc[] = "{\"a\":[1,\"two\",{\"x\":null}],\"o\":{\"k\":\"v\",\"m\":false},"
+                              "\"iss\":\"i\",\"sub\":\"s\",\"aud\":\"a\"}";
     cJSON *root = NULL, *copy;
     cJSON *arr;
     char *text;
@@ -700,21 +704,24 @@ static void test_tree_is_plain_cjson(void **state)
     arr = cJSON_GetObjectItemCaseSensitive(root, "a");
     assert_int_equal(cJSON_GetArraySize(arr), 3);
     assert_true(arr->child->prev == cJSON_GetArrayItem(arr, 2));
-    assert_true(root->child->prev == cJSON_GetObjectItemCaseSensitive(root, "o"));
+    assert_true(root->child->prev == cJSON_GetObjectItemCaseSensitive(root, "aud"));
     assert_non_null(cJSON_AddNumberToObject(root, "z", 9));
     assert_true(cJSON_AddItemToArray(arr, cJSON_CreateString("four")));
     assert_int_equal(cJSON_GetArraySize(arr), 4);
     cJSON_DeleteItemFromArray(arr, 0);
+    assert_true(cJSON_ReplaceItemInObjectCaseSensitive(root, "sub", cJSON_CreateString("s2")));
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "aud");
     copy = cJSON_Duplicate(root, 1);
     assert_non_null(copy);
+    cJSON_Delete(root);
     text = cJSON_PrintUnformatted(copy);
     assert_non_null(text);
     assert_string_equal(text,
                         "{\"a\":[\"two\",{\"x\":null},\"four\"],\"o\":{\"k\":\"v\",\"m\":false},"
-                        "\"z\":9}");
+                        "\"iss\":\"i\",\"sub\":\"s2\",\"z\":9}");
     cJSON_free(text);
+    assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(copy, "iss")));
     cJSON_Delete(copy);
-    cJSON_Delete(root);
 }
 
 /* ---- typed getters ---- */
