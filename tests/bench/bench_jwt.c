@@ -1,8 +1,8 @@
 /* Benchmark: full ID-token verification (oidc_token_verify with a cached JWKS) against OpenSSL's
  * raw signature verification of the same bytes with the same imported key. Prints tokens/s, raw
  * verifies/s and the ratio for RS256, ES256 and EdDSA. Rounds alternate between the two so drift
- * hits both; the best round of each counts. `bench_jwt ALG N` instead runs exactly N verifications of
- * each kind and prints no rates: for instruction counts under valgrind --tool=callgrind. */
+ * hits both; the best round of each counts. `bench_jwt ALG N` instead runs exactly N verifications
+ * of each kind and prints no rates: for instruction counts under valgrind --tool=callgrind. */
 #include "config.h"
 
 #include <stdio.h>
