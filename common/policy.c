@@ -1,3 +1,235 @@
-/* Claims-based authorization (see policy.h). Being written (issue 4). */
+/* Claims-based authorization (see policy.h): deny lists, allow lists, required groups and required
+ * claims, checked in that order; the first refusal ends the check with a message that names the
+ * rule and the value that failed it. Values from the token are untrusted: every one goes through
+ * oidc_printable() and is cut to SHOW_MAX bytes before it reaches a message. */
 #include "config.h"
 #include "policy.h"
+#include "json.h"
+
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHOW_MAX   48 /* bytes of one value quoted in a message */
+#define SHOW_BUF   (SHOW_MAX + 4)
+#define LIST_BUF   96 /* bytes of a quoted list of patterns or groups */
+#define CLAIM_MAX  64 /* bytes of a claim path (conf.c allows 64) */
+#define NUMBER_BUF 64
+#define JSON_EXACT 9007199254740992.0 /* 2^53 */
+
+/* s made printable and cut to SHOW_MAX bytes, a cut marked with "...". */
+static const char *show(char buf[SHOW_BUF], const char *s)
+{
+    oidc_printable(buf, SHOW_MAX + 1, s);
+    if (s != NULL && strlen(s) > SHOW_MAX)
+        memcpy(buf + SHOW_MAX, "...", 4);
+    return buf;
+}
+
+/* The items of l joined by ", ", printable, cut to fit LIST_BUF. */
+static const char *show_list(char buf[LIST_BUF], const struct oidc_strlist *l)
+{
+    char item[SHOW_BUF];
+    size_t i, len = 0;
+    int n;
+
+    buf[0] = '\0';
+    for (i = 0; i < l->n && l->v[i] != NULL; i++) {
+        n = snprintf(buf + len, LIST_BUF - len, "%s%s", i == 0 ? "" : ", ", show(item, l->v[i]));
+        if (n < 0 || (size_t)n >= LIST_BUF - len) {
+            memcpy(buf + LIST_BUF - 4, "...", 4);
+            break;
+        }
+        len += (size_t)n;
+    }
+    return buf;
+}
+
+static int glob_match(const char *pattern, const char *s)
+{
+    return pattern != NULL && s != NULL && fnmatch(pattern, s, 0) == 0;
+}
+
+static int in_group(const struct oidc_identity *id, const char *group)
+{
+    size_t i;
+
+    for (i = 0; i < id->n_groups; i++)
+        if (id->groups[i].name != NULL && strcmp(id->groups[i].name, group) == 0)
+            return 1;
+    return 0;
+}
+
+static int check_deny(const struct oidc_provider_cfg *p, const struct oidc_identity *id,
+                      struct oidc_err *err)
+{
+    char a[SHOW_BUF], b[SHOW_BUF];
+    size_t i;
+
+    for (i = 0; i < p->deny_users.n; i++)
+        if (glob_match(p->deny_users.v[i], id->name))
+            return OIDC_ERR_SET(err, OIDC_ERR_DENIED, "deny_users: user '%s' matches '%s'",
+                                show(a, id->name), show(b, p->deny_users.v[i]));
+    for (i = 0; i < p->deny_groups.n; i++)
+        if (p->deny_groups.v[i] != NULL && in_group(id, p->deny_groups.v[i]))
+            return OIDC_ERR_SET(err, OIDC_ERR_DENIED, "deny_groups: user '%s' is in group '%s'",
+                                show(a, id->name), show(b, p->deny_groups.v[i]));
+    return OIDC_OK;
+}
+
+static int check_allow(const struct oidc_provider_cfg *p, const struct oidc_identity *id,
+                       struct oidc_err *err)
+{
+    char a[SHOW_BUF], l[LIST_BUF];
+    size_t i;
+
+    if (p->allow_users.n > 0) {
+        for (i = 0; i < p->allow_users.n; i++)
+            if (glob_match(p->allow_users.v[i], id->name))
+                break;
+        if (i == p->allow_users.n)
+            return OIDC_ERR_SET(err, OIDC_ERR_DENIED,
+                                "allow_users: user '%s' matches none of the allowed patterns (%s)",
+                                show(a, id->name), show_list(l, &p->allow_users));
+    }
+    if (p->allow_groups.n > 0) {
+        for (i = 0; i < p->allow_groups.n; i++)
+            if (p->allow_groups.v[i] != NULL && in_group(id, p->allow_groups.v[i]))
+                break;
+        if (i == p->allow_groups.n)
+            return OIDC_ERR_SET(err, OIDC_ERR_DENIED,
+                                "allow_groups: user '%s' is in none of the allowed groups (%s)",
+                                show(a, id->name), show_list(l, &p->allow_groups));
+    }
+    return OIDC_OK;
+}
+
+static int check_required_groups(const struct oidc_strlist *l, const char *source,
+                                 const struct oidc_identity *id, struct oidc_err *err)
+{
+    char a[SHOW_BUF], b[SHOW_BUF];
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        if (l->v[i] == NULL || !in_group(id, l->v[i]))
+            return OIDC_ERR_SET(err, OIDC_ERR_DENIED,
+                                "require_group: user '%s' is not in group '%s'%s",
+                                show(a, id->name), show(b, l->v[i]), source);
+    return OIDC_OK;
+}
+
+/* The JSON text of a number: integers exactly, others as cJSON prints them (which uses '.'
+ * whatever the locale). NULL on ENOMEM. */
+static const char *number_text(const cJSON *v, char buf[NUMBER_BUF])
+{
+    double d = v->valuedouble;
+    char *s;
+
+    if (isfinite(d) && d == floor(d) && fabs(d) <= JSON_EXACT) {
+        snprintf(buf, NUMBER_BUF, "%" PRId64, (int64_t)d);
+        return buf;
+    }
+    s = cJSON_PrintUnformatted(v);
+    if (s == NULL)
+        return NULL;
+    snprintf(buf, NUMBER_BUF, "%s", s);
+    cJSON_free(s);
+    return buf;
+}
+
+/* One NAME=GLOB rule against the claims. */
+static int check_claim_rule(const char *rule, const char *source, const cJSON *claims,
+                            struct oidc_err *err)
+{
+    char name[CLAIM_MAX + 1], a[SHOW_BUF], b[SHOW_BUF], c[SHOW_BUF], num[NUMBER_BUF];
+    const char *eq = rule != NULL ? strchr(rule, '=') : NULL, *glob, *text;
+    const cJSON *v, *it;
+    size_t n;
+
+    if (eq == NULL || eq == rule || (size_t)(eq - rule) > CLAIM_MAX || eq[1] == '\0')
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "require_claim: '%s' is not NAME=GLOB%s (refused: a rule that cannot "
+                            "be checked never passes)",
+                            show(a, rule), source);
+    n = (size_t)(eq - rule);
+    memcpy(name, rule, n);
+    name[n] = '\0';
+    glob = eq + 1;
+    v = oidc_json_get_path(claims, name);
+    if (v == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_DENIED,
+                            "require_claim: claim '%s' is missing (required to match '%s')%s",
+                            show(a, name), show(b, glob), source);
+    if (cJSON_IsString(v)) {
+        if (glob_match(glob, v->valuestring))
+            return OIDC_OK;
+        return OIDC_ERR_SET(err, OIDC_ERR_DENIED,
+                            "require_claim: claim '%s' is '%s', which does not match '%s'%s",
+                            show(a, name), show(b, v->valuestring), show(c, glob), source);
+    }
+    if (cJSON_IsBool(v) || cJSON_IsNumber(v)) {
+        text = cJSON_IsBool(v) ? (cJSON_IsTrue(v) ? "true" : "false") : number_text(v, num);
+        if (text == NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "require_claim: out of memory");
+        if (glob_match(glob, text))
+            return OIDC_OK;
+        return OIDC_ERR_SET(err, OIDC_ERR_DENIED,
+                            "require_claim: claim '%s' is %s, which does not match '%s'%s",
+                            show(a, name), text, show(b, glob), source);
+    }
+    if (cJSON_IsArray(v)) {
+        cJSON_ArrayForEach(it, v)
+        {
+            if (cJSON_IsString(it) && glob_match(glob, it->valuestring))
+                return OIDC_OK;
+        }
+        return OIDC_ERR_SET(err, OIDC_ERR_DENIED,
+                            "require_claim: claim '%s' is an array with no string element that "
+                            "matches '%s'%s",
+                            show(a, name), show(b, glob), source);
+    }
+    return OIDC_ERR_SET(
+        err, OIDC_ERR_DENIED, "require_claim: claim '%s' is %s, which never matches '%s'%s",
+        show(a, name), cJSON_IsObject(v) ? "an object" : "null", show(b, glob), source);
+}
+
+static int check_required_claims(const struct oidc_strlist *l, const char *source,
+                                 const cJSON *claims, struct oidc_err *err)
+{
+    size_t i;
+    int r;
+
+    for (i = 0; i < l->n; i++)
+        if ((r = check_claim_rule(l->v[i], source, claims, err)) != OIDC_OK)
+            return r;
+    return OIDC_OK;
+}
+
+int oidc_policy_check(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
+                      const struct oidc_identity *id, const cJSON *claims, struct oidc_err *err)
+{
+    static const char from_provider[] = "";
+    static const char from_args[] = " (module argument)";
+    int r;
+
+    if (p == NULL || id == NULL || !cJSON_IsObject(claims))
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_policy_check: bad arguments");
+    if ((r = check_deny(p, id, err)) != OIDC_OK)
+        return r;
+    if ((r = check_allow(p, id, err)) != OIDC_OK)
+        return r;
+    if ((r = check_required_groups(&p->require_groups, from_provider, id, err)) != OIDC_OK)
+        return r;
+    if (cfg != NULL &&
+        (r = check_required_groups(&cfg->require_groups, from_args, id, err)) != OIDC_OK)
+        return r;
+    if ((r = check_required_claims(&p->require_claims, from_provider, claims, err)) != OIDC_OK)
+        return r;
+    if (cfg != NULL &&
+        (r = check_required_claims(&cfg->require_claims, from_args, claims, err)) != OIDC_OK)
+        return r;
+    return OIDC_OK;
+}

@@ -1,0 +1,619 @@
+/* policy: deny/allow lists, required groups and required claims, from the provider section (read
+ * by the real configuration parser) and the module arguments (through oidc_cfg_set, as
+ * pam_oidc.so applies them). One named test per rule, passing and refusing, each refusal with its
+ * message. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "idmap.h"
+#include "json.h"
+#include "policy.h"
+
+#define PROVIDER "[provider corp]\nissuer = https://idp.example.test\nclient_id = shell\n"
+
+/* The claims every test checks against: a GitHub-Actions-like token with groups and roles. */
+static const char CLAIMS[] =
+    "{\"iss\":\"https://idp.example.test\",\"sub\":\"repo:org/app:ref:refs/heads/main\","
+    "\"repository\":\"org/app\",\"ref\":\"refs/heads/main\",\"environment\":\"prod\","
+    "\"run_number\":42,\"run_attempt\":1,\"ratio\":0.5,\"email_verified\":true,"
+    "\"mfa\":false,\"nothing\":null,\"groups\":[\"dev\",\"ops\",7],"
+    "\"realm_access\":{\"roles\":[\"admin\",\"user\"],\"tier\":\"gold\"},"
+    "\"weird\":\"line1\\nline2\\u001b[31m\"}";
+
+/* The user: alice in groups dev and ops (mapped names). */
+static char g_dev[] = "dev", g_ops[] = "ops";
+static struct oidc_group groups[] = {{g_dev, 0x70000001u}, {g_ops, 0x70000002u}};
+static struct oidc_identity alice;
+
+struct fixture {
+    struct oidc_cfg *cfg;
+    cJSON *claims;
+    struct oidc_err err;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    if (f == NULL ||
+        oidc_json_parse_object(CLAIMS, strlen(CLAIMS), "claims", &f->claims, NULL) != OIDC_OK)
+        return -1;
+    memset(&alice, 0, sizeof(alice));
+    strcpy(alice.name, "alice");
+    alice.uid = alice.gid = 0x70000000u;
+    alice.groups = groups;
+    alice.n_groups = 2;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    oidc_cfg_free(f->cfg);
+    cJSON_Delete(f->claims);
+    free(f);
+    return 0;
+}
+
+/* Parses PROVIDER plus the extra lines into f->cfg. */
+static void provider(struct fixture *f, const char *extra)
+{
+    char text[2048];
+    struct oidc_err err = {0};
+
+    snprintf(text, sizeof(text), "%s%s", PROVIDER, extra);
+    oidc_cfg_free(f->cfg);
+    f->cfg = oidc_cfg_new();
+    assert_non_null(f->cfg);
+    if (oidc_cfg_parse_text(f->cfg, text, strlen(text), "test.conf", &err) != OIDC_OK ||
+        oidc_cfg_check(f->cfg, &err) != OIDC_OK)
+        fail_msg("configuration refused: %s", err.msg);
+}
+
+/* A module argument, as pam_oidc.so would apply it. */
+static void arg(struct fixture *f, const char *key, const char *value)
+{
+    struct oidc_err err = {0};
+
+    if (oidc_cfg_set(f->cfg, NULL, OIDC_SCOPE_ARG, key, value, "argument", &err) != OIDC_OK)
+        fail_msg("argument %s=%s refused: %s", key, value, err.msg);
+}
+
+static int check(struct fixture *f)
+{
+    memset(&f->err, 0, sizeof(f->err));
+    return oidc_policy_check(f->cfg, f->cfg->providers[0], &alice, f->claims, &f->err);
+}
+
+static void allowed(struct fixture *f)
+{
+    int r = check(f);
+
+    if (r != OIDC_OK)
+        fail_msg("refused (%d): %s", r, f->err.msg);
+}
+
+/* Refused with OIDC_ERR_DENIED and exactly this message. */
+static void denied(struct fixture *f, const char *msg)
+{
+    int r = check(f);
+
+    if (r != OIDC_ERR_DENIED)
+        fail_msg("status %d (wanted OIDC_ERR_DENIED), message \"%s\"", r, f->err.msg);
+    assert_string_equal(f->err.msg, msg);
+}
+
+/* ---------------------------------------------------------------- no rules */
+
+static void test_no_rules_allows(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "");
+    allowed(f);
+    /* cfg NULL: no module arguments */
+    memset(&f->err, 0, sizeof(f->err));
+    assert_int_equal(oidc_policy_check(NULL, f->cfg->providers[0], &alice, f->claims, &f->err),
+                     OIDC_OK);
+}
+
+static void test_bad_arguments_refused(void **state)
+{
+    struct fixture *f = *state;
+    cJSON *arr = cJSON_CreateArray();
+
+    provider(f, "");
+    assert_int_equal(oidc_policy_check(f->cfg, NULL, &alice, f->claims, NULL), OIDC_ERR_INVALID);
+    assert_int_equal(oidc_policy_check(f->cfg, f->cfg->providers[0], NULL, f->claims, NULL),
+                     OIDC_ERR_INVALID);
+    assert_int_equal(oidc_policy_check(f->cfg, f->cfg->providers[0], &alice, NULL, NULL),
+                     OIDC_ERR_INVALID);
+    assert_int_equal(oidc_policy_check(f->cfg, f->cfg->providers[0], &alice, arr, NULL),
+                     OIDC_ERR_INVALID);
+    cJSON_Delete(arr);
+}
+
+/* ---------------------------------------------------------------- deny and allow lists */
+
+static void test_deny_users_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "deny_users = bob, ali*\n");
+    denied(f, "deny_users: user 'alice' matches 'ali*'");
+    provider(f, "deny_users = bob, mallory\n");
+    allowed(f);
+}
+
+static void test_deny_users_wins_over_allow_users(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "allow_users = alice\ndeny_users = alice\n");
+    denied(f, "deny_users: user 'alice' matches 'alice'");
+}
+
+static void test_deny_groups_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "deny_groups = contractors, ops\n");
+    denied(f, "deny_groups: user 'alice' is in group 'ops'");
+    provider(f, "deny_groups = contractors\n");
+    allowed(f);
+}
+
+static void test_deny_groups_wins_over_allow_groups(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "allow_groups = dev\ndeny_groups = ops\n");
+    denied(f, "deny_groups: user 'alice' is in group 'ops'");
+}
+
+static void test_deny_groups_exact_names(void **state)
+{
+    struct fixture *f = *state;
+
+    /* group lists are names, not globs */
+    provider(f, "deny_groups = o*\n");
+    allowed(f);
+}
+
+static void test_allow_users_match(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "allow_users = bob, a*e\n");
+    allowed(f);
+}
+
+static void test_allow_users_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "allow_users = bob, ci-*\n");
+    denied(f, "allow_users: user 'alice' matches none of the allowed patterns (bob, ci-*)");
+}
+
+static void test_allow_groups_match(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "allow_groups = admins, ops\n");
+    allowed(f);
+}
+
+static void test_allow_groups_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "allow_groups = admins, sre\n");
+    denied(f, "allow_groups: user 'alice' is in none of the allowed groups (admins, sre)");
+}
+
+static void test_allow_groups_no_groups_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "allow_groups = dev\n");
+    alice.n_groups = 0;
+    denied(f, "allow_groups: user 'alice' is in none of the allowed groups (dev)");
+}
+
+/* ---------------------------------------------------------------- required groups */
+
+static void test_require_group_present(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_group = dev ops\n");
+    allowed(f);
+}
+
+static void test_require_group_missing(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_group = dev, admins\n");
+    denied(f, "require_group: user 'alice' is not in group 'admins'");
+}
+
+static void test_require_group_argument_missing(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_group = dev\n");
+    arg(f, "require_group", "sudoers");
+    denied(f, "require_group: user 'alice' is not in group 'sudoers' (module argument)");
+}
+
+static void test_require_group_argument_present(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "");
+    arg(f, "require_group", "ops");
+    allowed(f);
+}
+
+/* ---------------------------------------------------------------- required claims */
+
+static void test_require_claim_exact(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = environment=prod\n");
+    allowed(f);
+}
+
+static void test_require_claim_exact_mismatch(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = environment=staging\n");
+    denied(f, "require_claim: claim 'environment' is 'prod', which does not match 'staging'");
+    /* exact means the whole value: no prefix or substring match */
+    provider(f, "require_claim = environment=pro\n");
+    denied(f, "require_claim: claim 'environment' is 'prod', which does not match 'pro'");
+}
+
+static void test_require_claim_glob(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = repository=org/*\n");
+    allowed(f);
+    provider(f, "require_claim = repository=*/app\n");
+    allowed(f);
+    provider(f, "require_claim = repository=org/ap?\n");
+    allowed(f);
+    provider(f, "require_claim = repository=org/[a-c]pp\n");
+    allowed(f);
+}
+
+static void test_require_claim_glob_mismatch(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = repository=other/*\n");
+    denied(f, "require_claim: claim 'repository' is 'org/app', which does not match 'other/*'");
+    /* a glob anchors at both ends */
+    provider(f, "require_claim = repository=org\n");
+    denied(f, "require_claim: claim 'repository' is 'org/app', which does not match 'org'");
+}
+
+static void test_require_claim_glob_star_crosses_slash(void **state)
+{
+    struct fixture *f = *state;
+
+    /* no FNM_PATHNAME: a star also matches '/', so 'refs/STAR' covers nested refs */
+    provider(f, "require_claim = ref=refs/*\n");
+    allowed(f);
+}
+
+static void test_require_claim_ref_main(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = ref=refs/heads/main\n");
+    allowed(f);
+}
+
+static void test_require_claim_ref_dev_refused(void **state)
+{
+    struct fixture *f = *state;
+    static const char dev[] = "{\"ref\":\"refs/heads/dev\"}";
+
+    provider(f, "require_claim = ref=refs/heads/main\n");
+    cJSON_Delete(f->claims);
+    assert_int_equal(oidc_json_parse_object(dev, strlen(dev), "claims", &f->claims, NULL), OIDC_OK);
+    denied(f, "require_claim: claim 'ref' is 'refs/heads/dev', which does not match "
+              "'refs/heads/main'");
+}
+
+static void test_require_claim_array_element(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = groups=ops\n");
+    allowed(f);
+    provider(f, "require_claim = groups=o*\n");
+    allowed(f);
+}
+
+static void test_require_claim_array_no_match(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = groups=admins\n");
+    denied(f, "require_claim: claim 'groups' is an array with no string element that matches "
+              "'admins'");
+    /* a number element is not matched as text */
+    provider(f, "require_claim = groups=7\n");
+    denied(f, "require_claim: claim 'groups' is an array with no string element that matches '7'");
+}
+
+static void test_require_claim_number(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = run_number=42\n");
+    allowed(f);
+    provider(f, "require_claim = run_number=4*\n");
+    allowed(f);
+    provider(f, "require_claim = ratio=0.5\n");
+    allowed(f);
+}
+
+static void test_require_claim_number_mismatch(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = run_number=43\n");
+    denied(f, "require_claim: claim 'run_number' is 42, which does not match '43'");
+    provider(f, "require_claim = run_attempt=1.0\n");
+    denied(f, "require_claim: claim 'run_attempt' is 1, which does not match '1.0'");
+}
+
+static void test_require_claim_bool(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = email_verified=true\n");
+    allowed(f);
+    provider(f, "require_claim = mfa=false\n");
+    allowed(f);
+}
+
+static void test_require_claim_bool_mismatch(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = mfa=true\n");
+    denied(f, "require_claim: claim 'mfa' is false, which does not match 'true'");
+    /* the JSON text, not a truthy spelling */
+    provider(f, "require_claim = email_verified=yes\n");
+    denied(f, "require_claim: claim 'email_verified' is true, which does not match 'yes'");
+}
+
+static void test_require_claim_nested_path(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = realm_access.roles=admin\n");
+    allowed(f);
+    provider(f, "require_claim = realm_access.tier=gold\n");
+    allowed(f);
+}
+
+static void test_require_claim_nested_path_mismatch(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = realm_access.roles=root\n");
+    denied(f, "require_claim: claim 'realm_access.roles' is an array with no string element that "
+              "matches 'root'");
+    provider(f, "require_claim = realm_access.missing=x\n");
+    denied(f, "require_claim: claim 'realm_access.missing' is missing (required to match 'x')");
+    /* a path through a non-object is missing */
+    provider(f, "require_claim = repository.owner=org\n");
+    denied(f, "require_claim: claim 'repository.owner' is missing (required to match 'org')");
+}
+
+static void test_require_claim_missing(void **state)
+{
+    struct fixture *f = *state;
+
+    /* even '*' needs the claim to be there */
+    provider(f, "require_claim = job_workflow_ref=*\n");
+    denied(f, "require_claim: claim 'job_workflow_ref' is missing (required to match '*')");
+}
+
+static void test_require_claim_object_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = realm_access=*\n");
+    denied(f, "require_claim: claim 'realm_access' is an object, which never matches '*'");
+}
+
+static void test_require_claim_null_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = nothing=*\n");
+    denied(f, "require_claim: claim 'nothing' is null, which never matches '*'");
+    provider(f, "require_claim = nothing=null\n");
+    denied(f, "require_claim: claim 'nothing' is null, which never matches 'null'");
+}
+
+static void test_require_claim_all_required(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = repository=org/*, environment=prod, ref=refs/tags/*\n");
+    denied(f, "require_claim: claim 'ref' is 'refs/heads/main', which does not match "
+              "'refs/tags/*'");
+}
+
+static void test_require_claim_argument_adds(void **state)
+{
+    struct fixture *f = *state;
+
+    /* the provider's rule passes; the argument's rule applies on top of it */
+    provider(f, "require_claim = repository=org/*\n");
+    arg(f, "require_claim", "environment=staging");
+    denied(f, "require_claim: claim 'environment' is 'prod', which does not match 'staging' "
+              "(module argument)");
+}
+
+static void test_require_claim_argument_cannot_relax(void **state)
+{
+    struct fixture *f = *state;
+
+    /* a permissive argument does not override a failing provider rule */
+    provider(f, "require_claim = environment=staging\n");
+    arg(f, "require_claim", "environment=*");
+    denied(f, "require_claim: claim 'environment' is 'prod', which does not match 'staging'");
+}
+
+static void test_require_claim_argument_passes(void **state)
+{
+    struct fixture *f = *state;
+
+    provider(f, "require_claim = repository=org/*\n");
+    arg(f, "require_claim", "ref=refs/heads/main environment=prod");
+    allowed(f);
+}
+
+static void test_require_claim_value_escaped(void **state)
+{
+    struct fixture *f = *state;
+
+    /* control bytes from the token never reach the message */
+    provider(f, "require_claim = weird=x\n");
+    denied(f, "require_claim: claim 'weird' is 'line1?line2?[31m', which does not match 'x'");
+}
+
+static void test_require_claim_long_value_cut(void **state)
+{
+    struct fixture *f = *state;
+    char json[600], want[256];
+
+    snprintf(json, sizeof(json), "{\"environment\":\"%0300d\"}", 7);
+    cJSON_Delete(f->claims);
+    assert_int_equal(oidc_json_parse_object(json, strlen(json), "claims", &f->claims, NULL),
+                     OIDC_OK);
+    provider(f, "require_claim = environment=prod\n");
+    snprintf(want, sizeof(want),
+             "require_claim: claim 'environment' is '%048d...', which does not match 'prod'", 0);
+    denied(f, want);
+}
+
+static void test_require_claim_malformed_rule_fails_closed(void **state)
+{
+    struct fixture *f = *state;
+    struct oidc_provider_cfg *p;
+    char r_noeq[] = "environment", r_noname[] = "=prod", r_noglob[] = "environment=";
+    char *rules[] = {r_noeq, NULL};
+    struct oidc_strlist saved;
+
+    /* the parser refuses such rules; the check still fails closed if one gets through */
+    provider(f, "");
+    p = f->cfg->providers[0];
+    saved = p->require_claims;
+    p->require_claims.v = rules;
+    p->require_claims.n = 1;
+    memset(&f->err, 0, sizeof(f->err));
+    assert_int_equal(oidc_policy_check(f->cfg, p, &alice, f->claims, &f->err), OIDC_ERR_CONFIG);
+    assert_string_equal(f->err.msg, "require_claim: 'environment' is not NAME=GLOB (refused: a "
+                                    "rule that cannot be checked never passes)");
+    rules[0] = r_noname;
+    assert_int_equal(oidc_policy_check(f->cfg, p, &alice, f->claims, &f->err), OIDC_ERR_CONFIG);
+    rules[0] = r_noglob;
+    assert_int_equal(oidc_policy_check(f->cfg, p, &alice, f->claims, &f->err), OIDC_ERR_CONFIG);
+    p->require_claims = saved;
+}
+
+/* ---------------------------------------------------------------- order */
+
+static void test_rules_order(void **state)
+{
+    struct fixture *f = *state;
+
+    /* every rule fails; the first in the documented order is reported */
+    provider(f, "deny_groups = dev\nallow_users = bob\nrequire_group = admins\n"
+                "require_claim = environment=x\n");
+    denied(f, "deny_groups: user 'alice' is in group 'dev'");
+    provider(f, "allow_users = bob\nallow_groups = admins\nrequire_group = admins\n"
+                "require_claim = environment=x\n");
+    denied(f, "allow_users: user 'alice' matches none of the allowed patterns (bob)");
+    provider(f, "allow_groups = admins\nrequire_group = admins\nrequire_claim = environment=x\n");
+    denied(f, "allow_groups: user 'alice' is in none of the allowed groups (admins)");
+    provider(f, "require_group = admins\nrequire_claim = environment=x\n");
+    arg(f, "require_group", "sre");
+    denied(f, "require_group: user 'alice' is not in group 'admins'");
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_no_rules_allows),
+        T(test_bad_arguments_refused),
+        T(test_deny_users_refused),
+        T(test_deny_users_wins_over_allow_users),
+        T(test_deny_groups_refused),
+        T(test_deny_groups_wins_over_allow_groups),
+        T(test_deny_groups_exact_names),
+        T(test_allow_users_match),
+        T(test_allow_users_refused),
+        T(test_allow_groups_match),
+        T(test_allow_groups_refused),
+        T(test_allow_groups_no_groups_refused),
+        T(test_require_group_present),
+        T(test_require_group_missing),
+        T(test_require_group_argument_missing),
+        T(test_require_group_argument_present),
+        T(test_require_claim_exact),
+        T(test_require_claim_exact_mismatch),
+        T(test_require_claim_glob),
+        T(test_require_claim_glob_mismatch),
+        T(test_require_claim_glob_star_crosses_slash),
+        T(test_require_claim_ref_main),
+        T(test_require_claim_ref_dev_refused),
+        T(test_require_claim_array_element),
+        T(test_require_claim_array_no_match),
+        T(test_require_claim_number),
+        T(test_require_claim_number_mismatch),
+        T(test_require_claim_bool),
+        T(test_require_claim_bool_mismatch),
+        T(test_require_claim_nested_path),
+        T(test_require_claim_nested_path_mismatch),
+        T(test_require_claim_missing),
+        T(test_require_claim_object_refused),
+        T(test_require_claim_null_refused),
+        T(test_require_claim_all_required),
+        T(test_require_claim_argument_adds),
+        T(test_require_claim_argument_cannot_relax),
+        T(test_require_claim_argument_passes),
+        T(test_require_claim_value_escaped),
+        T(test_require_claim_long_value_cut),
+        T(test_require_claim_malformed_rule_fails_closed),
+        T(test_rules_order),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
