@@ -481,9 +481,15 @@ static int open_dir(const char *dir, int *out, struct oidc_err *err)
         return OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot create the state directory %s: %s", dir,
                             strerror(errno));
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        struct stat st;
+        int e = errno;
+        if (e == ELOOP || (e == ENOTDIR && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)))
+            return OIDC_ERR_SET(err, OIDC_ERR_IO,
+                                "cannot open the state directory %s: it is a symbolic link", dir);
         return OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot open the state directory %s: %s", dir,
-                            errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+                            strerror(e));
+    }
     if (created && fchmod(fd, 0755) != 0) { /* whatever the umask */
         r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot chmod %s: %s", dir, strerror(errno));
         close(fd);

@@ -1,0 +1,1260 @@
+/* Identity cache writer (common/cache.c): the records it writes, read back through the
+ * cache_rec.h decoders and cdb_find; every invariant it refuses to break (each a named negative
+ * test); name <-> subject binding; expiry and prune; the no-op rule; corrupt files; the state
+ * directory rules; verify. Each test runs in a fresh mkdtemp() state directory with fixture
+ * passwd/group files. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <cdb.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "cache_rec.h"
+
+#define ISS   "https://idp.example.test"
+#define ISS2  "https://other.example.test"
+#define T0    1700000000LL
+#define TTL   (30 * 86400LL)
+#define UID_A 0x70000001u
+#define UID_B 0x70000002u
+#define UID_C 0x70000003u
+#define GID_D 0x71000001u /* dev */
+#define GID_O 0x71000002u /* ops */
+
+static char dir[64], state[96], passwd_path[96], group_path[96], cache_path[128];
+static struct oidc_idmap_env env;
+static struct oidc_cache_opts opts;
+static struct oidc_err err;
+
+/* The cache structures hold char * (they own their strings when loaded); tests point them at
+ * literals they never free or modify. */
+static char *mut(const char *s)
+{
+    union {
+        const char *c;
+        char *m;
+    } u = {s};
+
+    return u.m;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    strcpy(dir, "/tmp/test_cache.XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    snprintf(state, sizeof(state), "%s/state", dir);
+    snprintf(passwd_path, sizeof(passwd_path), "%s/passwd", dir);
+    snprintf(group_path, sizeof(group_path), "%s/group", dir);
+    snprintf(cache_path, sizeof(cache_path), "%s/%s", state, OIDC_CACHE_FILE);
+    write_file(passwd_path, "root:x:0:0:root:/root:/bin/bash\n"
+                            "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+                            "carol:x:1001:1001::/home/carol:/bin/bash\n");
+    write_file(group_path, "root:x:0:\n"
+                           "staff:x:50:\n"
+                           "wheel:x:10:carol\n"
+                           "docker:x:999:\n");
+    env.passwd_path = passwd_path;
+    env.group_path = group_path;
+    opts.dir = state;
+    opts.env = &env;
+    opts.now = T0;
+    memset(&err, 0, sizeof(err));
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    char cmd[128];
+
+    (void)st;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A user in a static buffer: groups given as name,gid pairs ending with NULL. */
+static struct oidc_group ugroups[8];
+static struct oidc_cache_user U;
+
+static struct oidc_cache_user *user(const char *name, uint32_t uid, const char *iss,
+                                    const char *sub, ...)
+{
+    va_list ap;
+    const char *g;
+
+    memset(&U, 0, sizeof(U));
+    snprintf(U.name, sizeof(U.name), "%s", name);
+    U.uid = U.gid = uid;
+    U.gecos = mut("Test User");
+    U.home = mut("/home/x");
+    U.shell = mut("/bin/bash");
+    U.issuer = mut(iss);
+    U.subject = mut(sub);
+    U.provider = mut("people");
+    U.first_login = U.last_login = opts.now;
+    U.expires = opts.now + TTL;
+    U.groups = ugroups;
+    va_start(ap, sub);
+    while ((g = va_arg(ap, const char *)) != NULL && U.n_groups < 8) {
+        ugroups[U.n_groups].name = mut(g);
+        ugroups[U.n_groups].gid = va_arg(ap, uint32_t);
+        U.n_groups++;
+    }
+    va_end(ap);
+    return &U;
+}
+
+/* open, upsert, commit, close; returns upsert's code */
+static int store(const struct oidc_cache_user *u, int *written)
+{
+    struct oidc_cache *c = NULL;
+    int r;
+
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    r = oidc_cache_upsert(c, u, &err);
+    if (r == OIDC_OK)
+        assert_int_equal(oidc_cache_commit(c, written, &err), OIDC_OK);
+    oidc_cache_close(c);
+    return r;
+}
+
+static void store_ok(const struct oidc_cache_user *u)
+{
+    int r = store(u, NULL);
+
+    if (r != OIDC_OK)
+        fail_msg("store %s: %s", u->name, oidc_err_msg(&err));
+}
+
+/* Refused with OIDC_ERR_MAPPING and a message naming both sides. */
+static void refused(const struct oidc_cache_user *u, const char *side1, const char *side2)
+{
+    struct stat before, after;
+    int have = stat(cache_path, &before) == 0, r;
+
+    r = store(u, NULL);
+    assert_int_equal(r, OIDC_ERR_MAPPING);
+    if (strstr(err.msg, side1) == NULL || strstr(err.msg, side2) == NULL)
+        fail_msg("message '%s' does not name '%s' and '%s'", err.msg, side1, side2);
+    if (have) { /* nothing was written */
+        assert_int_equal(stat(cache_path, &after), 0);
+        assert_int_equal(before.st_ino, after.st_ino);
+    }
+}
+
+/* ------------------------------------------------------------------ reading the file back */
+
+struct rec {
+    const unsigned char *p;
+    unsigned len;
+};
+
+static struct cdb db;
+static int dbfd = -1;
+
+static void db_open(void)
+{
+    dbfd = open(cache_path, O_RDONLY);
+    assert_true(dbfd >= 0);
+    assert_int_equal(cdb_init(&db, dbfd), 0);
+}
+
+static void db_close(void)
+{
+    cdb_free(&db);
+    close(dbfd);
+    dbfd = -1;
+}
+
+static int db_get(const unsigned char *key, size_t klen, struct rec *r)
+{
+    if (cdb_find(&db, key, (unsigned)klen) <= 0)
+        return 0;
+    r->len = cdb_datalen(&db);
+    r->p = cdb_get(&db, r->len, cdb_datapos(&db));
+    assert_non_null(r->p);
+    return 1;
+}
+
+static int db_name(char type, const char *name, struct rec *r)
+{
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    size_t n = oidc_cache_key_name(type, name, key);
+
+    assert_true(n > 0);
+    return db_get(key, n, r);
+}
+
+static int db_id(char type, uint32_t id, struct rec *r)
+{
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    size_t n = oidc_cache_key_id(type, id, key);
+
+    return db_get(key, n, r);
+}
+
+static int members_equal(const struct oidc_cache_gr *g, const char *const *want, size_t n)
+{
+    const char *p = g->members;
+    size_t i;
+
+    if (g->nmem != n)
+        return 0;
+    for (i = 0; i < n; i++, p += strlen(p) + 1)
+        if (strcmp(p, want[i]) != 0)
+            return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_roundtrip_every_key_kind(void **st)
+{
+    struct oidc_cache_pw pw;
+    struct oidc_cache_gr gr;
+    struct oidc_cache_meta m;
+    struct rec r, r2;
+    uint32_t n, gid;
+    const char *gname;
+    size_t pos = 0;
+    static const char *const dev_members[] = {"alice", "bob"};
+    static const char *const ops_members[] = {"alice"};
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "ops", GID_O, "dev", GID_D, NULL));
+    store_ok(user("bob", UID_B, ISS, "sub-b", "dev", GID_D, NULL));
+    db_open();
+
+    assert_true(db_get((const unsigned char *)"V", 1, &r));
+    assert_int_equal(r.len, strlen(OIDC_CACHE_VERSION));
+    assert_memory_equal(r.p, OIDC_CACHE_VERSION, r.len);
+
+    assert_true(db_name(OIDC_CACHE_K_USER_NAME, "alice", &r));
+    assert_int_equal(oidc_cache_pw_decode(r.p, r.len, &pw), 0);
+    assert_int_equal(pw.uid, UID_A);
+    assert_int_equal(pw.gid, UID_A);
+    assert_int_equal(pw.expires, T0 + TTL);
+    assert_int_equal(pw.flags, 0);
+    assert_string_equal(pw.name, "alice");
+    assert_string_equal(pw.gecos, "Test User");
+    assert_string_equal(pw.home, "/home/x");
+    assert_string_equal(pw.shell, "/bin/bash");
+    assert_true(db_id(OIDC_CACHE_K_USER_ID, UID_A, &r2));
+    assert_int_equal(r2.len, r.len);
+    assert_memory_equal(r2.p, r.p, r.len);
+
+    assert_true(db_name(OIDC_CACHE_K_INITGROUPS, "alice", &r));
+    assert_int_equal(oidc_cache_initgroups_decode(r.p, r.len, &n), 0);
+    assert_int_equal(n, 2); /* in group-name order: dev, ops */
+    assert_int_equal(oidc_cache_get_u32(r.p + 4), GID_D);
+    assert_int_equal(oidc_cache_get_u32(r.p + 8), GID_O);
+
+    assert_true(db_name(OIDC_CACHE_K_META, "alice", &r));
+    assert_int_equal(oidc_cache_meta_decode(r.p, r.len, &m), 0);
+    assert_int_equal(m.first_login, T0);
+    assert_int_equal(m.last_login, T0);
+    assert_int_equal(m.expires, T0 + TTL);
+    assert_string_equal(m.issuer, ISS);
+    assert_string_equal(m.subject, "sub-a");
+    assert_string_equal(m.provider, "people");
+    assert_int_equal(m.ngroups, 2);
+    assert_int_equal(oidc_cache_meta_next_group(&m, &pos, &gid, &gname), 1);
+    assert_string_equal(gname, "dev");
+    assert_int_equal(gid, GID_D);
+    assert_int_equal(oidc_cache_meta_next_group(&m, &pos, &gid, &gname), 1);
+    assert_string_equal(gname, "ops");
+    assert_int_equal(oidc_cache_meta_next_group(&m, &pos, &gid, &gname), 0);
+
+    /* the private group: gid == uid, no listed members, the user's expiry */
+    assert_true(db_name(OIDC_CACHE_K_GROUP_NAME, "alice", &r));
+    assert_int_equal(oidc_cache_gr_decode(r.p, r.len, &gr), 0);
+    assert_int_equal(gr.gid, UID_A);
+    assert_int_equal(gr.nmem, 0);
+    assert_int_equal(gr.expires, T0 + TTL);
+    assert_true(db_id(OIDC_CACHE_K_GROUP_ID, UID_A, &r2));
+    assert_int_equal(r2.len, r.len);
+    assert_memory_equal(r2.p, r.p, r.len);
+
+    assert_true(db_name(OIDC_CACHE_K_GROUP_NAME, "dev", &r));
+    assert_int_equal(oidc_cache_gr_decode(r.p, r.len, &gr), 0);
+    assert_int_equal(gr.gid, GID_D);
+    assert_string_equal(gr.name, "dev");
+    assert_true(members_equal(&gr, dev_members, 2));
+    assert_true(db_id(OIDC_CACHE_K_GROUP_ID, GID_D, &r2));
+    assert_int_equal(r2.len, r.len);
+    assert_memory_equal(r2.p, r.p, r.len);
+    assert_true(db_name(OIDC_CACHE_K_GROUP_NAME, "ops", &r));
+    assert_int_equal(oidc_cache_gr_decode(r.p, r.len, &gr), 0);
+    assert_true(members_equal(&gr, ops_members, 1));
+
+    assert_false(db_name(OIDC_CACHE_K_USER_NAME, "nobody", &r));
+    assert_false(db_get((const unsigned char *)"p", 1, &r)); /* no preauth provider: no record */
+    db_close();
+}
+
+static void test_reload_keeps_everything(void **st)
+{
+    struct oidc_cache *c = NULL;
+    const struct oidc_cache_user *a;
+
+    (void)st;
+    store_ok(user("bob", UID_B, ISS, "sub-b", "dev", GID_D, NULL));
+    store_ok(user("alice", UID_A, ISS, "sub-a", "ops", GID_O, "dev", GID_D, NULL));
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_count(c), 2);
+    assert_string_equal(oidc_cache_at(c, 0)->name, "alice"); /* name order */
+    assert_string_equal(oidc_cache_at(c, 1)->name, "bob");
+    assert_null(oidc_cache_at(c, 2));
+    a = oidc_cache_find(c, "alice");
+    assert_non_null(a);
+    assert_int_equal(a->uid, UID_A);
+    assert_string_equal(a->issuer, ISS);
+    assert_string_equal(a->subject, "sub-a");
+    assert_string_equal(a->provider, "people");
+    assert_string_equal(a->gecos, "Test User");
+    assert_int_equal(a->first_login, T0);
+    assert_int_equal(a->expires, T0 + TTL);
+    assert_int_equal(a->n_groups, 2);
+    assert_string_equal(a->groups[0].name, "dev");
+    assert_int_equal(a->groups[0].gid, GID_D);
+    assert_null(oidc_cache_find(c, "nobody"));
+    oidc_cache_close(c);
+}
+
+static void collect(void *ctx, const char *line)
+{
+    int *n = ctx;
+
+    (*n)++;
+    print_message("  verify: %s\n", line);
+}
+
+static void test_verify_clean_file(void **st)
+{
+    int n = 0;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "ops", GID_O, "dev", GID_D, NULL));
+    store_ok(user("bob", UID_B, ISS, "sub-b", "dev", GID_D, NULL));
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_OK);
+    assert_int_equal(n, 0);
+}
+
+static void test_file_mode_0644_and_lock_file(void **st)
+{
+    struct stat s;
+    char lock[160];
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    assert_int_equal(stat(cache_path, &s), 0);
+    assert_int_equal(s.st_mode & 07777, 0644);
+    assert_int_equal(s.st_uid, geteuid());
+    assert_int_equal(stat(state, &s), 0);
+    assert_int_equal(s.st_mode & 07777, 0755); /* created by the writer, whatever the umask */
+    snprintf(lock, sizeof(lock), "%s/cache.lock", state);
+    assert_int_equal(stat(lock, &s), 0);
+}
+
+/* ---- collisions: each refused with OIDC_ERR_MAPPING, naming both sides */
+
+static void test_refuse_uid_of_cached_user(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    refused(user("bob", UID_A, ISS, "sub-b", NULL), "bob", "alice");
+}
+
+static void test_refuse_uid_of_cached_group(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "dev", GID_D, NULL));
+    refused(user("bob", GID_D, ISS, "sub-b", NULL), "bob", "dev");
+}
+
+static void test_refuse_uid_of_local_account(void **st)
+{
+    (void)st;
+    refused(user("bob", 1001, ISS, "sub-b", NULL), "bob", "carol");
+}
+
+static void test_refuse_uid_of_local_group(void **st)
+{
+    (void)st;
+    refused(user("bob", 999, ISS, "sub-b", NULL), "bob", "docker");
+}
+
+static void test_refuse_name_of_local_account(void **st)
+{
+    (void)st;
+    refused(user("carol", UID_C, ISS, "sub-c", NULL), "carol", passwd_path);
+}
+
+static void test_refuse_name_of_local_group(void **st)
+{
+    (void)st;
+    refused(user("staff", UID_C, ISS, "sub-c", NULL), "staff", group_path);
+}
+
+static void test_refuse_name_of_cached_group(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "dev", GID_D, NULL));
+    refused(user("dev", UID_B, ISS, "sub-b", NULL), "'dev'", "cached group");
+}
+
+static void test_refuse_group_named_like_cached_user(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    refused(user("bob", UID_B, ISS, "sub-b", "alice", GID_D, NULL), "bob", "alice");
+}
+
+static void test_refuse_group_named_like_local_group(void **st)
+{
+    (void)st;
+    refused(user("bob", UID_B, ISS, "sub-b", "wheel", GID_D, NULL), "wheel", group_path);
+}
+
+static void test_refuse_group_named_like_local_account(void **st)
+{
+    (void)st;
+    refused(user("bob", UID_B, ISS, "sub-b", "daemon", GID_D, NULL), "daemon", passwd_path);
+}
+
+static void test_refuse_group_gid_of_other_cached_group(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "dev", GID_D, NULL));
+    refused(user("bob", UID_B, ISS, "sub-b", "qa", GID_D, NULL), "qa", "dev");
+}
+
+static void test_refuse_group_gid_of_cached_user(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    refused(user("bob", UID_B, ISS, "sub-b", "qa", UID_A, NULL), "qa", "alice");
+}
+
+static void test_refuse_group_gid_of_local_group(void **st)
+{
+    (void)st;
+    refused(user("bob", UID_B, ISS, "sub-b", "qa", 50, NULL), "qa", "staff");
+}
+
+static void test_refuse_group_with_other_gid(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "dev", GID_D, NULL));
+    refused(user("bob", UID_B, ISS, "sub-b", "dev", GID_O, NULL), "dev", "bob");
+}
+
+static void test_refuse_uid_change_of_cached_user(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    refused(user("alice", UID_B, ISS, "sub-a", NULL), "alice", "uid");
+}
+
+static void test_refuse_invalid_input(void **st)
+{
+    struct oidc_cache *c = NULL;
+    struct oidc_cache_user *u;
+
+    (void)st;
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    u = user("alice", 0, ISS, "s", NULL);
+    assert_int_equal(oidc_cache_upsert(c, u, &err), OIDC_ERR_INVALID); /* uid 0 */
+    u = user("alice", UID_A, ISS, "s", NULL);
+    u->gid = UID_B;
+    assert_int_equal(oidc_cache_upsert(c, u, &err), OIDC_ERR_INVALID); /* gid != uid */
+    u = user("alice", UID_A, ISS, "s", NULL);
+    u->gecos = mut("a:b");
+    assert_int_equal(oidc_cache_upsert(c, u, &err), OIDC_ERR_INVALID); /* ':' in a passwd field */
+    u = user("alice", UID_A, ISS, "s", NULL);
+    u->home = mut("relative");
+    assert_int_equal(oidc_cache_upsert(c, u, &err), OIDC_ERR_INVALID);
+    u = user("Alice", UID_A, ISS, "s", NULL);
+    assert_int_equal(oidc_cache_upsert(c, u, &err), OIDC_ERR_INVALID);
+    u = user("root", UID_A, ISS, "s", NULL);
+    assert_int_equal(oidc_cache_upsert(c, u, &err), OIDC_ERR_INVALID);
+    u = user("alice", UID_A, ISS, "", NULL); /* no subject, not pre-provisioned */
+    assert_int_equal(oidc_cache_upsert(c, u, &err), OIDC_ERR_INVALID);
+    u = user("alice", UID_A, ISS, "s", "alice", GID_D, NULL); /* own name as a group */
+    assert_int_equal(oidc_cache_upsert(c, u, &err), OIDC_ERR_MAPPING);
+    u = user("alice", UID_A, ISS, "s", "dev", GID_D, "dev2", GID_D, NULL); /* one gid twice */
+    assert_int_equal(oidc_cache_upsert(c, u, &err), OIDC_ERR_MAPPING);
+    assert_int_equal(oidc_cache_count(c), 0);
+    oidc_cache_close(c);
+}
+
+/* ---- name <-> subject binding */
+
+static void test_refuse_other_subject_for_cached_name(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    refused(user("alice", UID_A, ISS, "sub-evil", NULL), "sub-a", "sub-evil");
+}
+
+static void test_refuse_other_issuer_for_cached_name(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    refused(user("alice", UID_A, ISS2, "sub-a", NULL), ISS, ISS2);
+}
+
+static void test_same_subject_updates_entry(void **st)
+{
+    struct oidc_cache *c = NULL;
+    struct oidc_cache_user *u;
+    int written = 0;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    opts.now = T0 + 10;
+    u = user("alice", UID_A, ISS, "sub-a", NULL);
+    u->gecos = mut("Alice Changed");
+    assert_int_equal(store(u, &written), OIDC_OK);
+    assert_int_equal(written, 1);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_string_equal(oidc_cache_find(c, "alice")->gecos, "Alice Changed");
+    assert_int_equal(oidc_cache_find(c, "alice")->first_login, T0); /* kept */
+    oidc_cache_close(c);
+}
+
+static void test_deleted_name_can_be_claimed_again(void **st)
+{
+    struct oidc_cache *c = NULL;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_delete(c, "alice", &err), OIDC_OK);
+    assert_int_equal(oidc_cache_commit(c, NULL, &err), OIDC_OK);
+    oidc_cache_close(c);
+    store_ok(user("alice", UID_A, ISS, "sub-new", NULL));
+}
+
+static void test_preprovisioned_bound_by_first_login(void **st)
+{
+    struct oidc_cache *c = NULL;
+    struct oidc_cache_user *u;
+    const struct oidc_cache_user *a;
+
+    (void)st;
+    u = user("alice", UID_A, ISS, "", NULL);
+    u->flags = OIDC_CACHE_F_PREPROVISIONED;
+    u->first_login = u->last_login = u->expires = 0;
+    store_ok(u);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    a = oidc_cache_find(c, "alice");
+    assert_non_null(a);
+    assert_string_equal(a->subject, "");
+    assert_int_equal(a->expires, 0);
+    oidc_cache_close(c);
+
+    opts.now = T0 + 100;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL)); /* the first login binds */
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    a = oidc_cache_find(c, "alice");
+    assert_string_equal(a->subject, "sub-a");
+    assert_int_equal(a->flags & OIDC_CACHE_F_PREPROVISIONED, OIDC_CACHE_F_PREPROVISIONED);
+    assert_int_equal(a->first_login, T0 + 100);
+    assert_int_equal(a->expires, T0 + 100 + TTL);
+    oidc_cache_close(c);
+    refused(user("alice", UID_A, ISS, "sub-other", NULL), "sub-a", "sub-other"); /* now bound */
+}
+
+static void test_preprovisioned_for_other_issuer_refused(void **st)
+{
+    struct oidc_cache_user *u;
+
+    (void)st;
+    u = user("alice", UID_A, ISS, "", NULL);
+    u->flags = OIDC_CACHE_F_PREPROVISIONED;
+    store_ok(u);
+    refused(user("alice", UID_A, ISS2, "sub-a", NULL), ISS, ISS2);
+}
+
+static void test_refuse_unbinding_a_bound_entry(void **st)
+{
+    struct oidc_cache_user *u;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    u = user("alice", UID_A, ISS, "", NULL);
+    u->flags = OIDC_CACHE_F_PREPROVISIONED;
+    refused(u, "alice", "bound");
+}
+
+/* ---- expiry and prune */
+
+static void test_prune_removes_expired_entries(void **st)
+{
+    struct oidc_cache *c = NULL;
+    struct rec r;
+    size_t removed = 99;
+    int n = 0;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "ops", GID_O, "dev", GID_D, NULL));
+    opts.now = T0 + TTL / 2;
+    store_ok(user("bob", UID_B, ISS, "sub-b", "dev", GID_D, NULL));
+
+    opts.now = T0 + TTL - 1; /* nobody expired yet */
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_prune(c, &removed, &err), OIDC_OK);
+    assert_int_equal(removed, 0);
+    oidc_cache_close(c);
+
+    opts.now = T0 + TTL; /* alice's entry expires now */
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_prune(c, &removed, &err), OIDC_OK);
+    assert_int_equal(removed, 1);
+    assert_int_equal(oidc_cache_commit(c, NULL, &err), OIDC_OK);
+    assert_null(oidc_cache_find(c, "alice"));
+    assert_non_null(oidc_cache_find(c, "bob"));
+    oidc_cache_close(c);
+
+    db_open();
+    assert_false(db_name(OIDC_CACHE_K_USER_NAME, "alice", &r));
+    assert_false(db_id(OIDC_CACHE_K_USER_ID, UID_A, &r));
+    assert_false(db_name(OIDC_CACHE_K_GROUP_NAME, "alice", &r)); /* private group too */
+    assert_false(db_name(OIDC_CACHE_K_GROUP_NAME, "ops", &r));   /* no member left */
+    assert_false(db_id(OIDC_CACHE_K_GROUP_ID, GID_O, &r));
+    assert_true(db_name(OIDC_CACHE_K_GROUP_NAME, "dev", &r));
+    db_close();
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_OK);
+}
+
+static void test_group_expiry_is_longest_member(void **st)
+{
+    struct oidc_cache_gr gr;
+    struct rec r;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "dev", GID_D, NULL));
+    opts.now = T0 + 5000;
+    store_ok(user("bob", UID_B, ISS, "sub-b", "dev", GID_D, NULL));
+    db_open();
+    assert_true(db_name(OIDC_CACHE_K_GROUP_NAME, "dev", &r));
+    assert_int_equal(oidc_cache_gr_decode(r.p, r.len, &gr), 0);
+    assert_int_equal(gr.expires, T0 + 5000 + TTL);
+    db_close();
+}
+
+/* ---- the no-op rule */
+
+static struct oidc_cfg cfg;
+static struct oidc_provider_cfg prov;
+static struct oidc_provider_cfg *provs[1] = {&prov};
+static struct oidc_identity ident;
+static struct oidc_group igroups[1];
+
+static void identity_setup(void)
+{
+    memset(&cfg, 0, sizeof(cfg));
+    memset(&prov, 0, sizeof(prov));
+    memset(&ident, 0, sizeof(ident));
+    cfg.state_dir = state;
+    cfg.cache_ttl = TTL;
+    cfg.providers = provs;
+    cfg.n_providers = 1;
+    prov.name = mut("people");
+    prov.uid_key = OIDC_UID_KEY_NAME;
+    snprintf(ident.name, sizeof(ident.name), "alice");
+    ident.uid = ident.gid = UID_A;
+    ident.issuer = mut(ISS);
+    ident.subject = mut("sub-a");
+    ident.gecos = mut("Alice");
+    ident.home = mut("/home/alice");
+    ident.shell = mut("/bin/bash");
+    igroups[0].name = mut("dev");
+    igroups[0].gid = GID_D;
+    ident.groups = igroups;
+    ident.n_groups = 1;
+}
+
+static void test_repeat_login_costs_no_write(void **st)
+{
+    struct stat a, b;
+    int written = -1;
+
+    (void)st;
+    identity_setup();
+    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
+                     OIDC_OK);
+    assert_int_equal(written, 1);
+    assert_int_equal(stat(cache_path, &a), 0);
+    sleep(1);                     /* a rewrite would show in mtime as well as in the inode */
+    opts.now = T0 + TTL / 10 - 1; /* just under a tenth of cache_ttl later */
+    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
+                     OIDC_OK);
+    assert_int_equal(written, 0);
+    assert_int_equal(stat(cache_path, &b), 0);
+    assert_int_equal(a.st_ino, b.st_ino);
+    assert_int_equal(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+    assert_int_equal(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+}
+
+static void test_login_after_tenth_of_ttl_refreshes_expiry(void **st)
+{
+    struct oidc_cache *c = NULL;
+    struct stat a, b;
+    int written = -1;
+
+    (void)st;
+    identity_setup();
+    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
+                     OIDC_OK);
+    assert_int_equal(stat(cache_path, &a), 0);
+    opts.now = T0 + TTL / 10;
+    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
+                     OIDC_OK);
+    assert_int_equal(written, 1);
+    assert_int_equal(stat(cache_path, &b), 0);
+    assert_int_not_equal(a.st_ino, b.st_ino);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_find(c, "alice")->last_login, T0 + TTL / 10);
+    assert_int_equal(oidc_cache_find(c, "alice")->expires, T0 + TTL / 10 + TTL);
+    assert_int_equal(oidc_cache_find(c, "alice")->first_login, T0);
+    oidc_cache_close(c);
+}
+
+static void test_changed_identity_rewrites_at_once(void **st)
+{
+    int written = -1;
+
+    (void)st;
+    identity_setup();
+    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
+                     OIDC_OK);
+    opts.now = T0 + 1;
+    ident.n_groups = 0; /* left group dev */
+    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
+                     OIDC_OK);
+    assert_int_equal(written, 1);
+}
+
+static void test_group_membership_follows_logins(void **st)
+{
+    struct oidc_cache_gr gr;
+    struct rec r;
+    uint32_t n;
+    static const char *const only_bob[] = {"bob"};
+    int problems = 0;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "dev", GID_D, NULL));
+    store_ok(user("bob", UID_B, ISS, "sub-b", "dev", GID_D, NULL));
+    /* alice leaves dev and joins ops */
+    store_ok(user("alice", UID_A, ISS, "sub-a", "ops", GID_O, NULL));
+    db_open();
+    assert_true(db_name(OIDC_CACHE_K_GROUP_NAME, "dev", &r));
+    assert_int_equal(oidc_cache_gr_decode(r.p, r.len, &gr), 0);
+    assert_true(members_equal(&gr, only_bob, 1));
+    assert_true(db_name(OIDC_CACHE_K_INITGROUPS, "alice", &r));
+    assert_int_equal(oidc_cache_initgroups_decode(r.p, r.len, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(oidc_cache_get_u32(r.p + 4), GID_O);
+    db_close();
+    /* bob leaves dev: the group disappears */
+    store_ok(user("bob", UID_B, ISS, "sub-b", NULL));
+    db_open();
+    assert_false(db_name(OIDC_CACHE_K_GROUP_NAME, "dev", &r));
+    assert_false(db_id(OIDC_CACHE_K_GROUP_ID, GID_D, &r));
+    db_close();
+    assert_int_equal(oidc_cache_verify(&opts, collect, &problems, &err), OIDC_OK);
+}
+
+/* ---- delete */
+
+static void test_delete_user_and_emptied_groups(void **st)
+{
+    struct oidc_cache *c = NULL;
+    struct rec r;
+    int written = 0;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "ops", GID_O, "dev", GID_D, NULL));
+    store_ok(user("bob", UID_B, ISS, "sub-b", "dev", GID_D, NULL));
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_delete(c, "alice", &err), OIDC_OK);
+    assert_int_equal(oidc_cache_delete(c, "alice", &err), OIDC_ERR_NOTFOUND);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    assert_int_equal(written, 1);
+    oidc_cache_close(c);
+    db_open();
+    assert_false(db_name(OIDC_CACHE_K_USER_NAME, "alice", &r));
+    assert_false(db_name(OIDC_CACHE_K_META, "alice", &r));
+    assert_false(db_name(OIDC_CACHE_K_INITGROUPS, "alice", &r));
+    assert_false(db_name(OIDC_CACHE_K_GROUP_NAME, "ops", &r));
+    assert_true(db_name(OIDC_CACHE_K_GROUP_NAME, "dev", &r));
+    assert_true(db_name(OIDC_CACHE_K_USER_NAME, "bob", &r));
+    db_close();
+}
+
+static void test_remove_user_absent_is_ok(void **st)
+{
+    (void)st;
+    identity_setup();
+    assert_int_equal(oidc_cache_remove_user_opts(&opts, "ghost", &err), OIDC_OK);
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    assert_int_equal(oidc_cache_remove_user_opts(&opts, "alice", &err), OIDC_OK);
+    db_open();
+    {
+        struct rec r;
+        assert_false(db_name(OIDC_CACHE_K_USER_NAME, "alice", &r));
+    }
+    db_close();
+}
+
+/* ---- corrupt files are refused and left alone */
+
+static void corrupt_case(const void *bytes, size_t len)
+{
+    struct oidc_cache *c = NULL;
+    unsigned char back[4096];
+    int written = -1, fd, n = 0;
+    ssize_t got;
+
+    assert_int_equal(mkdir(state, 0755), 0);
+    fd = open(cache_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, bytes, len), (ssize_t)len);
+    close(fd);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_PARSE);
+    assert_null(c);
+    assert_non_null(strstr(err.msg, "corrupt"));
+    identity_setup();
+    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
+                     OIDC_ERR_PARSE);
+    assert_int_equal(written, 0);
+    fd = open(cache_path, O_RDONLY);
+    assert_true(fd >= 0);
+    got = read(fd, back, sizeof(back));
+    close(fd);
+    assert_int_equal(got, (ssize_t)len);
+    assert_memory_equal(back, bytes, len); /* not overwritten */
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_ERR_PARSE);
+    assert_true(n > 0);
+}
+
+static void test_corrupt_garbage_refused_not_overwritten(void **st)
+{
+    static const char garbage[] = "this is not a cdb file at all";
+
+    (void)st;
+    corrupt_case(garbage, sizeof(garbage));
+}
+
+static void test_corrupt_empty_file_refused(void **st)
+{
+    (void)st;
+    corrupt_case("", 0);
+}
+
+static void test_truncated_file_refused(void **st)
+{
+    unsigned char buf[4096];
+    int fd;
+    ssize_t n;
+    char cmd[256];
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "dev", GID_D, NULL));
+    fd = open(cache_path, O_RDONLY);
+    assert_true(fd >= 0);
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    assert_true(n > 2100);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+    assert_int_equal(system(cmd), 0);
+    corrupt_case(buf, 2100); /* the hash tables survive, the tail of the records does not */
+}
+
+/* A well-formed CDB written by hand. */
+static void write_cdb(const char *const *kv, size_t n)
+{
+    struct cdb_make m;
+    size_t i;
+    int fd;
+
+    mkdir(state, 0755);
+    fd = open(cache_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(cdb_make_start(&m, fd), 0);
+    for (i = 0; i + 1 < n; i += 2)
+        assert_int_equal(cdb_make_add(&m, kv[i], (unsigned)strlen(kv[i]), kv[i + 1],
+                                      (unsigned)strlen(kv[i + 1])),
+                         0);
+    assert_int_equal(cdb_make_finish(&m), 0);
+    close(fd);
+}
+
+static void test_wrong_version_refused(void **st)
+{
+    static const char *const kv[] = {"V", "nss-pam-oidc cache v0"};
+    struct oidc_cache *c = NULL;
+    int n = 0;
+
+    (void)st;
+    write_cdb(kv, 2);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_PARSE);
+    assert_non_null(strstr(err.msg, "version"));
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_ERR_PARSE);
+}
+
+static void test_missing_version_refused(void **st)
+{
+    static const char *const kv[] = {"x", "y"};
+    struct oidc_cache *c = NULL;
+
+    (void)st;
+    write_cdb(kv, 2);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_PARSE);
+}
+
+static void test_verify_reports_inconsistent_records(void **st)
+{
+    struct oidc_cache_buf b = {0};
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    struct cdb_make m;
+    int fd, n = 0;
+    size_t kl;
+
+    (void)st;
+    /* a user record with no uid, initgroups, provenance or private-group records */
+    oidc_cache_buf_u32(&b, UID_A);
+    oidc_cache_buf_u32(&b, UID_A);
+    oidc_cache_buf_i64(&b, 0);
+    oidc_cache_buf_u32(&b, 0);
+    oidc_cache_buf_str(&b, "alice");
+    oidc_cache_buf_str(&b, "");
+    oidc_cache_buf_str(&b, "/home/alice");
+    oidc_cache_buf_str(&b, "/bin/sh");
+    assert_int_equal(b.failed, 0);
+    assert_int_equal(mkdir(state, 0755), 0);
+    fd = open(cache_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(cdb_make_start(&m, fd), 0);
+    assert_int_equal(
+        cdb_make_add(&m, "V", 1, OIDC_CACHE_VERSION, (unsigned)strlen(OIDC_CACHE_VERSION)), 0);
+    kl = oidc_cache_key_name(OIDC_CACHE_K_USER_NAME, "alice", key);
+    assert_int_equal(cdb_make_add(&m, key, (unsigned)kl, b.p, (unsigned)b.len), 0);
+    assert_int_equal(cdb_make_finish(&m), 0);
+    close(fd);
+    oidc_cache_buf_free(&b);
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_ERR_PARSE);
+    assert_true(n >= 4); /* uid, initgroups, provenance, private group */
+    {
+        struct oidc_cache *c = NULL;
+        assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_PARSE); /* no provenance */
+    }
+}
+
+static void test_verify_reports_local_collision(void **st)
+{
+    int n = 0;
+    char line[128];
+    FILE *f;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    f = fopen(passwd_path, "a"); /* an admin later adds a local account with alice's uid */
+    assert_non_null(f);
+    snprintf(line, sizeof(line), "local1:x:%u:100::/home/local1:/bin/sh\n", UID_A);
+    fputs(line, f);
+    fclose(f);
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_ERR_PARSE);
+    assert_int_equal(n, 1);
+}
+
+static void test_verify_missing_file_is_empty_cache(void **st)
+{
+    int n = 0;
+
+    (void)st;
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_OK);
+    assert_int_equal(n, 0);
+}
+
+/* ---- the state directory */
+
+static void test_refuse_group_writable_state_dir(void **st)
+{
+    struct oidc_cache *c = NULL;
+
+    (void)st;
+    assert_int_equal(mkdir(state, 0755), 0);
+    assert_int_equal(chmod(state, 0775), 0);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_IO);
+    assert_non_null(strstr(err.msg, "writable"));
+    assert_int_equal(chmod(state, 0757), 0);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_IO);
+}
+
+static void test_refuse_symlinked_state_dir(void **st)
+{
+    struct oidc_cache *c = NULL;
+    char real[128];
+
+    (void)st;
+    snprintf(real, sizeof(real), "%s/real", dir);
+    assert_int_equal(mkdir(real, 0755), 0);
+    assert_int_equal(symlink(real, state), 0);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_IO);
+    assert_non_null(strstr(err.msg, "symbolic link"));
+}
+
+static void test_refuse_symlinked_cache_file(void **st)
+{
+    struct oidc_cache *c = NULL;
+
+    (void)st;
+    assert_int_equal(mkdir(state, 0755), 0);
+    assert_int_equal(symlink(passwd_path, cache_path), 0);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_IO);
+    assert_non_null(strstr(err.msg, "symbolic link"));
+}
+
+static void test_refuse_relative_state_dir(void **st)
+{
+    struct oidc_cache *c = NULL;
+
+    (void)st;
+    opts.dir = "relative/dir";
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_CONFIG);
+}
+
+static void test_stale_temp_files_removed(void **st)
+{
+    struct oidc_cache *c = NULL;
+    char tmp[160];
+    int fd;
+
+    (void)st;
+    assert_int_equal(mkdir(state, 0755), 0);
+    snprintf(tmp, sizeof(tmp), "%s/cache.cdb.AbC123", state);
+    fd = open(tmp, O_WRONLY | O_CREAT, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    oidc_cache_close(c);
+    assert_int_equal(access(tmp, F_OK), -1);
+}
+
+/* ---- preauth record */
+
+static void test_preauth_record(void **st)
+{
+    struct oidc_cache *c = NULL;
+    char *pats[3];
+
+    pats[0] = mut("ci-*");
+    pats[1] = mut("dev?");
+    pats[2] = NULL;
+    struct rec r;
+    const unsigned char *p;
+    int written = -1;
+
+    (void)st;
+    identity_setup();
+    prov.preauth = 1;
+    prov.uid_min = 0x60000000u;
+    prov.uid_max = 0x6FFFFFFFu;
+    prov.home = mut("/srv/home/{name}");
+    prov.shell = mut("/bin/zsh");
+    prov.preauth_allow.v = pats;
+    prov.preauth_allow.n = 2;
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    assert_int_equal(written, 1);
+    oidc_cache_close(c);
+    db_open();
+    assert_true(db_get((const unsigned char *)"p", 1, &r));
+    p = r.p;
+    assert_int_equal(oidc_cache_get_u32(p), 1);
+    assert_int_equal(oidc_cache_get_u32(p + 4), 0x60000000u);
+    assert_int_equal(oidc_cache_get_u32(p + 8), 0x6FFFFFFFu);
+    assert_int_equal(oidc_cache_get_u32(p + 12), 2);
+    p += 16;
+    assert_string_equal((const char *)p, "people");
+    p += strlen((const char *)p) + 1;
+    assert_string_equal((const char *)p, "/srv/home/{name}");
+    p += strlen((const char *)p) + 1;
+    assert_string_equal((const char *)p, "/bin/zsh");
+    p += strlen((const char *)p) + 1;
+    assert_string_equal((const char *)p, "ci-*");
+    p += strlen((const char *)p) + 1;
+    assert_string_equal((const char *)p, "dev?");
+    p += strlen((const char *)p) + 1;
+    assert_int_equal((size_t)(p - r.p), r.len);
+    db_close();
+    /* the same configuration again: nothing to write */
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    assert_int_equal(written, 0);
+    oidc_cache_close(c);
+    /* preauth switched off: the record becomes an empty list */
+    prov.preauth = 0;
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    assert_int_equal(written, 1);
+    oidc_cache_close(c);
+    db_open();
+    assert_true(db_get((const unsigned char *)"p", 1, &r));
+    assert_int_equal(r.len, 4);
+    assert_int_equal(oidc_cache_get_u32(r.p), 0);
+    db_close();
+}
+
+static void test_preauth_refuses_home_placeholder(void **st)
+{
+    struct oidc_cache *c = NULL;
+    char *pats[2];
+
+    pats[0] = mut("*");
+    pats[1] = NULL;
+
+    (void)st;
+    identity_setup();
+    prov.preauth = 1;
+    prov.home = mut("/home/{email}");
+    prov.preauth_allow.v = pats;
+    prov.preauth_allow.n = 1;
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "people"));
+    assert_non_null(strstr(err.msg, "{email}"));
+    oidc_cache_close(c);
+    /* store_identity refreshes preauth, so the login's store fails the same way */
+    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, NULL, &err),
+                     OIDC_ERR_CONFIG);
+}
+
+/* ---- many users: the hash indexes under deletions */
+
+static void test_many_users_and_deletes(void **st)
+{
+    struct oidc_cache *c = NULL;
+    char name[32], gname[32];
+    struct oidc_cache_user *u;
+    int i, n = 0;
+
+    (void)st;
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    for (i = 0; i < 2000; i++) {
+        snprintf(name, sizeof(name), "u%04d", i);
+        snprintf(gname, sizeof(gname), "g%03d", i % 100);
+        u = user(name, UID_A + (uint32_t)i, ISS, name, gname, GID_D + (uint32_t)(i % 100), NULL);
+        if (oidc_cache_upsert(c, u, &err) != OIDC_OK)
+            fail_msg("%s", err.msg);
+    }
+    for (i = 0; i < 2000; i += 3) {
+        snprintf(name, sizeof(name), "u%04d", i);
+        assert_int_equal(oidc_cache_delete(c, name, &err), OIDC_OK);
+    }
+    for (i = 0; i < 2000; i++) {
+        snprintf(name, sizeof(name), "u%04d", i);
+        if (i % 3 == 0)
+            assert_null(oidc_cache_find(c, name));
+        else
+            assert_int_equal(oidc_cache_find(c, name)->uid, UID_A + (uint32_t)i);
+    }
+    /* a freed uid can be taken again, a kept one cannot */
+    u = user("newcomer", UID_A, ISS, "new", NULL);
+    assert_int_equal(oidc_cache_upsert(c, u, &err), OIDC_OK);
+    u = user("newcomer2", UID_A + 1, ISS, "new2", NULL);
+    assert_int_equal(oidc_cache_upsert(c, u, &err), OIDC_ERR_MAPPING);
+    assert_int_equal(oidc_cache_commit(c, NULL, &err), OIDC_OK);
+    oidc_cache_close(c);
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_count(c), 2000 - 667 + 1);
+    oidc_cache_close(c);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_roundtrip_every_key_kind),
+        T(test_reload_keeps_everything),
+        T(test_verify_clean_file),
+        T(test_file_mode_0644_and_lock_file),
+        T(test_refuse_uid_of_cached_user),
+        T(test_refuse_uid_of_cached_group),
+        T(test_refuse_uid_of_local_account),
+        T(test_refuse_uid_of_local_group),
+        T(test_refuse_name_of_local_account),
+        T(test_refuse_name_of_local_group),
+        T(test_refuse_name_of_cached_group),
+        T(test_refuse_group_named_like_cached_user),
+        T(test_refuse_group_named_like_local_group),
+        T(test_refuse_group_named_like_local_account),
+        T(test_refuse_group_gid_of_other_cached_group),
+        T(test_refuse_group_gid_of_cached_user),
+        T(test_refuse_group_gid_of_local_group),
+        T(test_refuse_group_with_other_gid),
+        T(test_refuse_uid_change_of_cached_user),
+        T(test_refuse_invalid_input),
+        T(test_refuse_other_subject_for_cached_name),
+        T(test_refuse_other_issuer_for_cached_name),
+        T(test_same_subject_updates_entry),
+        T(test_deleted_name_can_be_claimed_again),
+        T(test_preprovisioned_bound_by_first_login),
+        T(test_preprovisioned_for_other_issuer_refused),
+        T(test_refuse_unbinding_a_bound_entry),
+        T(test_prune_removes_expired_entries),
+        T(test_group_expiry_is_longest_member),
+        T(test_repeat_login_costs_no_write),
+        T(test_login_after_tenth_of_ttl_refreshes_expiry),
+        T(test_changed_identity_rewrites_at_once),
+        T(test_group_membership_follows_logins),
+        T(test_delete_user_and_emptied_groups),
+        T(test_remove_user_absent_is_ok),
+        T(test_corrupt_garbage_refused_not_overwritten),
+        T(test_corrupt_empty_file_refused),
+        T(test_truncated_file_refused),
+        T(test_wrong_version_refused),
+        T(test_missing_version_refused),
+        T(test_verify_reports_inconsistent_records),
+        T(test_verify_reports_local_collision),
+        T(test_verify_missing_file_is_empty_cache),
+        T(test_refuse_group_writable_state_dir),
+        T(test_refuse_symlinked_state_dir),
+        T(test_refuse_symlinked_cache_file),
+        T(test_refuse_relative_state_dir),
+        T(test_stale_temp_files_removed),
+        T(test_preauth_record),
+        T(test_preauth_refuses_home_placeholder),
+        T(test_many_users_and_deletes),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
