@@ -955,7 +955,7 @@ int oidc_cfg_set(struct oidc_cfg *cfg, struct oidc_provider_cfg *prov, enum oidc
             continue;
         if (keys[i].scopes & (unsigned)scope)
             k = &keys[i];
-        else
+        else if (other == NULL) /* the first row: the file's meaning of a shared name */
             other = &keys[i];
     }
     if (k == NULL)

@@ -1308,6 +1308,466 @@ static void test_secret_file_refused(void **state)
     assert_null(s);
 }
 
+/* ---------------------------------------------------------------- keys of the PAM module */
+
+/* Applies one module argument (value NULL: a bare word); returns the status. */
+static int set_arg(struct oidc_cfg *cfg, const char *key, const char *value, struct oidc_err *err)
+{
+    memset(err, 0, sizeof(*err));
+    return oidc_cfg_set(cfg, NULL, OIDC_SCOPE_ARG, key, value, "argument 1", err);
+}
+
+static void test_pam_keys_defaults(void **state)
+{
+    struct oidc_cfg *cfg = parse_ok(MINIMAL);
+    const struct oidc_provider_cfg *p = cfg->providers[0];
+    const struct oidc_strlist *lists[] = {&p->preauth_allow,  &p->allow_users,  &p->allow_groups,
+                                          &p->deny_users,     &p->deny_groups,  &p->require_groups,
+                                          &p->require_claims, &p->export_claims};
+    size_t i;
+
+    (void)state;
+    assert_int_equal(p->preauth, 0);
+    assert_int_equal(p->flow, OIDC_FLOW_DEVICE);
+    assert_int_equal(p->login_timeout, OIDC_LOGIN_TIMEOUT_DEFAULT);
+    assert_int_equal(p->login_timeout, 110);
+    assert_int_equal(p->qr, 0);
+    assert_int_equal(p->ephemeral, 0);
+    assert_int_equal(p->replay_protection, 1);
+    for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        assert_int_equal(lists[i]->n, 0);
+        assert_non_null(lists[i]->v);
+        assert_null(lists[i]->v[0]);
+    }
+    /* global and argument-only fields */
+    assert_int_equal(cfg->cache_ttl, OIDC_CACHE_TTL_DEFAULT);
+    assert_int_equal(cfg->cache_ttl, 30 * 86400);
+    assert_int_equal(cfg->flow, OIDC_FLOW_UNSET);
+    assert_int_equal(cfg->login_timeout, 0);
+    assert_int_equal(cfg->qr, -1);
+    assert_int_equal(cfg->use_first_pass, 0);
+    assert_int_equal(cfg->try_first_pass, 0);
+    assert_int_equal(cfg->require_groups.n, 0);
+    assert_non_null(cfg->require_groups.v);
+    assert_int_equal(cfg->require_claims.n, 0);
+    assert_non_null(cfg->require_claims.v);
+    oidc_cfg_free(cfg);
+}
+
+static void test_pam_keys_parse(void **state)
+{
+    struct oidc_cfg *cfg = parse_ok("[global]\n"
+                                    "cache_ttl = 7d\n"
+                                    "[provider corp]\n"
+                                    "issuer = " ISSUER "\n"
+                                    "client_id = shell\n"
+                                    "preauth = yes\n"
+                                    "preauth_allow = ci-*, alice\n"
+                                    "flow = auto\n"
+                                    "login_timeout = 2m\n"
+                                    "qr = on\n"
+                                    "ephemeral = true\n"
+                                    "replay_protection = no\n"
+                                    "allow_users = alice bob ci-*\n"
+                                    "allow_groups = dev, ops\n"
+                                    "deny_users = mallory\n"
+                                    "deny_groups = contractors\n"
+                                    "require_group = vpn-users\n"
+                                    "require_claim = repository=org/*, ref=refs/heads/main\n"
+                                    "export_claims = repository run_id\n");
+    const struct oidc_provider_cfg *p = cfg->providers[0];
+
+    (void)state;
+    assert_int_equal(cfg->cache_ttl, 7 * 86400);
+    assert_int_equal(p->preauth, 1);
+    assert_int_equal(p->preauth_allow.n, 2);
+    assert_string_equal(p->preauth_allow.v[0], "ci-*");
+    assert_string_equal(p->preauth_allow.v[1], "alice");
+    assert_int_equal(p->flow, OIDC_FLOW_AUTO);
+    assert_int_equal(p->login_timeout, 120);
+    assert_int_equal(p->qr, 1);
+    assert_int_equal(p->ephemeral, 1);
+    assert_int_equal(p->replay_protection, 0);
+    assert_int_equal(p->allow_users.n, 3);
+    assert_string_equal(p->allow_users.v[2], "ci-*");
+    assert_null(p->allow_users.v[3]);
+    assert_int_equal(p->allow_groups.n, 2);
+    assert_string_equal(p->allow_groups.v[1], "ops");
+    assert_int_equal(p->deny_users.n, 1);
+    assert_string_equal(p->deny_users.v[0], "mallory");
+    assert_int_equal(p->deny_groups.n, 1);
+    assert_string_equal(p->deny_groups.v[0], "contractors");
+    assert_int_equal(p->require_groups.n, 1);
+    assert_string_equal(p->require_groups.v[0], "vpn-users");
+    /* the first '=' of the line separates the key; the rule keeps its own '=' */
+    assert_int_equal(p->require_claims.n, 2);
+    assert_string_equal(p->require_claims.v[0], "repository=org/*");
+    assert_string_equal(p->require_claims.v[1], "ref=refs/heads/main");
+    assert_int_equal(p->export_claims.n, 2);
+    assert_string_equal(p->export_claims.v[0], "repository");
+    assert_string_equal(p->export_claims.v[1], "run_id");
+    /* module-argument fields are untouched by the file */
+    assert_int_equal(cfg->flow, OIDC_FLOW_UNSET);
+    assert_int_equal(cfg->require_claims.n, 0);
+    oidc_cfg_free(cfg);
+}
+
+static void test_flow_values(void **state)
+{
+    struct oidc_cfg *cfg;
+
+    (void)state;
+    cfg = parse_ok(MINIMAL "flow = token\n");
+    assert_int_equal(cfg->providers[0]->flow, OIDC_FLOW_TOKEN);
+    oidc_cfg_free(cfg);
+    cfg = parse_ok(MINIMAL "flow = device\n");
+    assert_int_equal(cfg->providers[0]->flow, OIDC_FLOW_DEVICE);
+    oidc_cfg_free(cfg);
+    parse_fails(MINIMAL "flow = browser\n", "test.conf:4: flow: 'browser' is not a known value "
+                                            "(expected device, token or auto)");
+    /* enum values are case-sensitive, like the rest of the grammar's words */
+    parse_fails(MINIMAL "flow = Token\n", "flow: 'Token' is not a known value");
+    parse_fails(MINIMAL "flow =\n", "flow: is empty");
+}
+
+static void test_login_timeout_range(void **state)
+{
+    struct oidc_cfg *cfg;
+
+    (void)state;
+    cfg = parse_ok(MINIMAL "login_timeout = 10\n");
+    assert_int_equal(cfg->providers[0]->login_timeout, 10);
+    oidc_cfg_free(cfg);
+    cfg = parse_ok(MINIMAL "login_timeout = 1h\n");
+    assert_int_equal(cfg->providers[0]->login_timeout, 3600);
+    oidc_cfg_free(cfg);
+    parse_fails(MINIMAL "login_timeout = 9\n",
+                "login_timeout: '9' is out of range (expected 10 to 3600 seconds)");
+    parse_fails(MINIMAL "login_timeout = 3601\n", "login_timeout: '3601' is out of range");
+    parse_fails(MINIMAL "login_timeout = 2w\n", "login_timeout: '2w' has an unknown unit");
+}
+
+static void test_pam_bools(void **state)
+{
+    (void)state;
+    parse_fails(MINIMAL "preauth = sometimes\n", "preauth: 'sometimes' is not a boolean");
+    parse_fails(MINIMAL "qr = maybe\n", "qr: 'maybe' is not a boolean");
+    parse_fails(MINIMAL "ephemeral = 2\n", "ephemeral: '2' is not a boolean");
+    parse_fails(MINIMAL "replay_protection = off-ish\n",
+                "replay_protection: 'off-ish' is not a boolean");
+}
+
+static void test_access_lists_need_items(void **state)
+{
+    (void)state;
+    parse_fails(MINIMAL "allow_users =\n", "allow_users: is empty (expected glob patterns of "
+                                           "login names)");
+    parse_fails(MINIMAL "allow_groups = ,\n", "allow_groups: ',' has no items (expected group "
+                                              "names)");
+    parse_fails(MINIMAL "deny_users =\n", "deny_users: is empty");
+    parse_fails(MINIMAL "deny_groups =\n", "deny_groups: is empty");
+    parse_fails(MINIMAL "require_group =\n", "require_group: is empty");
+    parse_fails(MINIMAL "preauth_allow =\n", "preauth_allow: is empty");
+    parse_fails(MINIMAL "export_claims =\n", "export_claims: is empty");
+    parse_fails(MINIMAL "require_claim =\n", "require_claim: is empty");
+}
+
+static void test_require_claim_rule_checked(void **state)
+{
+    struct oidc_cfg *cfg;
+    char line[256];
+
+    (void)state;
+    /* NAME=GLOB with a dotted path and any glob after the first '=' */
+    cfg = parse_ok(MINIMAL "require_claim = realm_access.roles=admin, env=a=b, x-y_Z.1=[ab]*\n");
+    assert_int_equal(cfg->providers[0]->require_claims.n, 3);
+    assert_string_equal(cfg->providers[0]->require_claims.v[1], "env=a=b");
+    oidc_cfg_free(cfg);
+    parse_fails(MINIMAL "require_claim = repository\n",
+                "require_claim: 'repository' is not NAME=GLOB (expected NAME=GLOB items such as "
+                "repository=org/*)");
+    parse_fails(MINIMAL "require_claim = =org/*\n", "require_claim: '=org/*' has an empty claim "
+                                                    "name");
+    parse_fails(MINIMAL "require_claim = ref=\n",
+                "require_claim: 'ref=' has an empty pattern after '='");
+    parse_fails(MINIMAL "require_claim = re$f=x\n",
+                "require_claim: 're$f=x' has a claim name with a character other than A-Z a-z "
+                "0-9 _ . -");
+    parse_fails(MINIMAL "require_claim = a/b=x\n", "has a claim name with a character other than");
+    /* one bad item refuses the whole list, and names that item */
+    parse_fails(MINIMAL "require_claim = env=prod, team\n",
+                "require_claim: 'team' is not NAME=GLOB");
+    /* blanks separate items: "repository = org/x" is three items, the first without '=' */
+    parse_fails(MINIMAL "require_claim = repository = org/x\n",
+                "require_claim: 'repository' is not NAME=GLOB");
+    snprintf(line, sizeof(line), MINIMAL "require_claim = %065d=x\n", 0);
+    parse_fails(line, "has a claim name over 64 bytes");
+    snprintf(line, sizeof(line), MINIMAL "require_claim = %064d=x\n", 0);
+    cfg = parse_ok(line);
+    oidc_cfg_free(cfg);
+}
+
+static void test_export_claims_names_checked(void **state)
+{
+    struct oidc_cfg *cfg;
+
+    (void)state;
+    cfg = parse_ok(MINIMAL "export_claims = repository, run_id, Job_Workflow_Ref2\n");
+    assert_int_equal(cfg->providers[0]->export_claims.n, 3);
+    oidc_cfg_free(cfg);
+    /* names become part of OIDC_CLAIM_<NAME>: top-level names of A-Z a-z 0-9 _ only */
+    parse_fails(MINIMAL "export_claims = realm_access.roles\n",
+                "export_claims: 'realm_access.roles' has a claim name with '.' or '-' (top-level "
+                "claims of A-Z a-z 0-9 _ only)");
+    parse_fails(MINIMAL "export_claims = job-id\n", "export_claims: 'job-id' has a claim name with "
+                                                    "'.' or '-'");
+    parse_fails(MINIMAL "export_claims = run$id\n",
+                "export_claims: 'run$id' has a claim name with a character other than");
+    parse_fails(MINIMAL "export_claims = a=b\n", "export_claims: 'a=b' has a claim name with a "
+                                                 "character other than");
+}
+
+static void test_cache_ttl(void **state)
+{
+    struct oidc_cfg *cfg;
+
+    (void)state;
+    cfg = parse_ok("[global]\ncache_ttl = 60\n");
+    assert_int_equal(cfg->cache_ttl, 60);
+    oidc_cfg_free(cfg);
+    cfg = parse_ok("[global]\ncache_ttl = 3650d\n");
+    assert_int_equal(cfg->cache_ttl, 3650LL * 86400);
+    oidc_cfg_free(cfg);
+    parse_fails("[global]\ncache_ttl = 59\n", "cache_ttl: '59' is out of range (expected 60 to "
+                                              "315360000 seconds)");
+    parse_fails("[global]\ncache_ttl = 3651d\n", "cache_ttl: '3651d' is out of range");
+    parse_fails("[global]\ncache_ttl = -1\n", "cache_ttl: '-1' is not a number");
+    parse_fails(MINIMAL "cache_ttl = 1d\n", "test.conf:4: cache_ttl: not allowed in a [provider "
+                                            "NAME] section (it belongs in [global])");
+}
+
+static void test_provider_only_keys_refused_in_global(void **state)
+{
+    (void)state;
+    parse_fails("[global]\nreplay_protection = no\n",
+                "replay_protection: not allowed in [global] (it belongs in a [provider NAME] "
+                "section)");
+    parse_fails("[global]\nrequire_claim = a=b\n", "require_claim: not allowed in [global]");
+    parse_fails("[global]\npreauth = yes\n", "preauth: not allowed in [global]");
+    /* names that are both provider keys and module arguments point to the provider section */
+    parse_fails("[global]\nflow = token\n",
+                "flow: not allowed in [global] (it belongs in a [provider NAME] section)");
+    parse_fails("[global]\ntimeout = 30\n",
+                "timeout: not allowed in [global] (it belongs in a [provider NAME] section)");
+    parse_fails("[global]\nrequire_group = admins\n",
+                "require_group: not allowed in [global] (it belongs in a [provider NAME] section)");
+}
+
+static void test_argument_only_keys_refused_in_file(void **state)
+{
+    (void)state;
+    parse_fails(MINIMAL "use_first_pass = yes\n", "test.conf:4: use_first_pass: not allowed in a "
+                                                  "[provider NAME] section (it belongs in the "
+                                                  "module arguments)");
+    parse_fails("[global]\ntry_first_pass = yes\n", "try_first_pass: not allowed in [global]");
+    parse_fails("[global]\nprovider = corp\n", "provider: not allowed in [global]");
+}
+
+static void test_preauth_needs_uid_key_name(void **state)
+{
+    (void)state;
+    check_fails(MINIMAL "preauth = yes\npreauth_allow = *\nuid_key = subject\n",
+                "provider 'corp': preauth: needs uid_key = name (sshd must see the uid the user "
+                "will have before the token names the subject; pre-provision users with 'oidcctl "
+                "user add' instead)");
+    check_fails(MINIMAL "preauth = yes\npreauth_allow = *\nuid_key = claim:uid_number\n",
+                "preauth: needs uid_key = name");
+}
+
+static void test_preauth_needs_preauth_allow(void **state)
+{
+    (void)state;
+    check_fails(MINIMAL "preauth = yes\n",
+                "provider 'corp': preauth: needs preauth_allow (glob patterns of the names sshd "
+                "may be answered for, such as preauth_allow = *)");
+}
+
+static void test_preauth_ok(void **state)
+{
+    struct oidc_cfg *cfg;
+
+    (void)state;
+    cfg = parse_ok(MINIMAL "preauth = yes\npreauth_allow = ci-*\nuid_key = name\n");
+    assert_int_equal(cfg->providers[0]->preauth, 1);
+    oidc_cfg_free(cfg);
+    /* preauth_allow alone (preauth off) and uid_key = subject without preauth are fine */
+    cfg = parse_ok(MINIMAL "preauth_allow = ci-*\nuid_key = subject\n");
+    oidc_cfg_free(cfg);
+    cfg = parse_ok(MINIMAL "preauth = no\nuid_key = subject\n");
+    oidc_cfg_free(cfg);
+}
+
+static void test_args_pam_keys(void **state)
+{
+    struct oidc_cfg *cfg = oidc_cfg_new();
+    struct oidc_err err;
+
+    (void)state;
+    assert_non_null(cfg);
+    assert_int_equal(set_arg(cfg, "flow", "token", &err), OIDC_OK);
+    assert_int_equal(cfg->flow, OIDC_FLOW_TOKEN);
+    assert_int_equal(set_arg(cfg, "timeout", "45", &err), OIDC_OK);
+    assert_int_equal(cfg->login_timeout, 45);
+    assert_int_equal(set_arg(cfg, "qr", "no", &err), OIDC_OK);
+    assert_int_equal(cfg->qr, 0);
+    assert_int_equal(set_arg(cfg, "use_first_pass", NULL, &err), OIDC_OK);
+    assert_int_equal(cfg->use_first_pass, 1);
+    assert_int_equal(set_arg(cfg, "try_first_pass", "yes", &err), OIDC_OK);
+    assert_int_equal(cfg->try_first_pass, 1);
+    assert_int_equal(set_arg(cfg, "require_group", "sudoers,admins", &err), OIDC_OK);
+    assert_int_equal(cfg->require_groups.n, 2);
+    assert_string_equal(cfg->require_groups.v[0], "sudoers");
+    assert_string_equal(cfg->require_groups.v[1], "admins");
+    assert_int_equal(set_arg(cfg, "require_claim", "ref=refs/heads/main,environment=prod", &err),
+                     OIDC_OK);
+    assert_int_equal(cfg->require_claims.n, 2);
+    assert_string_equal(cfg->require_claims.v[0], "ref=refs/heads/main");
+    assert_string_equal(cfg->require_claims.v[1], "environment=prod");
+    assert_int_equal(set_arg(cfg, "qr", "yes", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "argument 1: qr: given twice in the module arguments");
+    oidc_cfg_free(cfg);
+
+    cfg = oidc_cfg_new();
+    assert_int_equal(set_arg(cfg, "flow", "auto", &err), OIDC_OK);
+    assert_int_equal(cfg->flow, OIDC_FLOW_AUTO);
+    assert_int_equal(set_arg(cfg, "qr", "1", &err), OIDC_OK);
+    assert_int_equal(cfg->qr, 1);
+    oidc_cfg_free(cfg);
+}
+
+static void test_args_pam_keys_refused(void **state)
+{
+    struct oidc_cfg *cfg = oidc_cfg_new();
+    struct oidc_err err;
+
+    (void)state;
+    assert_non_null(cfg);
+    assert_int_equal(set_arg(cfg, "flow", "password", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "argument 1: flow: 'password' is not a known value (expected device, token "
+                     "or auto)");
+    assert_int_equal(cfg->flow, OIDC_FLOW_UNSET);
+    assert_int_equal(set_arg(cfg, "timeout", "5", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "argument 1: timeout: '5' is out of range (expected 10 to 3600 seconds)");
+    assert_int_equal(set_arg(cfg, "timeout", "2h", &err), OIDC_ERR_CONFIG);
+    assert_int_equal(cfg->login_timeout, 0);
+    assert_int_equal(set_arg(cfg, "qr", "perhaps", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "argument 1: qr: 'perhaps' is not a boolean");
+    assert_int_equal(cfg->qr, -1);
+    /* only debug and the *_first_pass words may stand alone */
+    assert_int_equal(set_arg(cfg, "flow", NULL, &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "argument 1: flow: needs a value (expected flow=VALUE)");
+    assert_int_equal(set_arg(cfg, "qr", NULL, &err), OIDC_ERR_CONFIG);
+    assert_int_equal(set_arg(cfg, "require_group", NULL, &err), OIDC_ERR_CONFIG);
+    assert_int_equal(set_arg(cfg, "use_first_pass", "sometimes", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "argument 1: use_first_pass: 'sometimes' is not a boolean");
+    /* rules get the same checks as in the file */
+    assert_int_equal(set_arg(cfg, "require_claim", "environment", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "argument 1: require_claim: 'environment' is not NAME=GLOB");
+    assert_int_equal(set_arg(cfg, "require_claim", "=prod", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "has an empty claim name");
+    assert_int_equal(set_arg(cfg, "require_claim", "env=", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "has an empty pattern after '='");
+    assert_int_equal(cfg->require_claims.n, 0);
+    assert_int_equal(set_arg(cfg, "require_group", "", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "argument 1: require_group: is empty");
+    /* provider-only keys are not module arguments */
+    assert_int_equal(set_arg(cfg, "login_timeout", "30", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "argument 1: login_timeout: not allowed in the module arguments (it belongs "
+                     "in a [provider NAME] section)");
+    assert_int_equal(set_arg(cfg, "replay_protection", "no", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "replay_protection: not allowed in the module arguments");
+    assert_int_equal(set_arg(cfg, "allow_users", "alice", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "allow_users: not allowed in the module arguments");
+    assert_int_equal(set_arg(cfg, "deny_users", "alice", &err), OIDC_ERR_CONFIG);
+    assert_int_equal(set_arg(cfg, "preauth", "yes", &err), OIDC_ERR_CONFIG);
+    assert_int_equal(set_arg(cfg, "export_claims", "sub", &err), OIDC_ERR_CONFIG);
+    assert_int_equal(set_arg(cfg, "cache_ttl", "1d", &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "cache_ttl: not allowed in the module arguments (it belongs in [global])");
+    oidc_cfg_free(cfg);
+}
+
+static void test_timeout_means_http_in_file_login_in_args(void **state)
+{
+    struct oidc_cfg *cfg = parse_ok(MINIMAL "timeout = 30\n");
+    struct oidc_err err;
+
+    (void)state;
+    /* in a provider section, timeout is the HTTP request limit... */
+    assert_int_equal(cfg->providers[0]->timeout, 30);
+    assert_int_equal(cfg->providers[0]->login_timeout, 110);
+    /* ...as a module argument, the whole login's */
+    assert_int_equal(set_arg(cfg, "timeout", "60", &err), OIDC_OK);
+    assert_int_equal(cfg->login_timeout, 60);
+    assert_int_equal(cfg->providers[0]->timeout, 30);
+    oidc_cfg_free(cfg);
+}
+
+static void test_flow_in_file_and_args(void **state)
+{
+    struct oidc_cfg *cfg = parse_ok(MINIMAL "flow = device\nqr = yes\n");
+    struct oidc_err err;
+
+    (void)state;
+    /* both scopes hold their own value; pam_oidc lets the argument override the provider's */
+    assert_int_equal(set_arg(cfg, "flow", "token", &err), OIDC_OK);
+    assert_int_equal(set_arg(cfg, "qr", "no", &err), OIDC_OK);
+    assert_int_equal(cfg->providers[0]->flow, OIDC_FLOW_DEVICE);
+    assert_int_equal(cfg->providers[0]->qr, 1);
+    assert_int_equal(cfg->flow, OIDC_FLOW_TOKEN);
+    assert_int_equal(cfg->qr, 0);
+    oidc_cfg_free(cfg);
+}
+
+static void test_load_pam_arguments(void **state)
+{
+    const char *dir = *state;
+    const char *args[] = {"flow=token",
+                          "require_claim=repository=org/*",
+                          "require_group=sudoers",
+                          "use_first_pass",
+                          "timeout=30",
+                          "qr=no"};
+    struct oidc_cfg *cfg;
+    struct oidc_err err;
+    char path[256];
+
+    need_root();
+    write_text(path, sizeof(path), dir, "c.conf", MINIMAL "require_claim = ref=refs/heads/*\n",
+               0600);
+    /* the argument's key ends at its first '=': the rule keeps its own */
+    assert_int_equal(load_with(path, 6, args, &cfg, &err), OIDC_OK);
+    assert_int_equal(cfg->flow, OIDC_FLOW_TOKEN);
+    assert_int_equal(cfg->require_claims.n, 1);
+    assert_string_equal(cfg->require_claims.v[0], "repository=org/*");
+    assert_string_equal(cfg->providers[0]->require_claims.v[0], "ref=refs/heads/*");
+    assert_int_equal(cfg->require_groups.n, 1);
+    assert_int_equal(cfg->use_first_pass, 1);
+    assert_int_equal(cfg->try_first_pass, 0);
+    assert_int_equal(cfg->login_timeout, 30);
+    assert_int_equal(cfg->qr, 0);
+    oidc_cfg_free(cfg);
+
+    /* the cross-field checks run after the arguments too */
+    write_text(path, sizeof(path), dir, "p.conf", MINIMAL "preauth = yes\n", 0600);
+    assert_int_equal(load_with(path, 0, NULL, &cfg, &err), OIDC_ERR_CONFIG);
+    assert_null(cfg);
+    assert_msg(&err, "preauth: needs preauth_allow");
+
+    args[0] = "require_claim=team";
+    assert_int_equal(load_with(path, 1, args, &cfg, &err), OIDC_ERR_CONFIG);
+    assert_msg(&err, "argument 2: require_claim: 'team' is not NAME=GLOB");
+}
+
 /* ---------------------------------------------------------------- documentation */
 
 /* Every key, in the order of the table in common/conf.c (file keys, then argument-only keys). */
@@ -1343,6 +1803,14 @@ static const char *const doc_keys[] = {
     "uid_max",
     "home",
     "shell",
+};
+
+/* The provider keys of the PAM module and the NSS preauth, which follow "shell" in the table. The
+ * example file does not show them yet, so only the man page is checked for them. */
+static const char *const doc_keys_pam[] = {
+    "preauth",     "preauth_allow",     "flow",          "login_timeout", "qr",
+    "ephemeral",   "replay_protection", "allow_users",   "allow_groups",  "deny_users",
+    "deny_groups", "require_group",     "require_claim", "export_claims",
 };
 
 /* Reads $top_srcdir/rel (set by make check); skips the test when top_srcdir is not set. */
@@ -1447,8 +1915,27 @@ static void test_man_page_keys(void **state)
             fail_msg("man page: '%s' missing or out of table order", doc_keys[i]);
         p = a + 1;
     }
+    for (i = 0; i < sizeof(doc_keys_pam) / sizeof(doc_keys_pam[0]); i++) {
+        snprintf(want, sizeof(want), "\n.BI %s \" = \"", doc_keys_pam[i]);
+        snprintf(want2, sizeof(want2), "\n.BR %s \" = \"", doc_keys_pam[i]);
+        a = strstr(p, want);
+        b = strstr(p, want2);
+        if (a == NULL || (b != NULL && b < a))
+            a = b;
+        if (a == NULL)
+            fail_msg("man page: '%s' missing or out of table order", doc_keys_pam[i]);
+        p = a + 1;
+    }
+    /* cache_ttl is documented with the other [global] keys */
+    assert_non_null(strstr(text, "\n.BI cache_ttl \" = \""));
     assert_non_null(strstr(text, "\n.BI config= "));
     assert_non_null(strstr(text, "\n.BI provider= "));
+    assert_non_null(strstr(text, "\n.BR flow= "));
+    assert_non_null(strstr(text, "\n.BI timeout= "));
+    assert_non_null(strstr(text, "\n.BI qr= "));
+    assert_non_null(strstr(text, "\n.BR use_first_pass \", \" try_first_pass"));
+    assert_non_null(strstr(text, "\n.BI require_group= "));
+    assert_non_null(strstr(text, "\n.BI require_claim= "));
     free(text);
 }
 
@@ -1498,6 +1985,25 @@ int main(void)
         cmocka_unit_test(test_arg_unknown_key),
         cmocka_unit_test(test_arg_repeated),
         cmocka_unit_test(test_arg_config_relative),
+        cmocka_unit_test(test_pam_keys_defaults),
+        cmocka_unit_test(test_pam_keys_parse),
+        cmocka_unit_test(test_flow_values),
+        cmocka_unit_test(test_login_timeout_range),
+        cmocka_unit_test(test_pam_bools),
+        cmocka_unit_test(test_access_lists_need_items),
+        cmocka_unit_test(test_require_claim_rule_checked),
+        cmocka_unit_test(test_export_claims_names_checked),
+        cmocka_unit_test(test_cache_ttl),
+        cmocka_unit_test(test_provider_only_keys_refused_in_global),
+        cmocka_unit_test(test_argument_only_keys_refused_in_file),
+        cmocka_unit_test(test_preauth_needs_uid_key_name),
+        cmocka_unit_test(test_preauth_needs_preauth_allow),
+        cmocka_unit_test(test_preauth_ok),
+        cmocka_unit_test(test_args_pam_keys),
+        cmocka_unit_test(test_args_pam_keys_refused),
+        cmocka_unit_test(test_timeout_means_http_in_file_login_in_args),
+        cmocka_unit_test(test_flow_in_file_and_args),
+        cmocka_unit_test_setup_teardown(test_load_pam_arguments, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_load_missing_explicit_fails, tmpdir_setup,
                                         tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_load_file_and_args, tmpdir_setup, tmpdir_teardown),
