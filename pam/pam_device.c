@@ -1,0 +1,194 @@
+/* The device flow inside a PAM conversation: the verification URL, the user code and an optional
+ * QR code go into ONE prompt (OpenSSH holds PAM_TEXT_INFO back until the next prompt), the user
+ * answers with Enter once approved, and the module polls within the login deadline. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <security/pam_appl.h>
+
+#include "device.h"
+#include "json.h"
+#include "provider.h"
+#include "pam_int.h"
+
+#define PROMPT_MAX 8192
+
+/* When the ID token lacks the groups claim and userinfo is enabled, copies the claim from userinfo
+ * into claims; the userinfo subject must be the ID token's (OIDC Core 5.3.2). (The same rule as
+ * oidcctl login.) */
+static int merge_userinfo(struct oidc_provider *p, const char *access_token, cJSON *claims,
+                          struct oidc_err *err)
+{
+    const struct oidc_provider_cfg *pcfg = oidc_provider_cfg(p);
+    cJSON *ui = NULL;
+    const cJSON *groups;
+    const char *sub_id = NULL, *sub_ui = NULL;
+    char top[128];
+    size_t n;
+    int r;
+
+    if (!pcfg->userinfo || pcfg->groups_claim == NULL || pcfg->groups_claim[0] == '\0' ||
+        oidc_json_get_path(claims, pcfg->groups_claim) != NULL)
+        return OIDC_OK;
+    if (access_token == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_HTTP,
+                            "userinfo is enabled but the IdP sent no access token");
+    if ((r = oidc_userinfo_fetch(p, access_token, &ui, err)) != OIDC_OK)
+        return r;
+    if (oidc_json_get_string(claims, "sub", &sub_id) != OIDC_OK ||
+        oidc_json_get_string(ui, "sub", &sub_ui) != OIDC_OK || strcmp(sub_id, sub_ui) != 0) {
+        cJSON_Delete(ui);
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "userinfo subject does not match the ID token subject");
+    }
+    n = strcspn(pcfg->groups_claim, ".");
+    if (n < sizeof(top)) {
+        memcpy(top, pcfg->groups_claim, n);
+        top[n] = '\0';
+        groups = cJSON_GetObjectItemCaseSensitive(ui, top);
+        if (groups != NULL && cJSON_GetObjectItemCaseSensitive(claims, top) == NULL)
+            cJSON_AddItemToObject(claims, top, cJSON_Duplicate(groups, 1));
+    }
+    cJSON_Delete(ui);
+    return OIDC_OK;
+}
+
+/* Monotonic milliseconds: whole seconds of oidc_now() could make a poll 1 ms after the code was
+ * issued look a second old. */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int want_qr(const struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg)
+{
+    return c->cfg->qr >= 0 ? c->cfg->qr : pcfg->qr;
+}
+
+/* The one prompt. Everything from the IdP passes through oidc_printable so that it cannot drive
+ * the user's terminal. */
+static char *device_prompt(const struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg,
+                           const struct oidc_device_auth *da, int64_t deadline, int64_t now)
+{
+    char url[1024], uri[1024], code[64], user[64];
+    const char *complete = da->verification_uri_complete;
+    char *qr = NULL, *out;
+    int64_t left = deadline - now;
+
+    if ((out = malloc(PROMPT_MAX)) == NULL)
+        return NULL;
+    if (complete != NULL && want_qr(c, pcfg))
+        qr = oidc_pam_qr_ascii(complete);
+    oidc_printable(url, sizeof(url), complete != NULL ? complete : da->verification_uri);
+    oidc_printable(uri, sizeof(uri), da->verification_uri);
+    oidc_printable(code, sizeof(code), da->user_code);
+    if (da->expires_at - now < left)
+        left = da->expires_at - now;
+    snprintf(out, PROMPT_MAX,
+             "To sign in%s%s with %s, open this address in a browser:\n\n"
+             "    %s\n\n"
+             "and check that it shows the code: %s\n"
+             "(or open %s and enter the code)\n"
+             "%s%s"
+             "Press Enter once you have approved (within %lld s): ",
+             c->user != NULL ? " as " : "",
+             c->user != NULL ? oidc_printable(user, sizeof(user), c->user) : "", pcfg->name, url,
+             code, uri, qr != NULL ? qr : "", qr != NULL ? "\n" : "", (long long)left);
+    free(qr);
+    return out;
+}
+
+/* The message the user sees when the flow ends without tokens. */
+static void tell_user(struct oidc_pam_ctx *c, int r)
+{
+    switch (r) {
+    case OIDC_ERR_DENIED:
+        oidc_pam_error(c, "The sign-in was denied at the identity provider.");
+        break;
+    case OIDC_ERR_EXPIRED:
+        oidc_pam_error(c, "The sign-in code expired before the login was approved.");
+        break;
+    case OIDC_ERR_TIMEOUT:
+        oidc_pam_error(c, "The login was not approved in the time allowed.");
+        break;
+    case OIDC_ERR_NETWORK:
+    case OIDC_ERR_HTTP:
+        oidc_pam_error(c, "The identity provider cannot be reached.");
+        break;
+    default:
+        oidc_pam_error(c, "The sign-in failed.");
+        break;
+    }
+}
+
+int oidc_pam_device_login(struct oidc_pam_ctx *c, struct oidc_provider *prov, int64_t deadline,
+                          cJSON **claims, int64_t *exp, struct oidc_err *err)
+{
+    const struct oidc_provider_cfg *pcfg = oidc_provider_cfg(prov);
+    struct oidc_device_auth da = {0};
+    struct oidc_device_tokens dt = {0};
+    struct oidc_token *t = NULL;
+    char *prompt = NULL, *resp = NULL;
+    int64_t now = oidc_now(), issued, issued_ms;
+    int r, rc;
+
+    *claims = NULL;
+    if ((r = oidc_provider_discover(prov, now, err)) != OIDC_OK ||
+        (r = oidc_device_start(prov, now, &da, err)) != OIDC_OK) {
+        tell_user(c, r);
+        rc = oidc_pam_rc(c->op, r);
+        goto out;
+    }
+    issued = oidc_now();
+    issued_ms = mono_ms();
+    if ((prompt = device_prompt(c, pcfg, &da, deadline, issued)) == NULL) {
+        rc = PAM_BUF_ERR;
+        goto out;
+    }
+    rc = oidc_pam_converse(c, PAM_PROMPT_ECHO_OFF, prompt, &resp);
+    oidc_free_secret(&resp);
+    if (rc != PAM_SUCCESS) {
+        OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "the conversation failed");
+        goto out;
+    }
+    /* The user says they approved: poll once right away when the interval since the code was
+     * issued allows it (RFC 8628 3.5), then at the interval until the deadline. */
+    r = OIDC_ERR_PENDING;
+    now = oidc_now();
+    if (now >= deadline)
+        r = OIDC_ERR_SET(err, OIDC_ERR_TIMEOUT, "the login was not approved in the time allowed");
+    else if (mono_ms() - issued_ms >= (int64_t)da.interval * 1000)
+        r = oidc_device_poll_once(prov, &da, &dt, err);
+    if (r == OIDC_ERR_PENDING || r == OIDC_ERR_SLOWDOWN || r == OIDC_ERR_NETWORK)
+        r = oidc_device_poll(prov, &da, deadline, NULL, NULL, &dt, err);
+    if (r != OIDC_OK) {
+        tell_user(c, r);
+        rc = oidc_pam_rc(c->op, r);
+        goto out;
+    }
+    if ((r = oidc_provider_verify(prov, dt.id_token, strlen(dt.id_token), oidc_now(), NULL, &t,
+                                  err)) != OIDC_OK ||
+        (r = merge_userinfo(prov, dt.access_token, t->claims, err)) != OIDC_OK) {
+        tell_user(c, r);
+        rc = oidc_pam_rc(c->op, r);
+        goto out;
+    }
+    if ((*claims = cJSON_Duplicate(t->claims, 1)) == NULL) {
+        rc = PAM_BUF_ERR;
+        goto out;
+    }
+    *exp = t->exp;
+    rc = PAM_SUCCESS;
+out:
+    free(prompt);
+    oidc_token_free(t);
+    oidc_device_tokens_clear(&dt);
+    oidc_device_auth_clear(&da);
+    return rc;
+}

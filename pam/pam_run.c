@@ -1,0 +1,128 @@
+/* One call of a pam_sm_* function: load the configuration (file + module arguments), read the
+ * PAM items, run the phase, and map internal codes to PAM codes. */
+#include "config.h"
+
+#include <string.h>
+#include <syslog.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "pam_int.h"
+
+static const char *item(pam_handle_t *pamh, int type)
+{
+    const void *v = NULL;
+
+    if (pam_get_item(pamh, type, &v) != PAM_SUCCESS || v == NULL)
+        return NULL;
+    return (const char *)v;
+}
+
+int oidc_pam_run(enum oidc_pam_op op, pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+    struct oidc_pam_ctx c;
+    struct oidc_err err = {0};
+    int r, rc;
+
+    memset(&c, 0, sizeof(c));
+    c.pamh = pamh;
+    c.flags = flags;
+    c.op = op;
+    if (pamh == NULL)
+        return PAM_SYSTEM_ERR;
+    c.service = item(pamh, PAM_SERVICE);
+    c.user = item(pamh, PAM_USER);
+    if (c.user != NULL && c.user[0] == '\0')
+        c.user = NULL;
+    c.rhost = item(pamh, PAM_RHOST);
+    if ((r = oidc_cfg_load(argc, argv, &c.cfg, &err)) != OIDC_OK) {
+        /* MWG: unrecognized options at LOG_ERR, a broken configuration file at LOG_ALERT */
+        oidc_pam_log(&c,
+                     r == OIDC_ERR_NOMEM                                ? LOG_CRIT
+                     : strncmp(oidc_err_msg(&err), "argument ", 9) == 0 ? LOG_ERR
+                                                                        : LOG_ALERT,
+                     "configuration: %s", oidc_err_msg(&err));
+        /* a configuration that cannot be read must not let anyone in, nor be silently
+         * skipped in a stack where this module decides */
+        return r == OIDC_ERR_NOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR;
+    }
+    switch (op) {
+    case OIDC_PAM_AUTH:
+        rc = oidc_pam_authenticate(&c);
+        break;
+    case OIDC_PAM_SETCRED:
+        rc = oidc_pam_setcred(&c);
+        break;
+    case OIDC_PAM_ACCT:
+        rc = oidc_pam_acct(&c);
+        break;
+    case OIDC_PAM_OPEN_SESSION:
+        rc = oidc_pam_open_session(&c);
+        break;
+    case OIDC_PAM_CLOSE_SESSION:
+        rc = oidc_pam_close_session(&c);
+        break;
+    default:
+        rc = PAM_SERVICE_ERR;
+        break;
+    }
+    if (rc == PAM_CONV_AGAIN)
+        rc = PAM_INCOMPLETE;
+    oidc_pam_debug(&c, "returns %s", oidc_pam_rc_name(rc));
+    oidc_cfg_free(c.cfg);
+    return rc;
+}
+
+int oidc_pam_rc(enum oidc_pam_op op, int oidc_code)
+{
+    switch (oidc_code) {
+    case OIDC_OK:
+        return PAM_SUCCESS;
+    case OIDC_ERR_NOMEM:
+        return PAM_BUF_ERR;
+    case OIDC_ERR_CONFIG:
+        return PAM_SERVICE_ERR;
+    case OIDC_ERR_NETWORK:
+    case OIDC_ERR_HTTP:
+        /* the IdP cannot be reached (or answers nonsense) and nothing cached applies */
+        return PAM_AUTHINFO_UNAVAIL;
+    case OIDC_ERR_IO:
+    case OIDC_ERR_INTERNAL:
+        return PAM_SYSTEM_ERR;
+    case OIDC_ERR_EXPIRED:
+        return op == OIDC_PAM_ACCT ? PAM_ACCT_EXPIRED : PAM_AUTH_ERR;
+    default:
+        /* a refused credential, identity or policy: fail closed */
+        return op == OIDC_PAM_ACCT ? PAM_PERM_DENIED : PAM_AUTH_ERR;
+    }
+}
+
+const char *oidc_pam_rc_name(int pam_code)
+{
+    static const struct {
+        int code;
+        const char *name;
+    } names[] = {
+        {PAM_SUCCESS, "PAM_SUCCESS"},
+        {PAM_AUTH_ERR, "PAM_AUTH_ERR"},
+        {PAM_AUTHINFO_UNAVAIL, "PAM_AUTHINFO_UNAVAIL"},
+        {PAM_USER_UNKNOWN, "PAM_USER_UNKNOWN"},
+        {PAM_IGNORE, "PAM_IGNORE"},
+        {PAM_PERM_DENIED, "PAM_PERM_DENIED"},
+        {PAM_ACCT_EXPIRED, "PAM_ACCT_EXPIRED"},
+        {PAM_SERVICE_ERR, "PAM_SERVICE_ERR"},
+        {PAM_SYSTEM_ERR, "PAM_SYSTEM_ERR"},
+        {PAM_BUF_ERR, "PAM_BUF_ERR"},
+        {PAM_CONV_ERR, "PAM_CONV_ERR"},
+        {PAM_INCOMPLETE, "PAM_INCOMPLETE"},
+        {PAM_CRED_ERR, "PAM_CRED_ERR"},
+        {PAM_SESSION_ERR, "PAM_SESSION_ERR"},
+        {PAM_ABORT, "PAM_ABORT"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].code == pam_code)
+            return names[i].name;
+    return "PAM_(other)";
+}

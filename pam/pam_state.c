@@ -1,0 +1,128 @@
+/* What the module knows about a user between phases: the login record it leaves on the PAM
+ * handle, the identity cache, and the local passwd file. */
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <security/pam_modules.h>
+
+#include "cache.h"
+#include "pam_int.h"
+
+void oidc_pam_login_free(struct oidc_pam_login *l)
+{
+    if (l == NULL)
+        return;
+    oidc_identity_free(l->id);
+    cJSON_Delete(l->claims);
+    free(l->provider);
+    free(l->jti);
+    oidc_memzero(l, sizeof(*l));
+    free(l);
+}
+
+static void login_cleanup(pam_handle_t *pamh, void *data, int error_status)
+{
+    (void)pamh;
+    (void)error_status;
+    oidc_pam_login_free(data);
+}
+
+const struct oidc_pam_login *oidc_pam_login_get(struct oidc_pam_ctx *c)
+{
+    const void *data = NULL;
+
+    if (pam_get_data(c->pamh, OIDC_PAM_DATA, &data) != PAM_SUCCESS)
+        return NULL;
+    return data;
+}
+
+int oidc_pam_login_set(struct oidc_pam_ctx *c, struct oidc_pam_login *l)
+{
+    int rc = pam_set_data(c->pamh, OIDC_PAM_DATA, l, login_cleanup);
+
+    if (rc != PAM_SUCCESS)
+        oidc_pam_login_free(l);
+    return rc;
+}
+
+int oidc_pam_local_user(const char *name)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    FILE *f;
+    int found = 0;
+
+    /* the files, not getpwnam(): NSS would ask libnss_oidc too */
+    if ((f = fopen("/etc/passwd", "re")) == NULL)
+        return 0;
+    while (fgetpwent_r(f, &pw, buf, sizeof(buf), &res) == 0)
+        if (strcmp(pw.pw_name, name) == 0) {
+            found = 1;
+            break;
+        }
+    fclose(f);
+    return found;
+}
+
+static int copy_user(const struct oidc_cache_user *src, struct oidc_cache_user *dst)
+{
+    size_t i;
+
+    memset(dst, 0, sizeof(*dst));
+    memcpy(dst->name, src->name, sizeof(dst->name));
+    dst->uid = src->uid;
+    dst->gid = src->gid;
+    dst->first_login = src->first_login;
+    dst->last_login = src->last_login;
+    dst->expires = src->expires;
+    dst->flags = src->flags;
+    if ((src->issuer != NULL && (dst->issuer = strdup(src->issuer)) == NULL) ||
+        (src->subject != NULL && (dst->subject = strdup(src->subject)) == NULL) ||
+        (src->provider != NULL && (dst->provider = strdup(src->provider)) == NULL))
+        return OIDC_ERR_NOMEM;
+    if (src->n_groups > 0) {
+        if ((dst->groups = calloc(src->n_groups, sizeof(*dst->groups))) == NULL)
+            return OIDC_ERR_NOMEM;
+        for (i = 0; i < src->n_groups; i++) {
+            dst->groups[i].gid = src->groups[i].gid;
+            if ((dst->groups[i].name = strdup(src->groups[i].name)) == NULL)
+                return OIDC_ERR_NOMEM;
+            dst->n_groups = i + 1;
+        }
+    }
+    return OIDC_OK;
+}
+
+int oidc_pam_cache_lookup(const struct oidc_cfg *cfg, const char *name, struct oidc_cache_user *out,
+                          struct oidc_err *err)
+{
+    struct oidc_cache_opts opts = {0};
+    struct oidc_cache *cache = NULL;
+    const struct oidc_cache_user *u;
+    char path[4096];
+    struct stat st;
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    /* no cache file: nobody is cached (and opening would create the lock file on hosts where
+     * only local users ever log in) */
+    if (snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, OIDC_CACHE_FILE) >= (int)sizeof(path))
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "state_dir is too long");
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? OIDC_ERR_NOTFOUND
+                               : OIDC_ERR_SET(err, OIDC_ERR_IO, "%s: %s", path, strerror(errno));
+    opts.dir = cfg->state_dir;
+    if ((r = oidc_cache_open(&opts, &cache, err)) != OIDC_OK)
+        return r;
+    if ((u = oidc_cache_find(cache, name)) == NULL)
+        r = OIDC_ERR_NOTFOUND;
+    else if ((r = copy_user(u, out)) != OIDC_OK)
+        oidc_cache_user_clear(out);
+    oidc_cache_close(cache);
+    return r;
+}
