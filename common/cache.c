@@ -74,6 +74,7 @@ struct oidc_cache {
     struct oidc_localdb *local; /* loaded on first use */
     struct view *view;
     int dirty;
+    int readonly; /* oidc_cache_load(): no lock, commit refuses */
 };
 
 static uint64_t mix64(uint64_t x)
@@ -798,8 +799,8 @@ out:
 
 /* ------------------------------------------------------------------ open and close */
 
-int oidc_cache_open(const struct oidc_cache_opts *opts, struct oidc_cache **out,
-                    struct oidc_err *err)
+static int open_common(const struct oidc_cache_opts *opts, int readonly, struct oidc_cache **out,
+                       struct oidc_err *err)
 {
     struct oidc_cache *c = NULL;
     int fd = -1, r = OIDC_ERR_INTERNAL;
@@ -819,11 +820,23 @@ int oidc_cache_open(const struct oidc_cache_opts *opts, struct oidc_cache **out,
         c->env = *opts->env;
         c->has_env = 1;
     }
-    if ((r = open_dir(opts->dir, &c->dirfd, err)) != OIDC_OK)
-        goto out;
-    if ((r = take_lock(c, err)) != OIDC_OK)
-        goto out;
-    remove_stale_tmp(c);
+    c->readonly = readonly;
+    if (readonly) {
+        c->dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (c->dirfd < 0 && errno == ENOENT)
+            goto done; /* no directory: an empty cache */
+        if (c->dirfd < 0) {
+            r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot open the state directory %s: %s", c->dir,
+                             strerror(errno));
+            goto out;
+        }
+    } else {
+        if ((r = open_dir(opts->dir, &c->dirfd, err)) != OIDC_OK)
+            goto out;
+        if ((r = take_lock(c, err)) != OIDC_OK)
+            goto out;
+        remove_stale_tmp(c);
+    }
     fd = openat(c->dirfd, OIDC_CACHE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno != ENOENT) {
         r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot open %s/%s: %s", c->dir, OIDC_CACHE_FILE,
@@ -832,6 +845,7 @@ int oidc_cache_open(const struct oidc_cache_opts *opts, struct oidc_cache **out,
     }
     if (fd >= 0 && (r = load_file(c, fd, err)) != OIDC_OK)
         goto out;
+done:
     *out = c;
     c = NULL; /* transferred */
     r = OIDC_OK;
@@ -840,6 +854,18 @@ out:
         close(fd);
     oidc_cache_close(c);
     return r;
+}
+
+int oidc_cache_open(const struct oidc_cache_opts *opts, struct oidc_cache **out,
+                    struct oidc_err *err)
+{
+    return open_common(opts, 0, out, err);
+}
+
+int oidc_cache_load(const struct oidc_cache_opts *opts, struct oidc_cache **out,
+                    struct oidc_err *err)
+{
+    return open_common(opts, 1, out, err);
 }
 
 void oidc_cache_close(struct oidc_cache *c)
@@ -1549,6 +1575,8 @@ int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache commit: missing argument");
     if (!c->dirty)
         return OIDC_OK;
+    if (c->readonly)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache commit: the cache was loaded read-only");
     if ((fd = create_tmp(c, tmp, err)) < 0)
         return fd;
     if (cdb_make_start(&m, fd) != 0) {
@@ -1977,6 +2005,53 @@ done:
 }
 
 /* ------------------------------------------------------------------ one-call helpers */
+
+int oidc_cache_preprovision_uid(const struct oidc_provider_cfg *p, const char *name,
+                                const char *subject, uint32_t *uid, struct oidc_err *err)
+{
+    uint32_t min, max;
+    size_t ilen, slen;
+    char *key;
+
+    if (p == NULL || name == NULL || uid == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "pre-provision: missing argument");
+    min = p->uid_min;
+    max = p->uid_max;
+    if (min == 0 && max == 0) {
+        min = OIDC_UID_MIN_DEFAULT;
+        max = OIDC_UID_MAX_DEFAULT;
+    }
+    if (min == 0 || min > max || max == UINT32_MAX)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "provider '%s': the uid range is not usable",
+                            nz(p->name));
+    switch (p->uid_key) {
+    case OIDC_UID_KEY_NAME:
+        *uid = oidc_idhash_uid(name, strlen(name), min, max);
+        return OIDC_OK;
+    case OIDC_UID_KEY_SUBJECT:
+        if (subject == NULL || subject[0] == '\0')
+            return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                                "provider '%s' has uid_key = subject: the uid comes from the "
+                                "subject, so it must be given (--subject SUB)",
+                                nz(p->name));
+        /* docs/idmap.md: the key is the issuer, one '\n' byte, then sub */
+        ilen = strlen(nz(p->issuer));
+        slen = strlen(subject);
+        if ((key = malloc(ilen + 1 + slen)) == NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory");
+        memcpy(key, nz(p->issuer), ilen);
+        key[ilen] = '\n';
+        memcpy(key + ilen + 1, subject, slen);
+        *uid = oidc_idhash_uid(key, ilen + 1 + slen, min, max);
+        free(key);
+        return OIDC_OK;
+    default:
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "provider '%s' takes the uid from a token claim (uid_key = claim:%s); "
+                            "a user cannot be pre-provisioned before the token is seen",
+                            nz(p->name), nz(p->uid_claim));
+    }
+}
 
 int oidc_cache_store_identity_opts(const struct oidc_cache_opts *opts, const struct oidc_cfg *cfg,
                                    const struct oidc_provider_cfg *p,

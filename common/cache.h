@@ -50,6 +50,11 @@ struct oidc_cache_opts {
  * explains); a missing file is an empty cache. */
 int oidc_cache_open(const struct oidc_cache_opts *opts, struct oidc_cache **out,
                     struct oidc_err *err);
+/* A read-only snapshot for listing (oidcctl users/groups, any user may run it): no lock, no
+ * directory or lock file created, a missing directory or file is an empty cache, a corrupt file
+ * is OIDC_ERR_PARSE; changes may be made in memory but oidc_cache_commit() refuses them. */
+int oidc_cache_load(const struct oidc_cache_opts *opts, struct oidc_cache **out,
+                    struct oidc_err *err);
 /* Releases the lock and frees; uncommitted changes are dropped. NULL-safe. */
 void oidc_cache_close(struct oidc_cache *c);
 
@@ -95,6 +100,12 @@ int oidc_cache_store_identity_opts(const struct oidc_cache_opts *opts, const str
                                    struct oidc_err *err);
 int oidc_cache_remove_user_opts(const struct oidc_cache_opts *opts, const char *name,
                                 struct oidc_err *err);
+
+/* The uid a login through provider p will map name to, for pre-provisioning (oidcctl user add):
+ * uid_key = name hashes the name, uid_key = subject needs the subject, uid_key = claim is
+ * OIDC_ERR_CONFIG (the uid is only known from a token). Same algorithm as oidc_idmap_map(). */
+int oidc_cache_preprovision_uid(const struct oidc_provider_cfg *p, const char *name,
+                                const char *subject, uint32_t *uid, struct oidc_err *err);
 
 void oidc_cache_user_clear(struct oidc_cache_user *u); /* frees the members, not u */
 

@@ -19,6 +19,7 @@
 
 #include "cache.h"
 #include "cache_rec.h"
+#include "idmap.h"
 
 #define ISS   "https://idp.example.test"
 #define ISS2  "https://other.example.test"
@@ -1198,6 +1199,51 @@ static void test_many_users_and_deletes(void **st)
     oidc_cache_close(c);
 }
 
+/* ---- pre-provisioning computes the uid the first login will map to */
+
+static void expect_same_uid(enum oidc_uid_key key, const char *name, const char *sub)
+{
+    struct oidc_provider_cfg p;
+    struct oidc_identity *id = NULL;
+    char json[256];
+    cJSON *claims;
+    uint32_t uid = 0;
+
+    memset(&p, 0, sizeof(p));
+    p.name = mut("people");
+    p.issuer = mut(ISS);
+    p.uid_key = key;
+    snprintf(json, sizeof(json), "{\"iss\":\"%s\",\"sub\":\"%s\",\"preferred_username\":\"%s\"}",
+             ISS, sub, name);
+    claims = cJSON_Parse(json);
+    assert_non_null(claims);
+    if (oidc_idmap_map(&p, &env, claims, &id, &err) != OIDC_OK)
+        fail_msg("idmap: %s", err.msg);
+    assert_int_equal(oidc_cache_preprovision_uid(&p, name, sub, &uid, &err), OIDC_OK);
+    assert_int_equal(uid, id->uid);
+    oidc_identity_free(id);
+    cJSON_Delete(claims);
+}
+
+static void test_preprovision_uid_matches_idmap(void **st)
+{
+    struct oidc_provider_cfg p;
+    uint32_t uid;
+
+    (void)st;
+    expect_same_uid(OIDC_UID_KEY_NAME, "alice", "sub-a");
+    expect_same_uid(OIDC_UID_KEY_SUBJECT, "alice", "0f6a5c1e-7b1d-4c53-9a8e-2a1f3b4c5d6e");
+    memset(&p, 0, sizeof(p));
+    p.name = mut("people");
+    p.issuer = mut(ISS);
+    p.uid_key = OIDC_UID_KEY_SUBJECT; /* needs the subject */
+    assert_int_equal(oidc_cache_preprovision_uid(&p, "alice", NULL, &uid, &err), OIDC_ERR_CONFIG);
+    p.uid_key = OIDC_UID_KEY_CLAIM; /* only a token knows */
+    p.uid_claim = mut("uidNumber");
+    assert_int_equal(oidc_cache_preprovision_uid(&p, "alice", "s", &uid, &err), OIDC_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "uidNumber"));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1254,6 +1300,7 @@ int main(void)
         T(test_preauth_record),
         T(test_preauth_refuses_home_placeholder),
         T(test_many_users_and_deletes),
+        T(test_preprovision_uid_matches_idmap),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
