@@ -37,6 +37,8 @@ EOF
 check "sandbox: /etc is a private overlay" grep -q ' /etc overlay ' /proc/self/mounts
 check "sandbox: the identity cache directory is private and empty" \
     sh -c "[ -d '$E2E_STATEDIR' ] && [ -z \"\$(ls -A '$E2E_STATEDIR')\" ]"
+check "sandbox: syslog(3) lands in the capture file" syslog_has 'e2e-harness.*syslog capture on'
+check "sandbox: /dev/null and /dev/pts still work" sh -c 'echo x >/dev/null && [ -c /dev/ptmx ] && [ -d /dev/pts ]'
 check "sandbox: the local test user exists here" sh -c 'getent passwd e2e-local >/dev/null'
 check "NSS: getent resolves the stand-in user through service oidc" \
     sh -c 'getent passwd e2e-nss | grep -q "^e2e-nss:x:2999999:"'
@@ -47,23 +49,26 @@ check "NSS: initgroups of e2e-local includes admins" sh -c 'id -Gn e2e-local | g
 e2e_start_sshd
 check "sshd listens on 127.0.0.1:$SSHD_PORT" log_has "Server listening on 127.0.0.1 port $SSHD_PORT"
 
-E2E_PASSWORD=local-pw-1 e2e_ssh e2e-local 'id; sudo -n true && echo SUDO-OK || echo SUDO-REFUSED'
-export E2E_PASSWORD=
+E2E_PASSWORD=local-pw-1
+e2e_ssh e2e-local 'id; sudo -n true && echo SUDO-OK || echo SUDO-REFUSED'
 check "ssh: keyboard-interactive login through PAM succeeds" [ "$RC" = 0 ]
 check "ssh: the remote command ran as e2e-local" cmd_has '^uid=[0-9]+\(e2e-local\)'
 check "ssh: the session has the NSS group admins" cmd_has 'groups=.*2888888\(admins\)'
 check "sudo: %admins through an NSS group: sudo -n true allowed" cmd_has '^SUDO-OK$'
 [ "$RC" = 0 ] || show_tail
 
-E2E_PASSWORD=other-pw-2 e2e_ssh e2e-other 'id; sudo -n true && echo SUDO-OK || echo SUDO-REFUSED'
+E2E_PASSWORD=other-pw-2
+e2e_ssh e2e-other 'id; sudo -n true && echo SUDO-OK || echo SUDO-REFUSED'
 check "ssh: second user logs in" [ "$RC" = 0 ]
 check "sudo: a user without admins is refused" cmd_has '^SUDO-REFUSED$'
 check "sudo: the refusal is sudo's" out_has 'a password is required|may not run sudo|not in the sudoers'
 
-E2E_PASSWORD=wrong e2e_ssh e2e-local 'echo SHOULD-NOT-RUN'
+E2E_PASSWORD=wrong
+e2e_ssh e2e-local 'echo SHOULD-NOT-RUN'
 check "ssh: a wrong password is refused" [ "$RC" = 255 ]
 check "ssh: the command did not run" sh -c "! grep -q '^SHOULD-NOT-RUN' '$OUT.clean'"
 check "sshd logged the PAM failure" log_has 'Failed keyboard-interactive/pam for e2e-local|error: PAM: Authentication failure'
+check "pam_unix's own syslog line about the failure was captured" syslog_has 'pam_unix\(sshd:auth\): authentication failure.*user=e2e-local'
 
 pid=$SSHD_PID
 e2e_stop_sshd

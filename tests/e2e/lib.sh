@@ -67,6 +67,12 @@ fi
 SSHD_PID=
 e2e_cleanup() {
     e2e_stop_sshd
+    if [ -n "${E2E_DUMP_LOGS:-}" ]; then # for debugging: E2E_DUMP_LOGS=1 tests/e2e/X.sh
+        echo "--- syslog"
+        cat "${E2E_SYSLOG:-/dev/null}"
+        echo "--- sshd.log"
+        grep -v '^debug' "$WORK/sshd.log" 2>/dev/null
+    fi
     "$IDP_DIR/idp-ctl.sh" stop "$IDP" >/dev/null 2>&1
     cd /
     # the tmpfs first, so that cleanup's rm -rf meets the real, empty directory
@@ -147,19 +153,76 @@ e2e_sudoers() {
     visudo -c -q -f /etc/sudoers || e2e_die "visudo refuses the generated sudoers"
 }
 
+# e2e_syslog: a syslog receiver on this namespace's /dev/log, so that what the modules log through
+# syslog(3) (pam_syslog: audit lines, refusals) lands in $E2E_SYSLOG. /dev gets an overlay (the
+# device nodes stay the real ones) with its submounts (pts, shm, ...) bound back in place.
+e2e_syslog() {
+    E2E_SYSLOG=$WORK/syslog
+    : >"$E2E_SYSLOG"
+    mkdir -p "$WORK/dev-real" "$WORK/ovl/dev/up" "$WORK/ovl/dev/work"
+    mount --rbind /dev "$WORK/dev-real" || e2e_die "cannot bind /dev"
+    _subs=$(awk '$5 ~ "^/dev/" {print $5}' /proc/self/mountinfo | sort -u)
+    mount -t overlay overlay -o "lowerdir=/dev,upperdir=$WORK/ovl/dev/up,workdir=$WORK/ovl/dev/work" /dev ||
+        e2e_die "cannot mount an overlay on /dev"
+    for _m in $_subs; do
+        [ -d "$_m" ] && mount --rbind "$WORK/dev-real${_m#/dev}" "$_m"
+    done
+    rm -f /dev/log
+    perl -MSocket -e '
+        socket(S, PF_UNIX, SOCK_DGRAM, 0) or die "socket: $!";
+        bind(S, pack_sockaddr_un($ARGV[0])) or die "bind $ARGV[0]: $!";
+        chmod 0666, $ARGV[0];
+        open(O, ">>", $ARGV[1]) or die; select O; $| = 1;
+        while (defined(recv(S, my $m, 65536, 0))) { $m =~ s/\0?\n?$//; print O "$m\n"; }' \
+        /dev/log "$E2E_SYSLOG" &
+    for _i in $(seq 50); do [ -S /dev/log ] && break; sleep 0.05; done
+    [ -S /dev/log ] || e2e_die "the syslog receiver did not start"
+    logger -t e2e-harness "syslog capture on" 2>/dev/null
+}
+
+# syslog_has PATTERN: something logged through syslog matches the extended regex PATTERN
+syslog_has() { grep -Eq -- "$1" "$E2E_SYSLOG"; }
+
 e2e_free_port() {
     node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
-# e2e_setup [extra lines for the people provider]: the namespace's mounts, the IdP, the modules,
-# the configuration ($E2E_CONF, also at /etc/nss-pam-oidc.conf) and default PAM services (sshd,
-# sudo, oidc-run) using pam_oidc.so, nsswitch "files oidc". Tests override what they need.
+# e2e_write_config: $E2E_CONF with two providers on one host: "people" (the main OP, device
+# flow, preauth so that sshd can resolve a user it has never seen) and "ci" (the mini issuer,
+# CI-shaped tokens, one ephemeral user per run). $E2E_PEOPLE_EXTRA and $E2E_CI_EXTRA (lines) are
+# added to the sections. Then the preauth settings are pushed into the identity cache, where the
+# NSS module reads them.
+e2e_write_config() {
+    {
+        printf '[global]\nstate_dir = %s\n\n' "$E2E_STATEDIR"
+        printf '[provider people]\nissuer = %s\nclient_id = oidc-public\n' "$OP_URL"
+        printf 'scope = openid profile email groups\nca_file = %s\nflow = device\n' "$IDP/ca.pem"
+        printf 'preauth = yes\npreauth_allow = *\nlogin_timeout = 60\n'
+        printf '%s\n' "${E2E_PEOPLE_EXTRA:-}"
+        printf '\n[provider ci]\nissuer = %s\nclient_id = ci-audience\nca_file = %s\n' \
+            "$MINI_URL" "$IDP/ca.pem"
+        printf 'flow = token\nusername_template = job-{run_id}\ngroups_claim = ""\n'
+        printf 'ephemeral = yes\nreplay_protection = yes\n'
+        printf 'require_claim = repository=org/* ref=refs/heads/main\n'
+        printf 'export_claims = repository ref run_id\n'
+        printf '%s\n' "${E2E_CI_EXTRA:-}"
+    } >"$E2E_CONF"
+    chmod 0600 "$E2E_CONF"
+    "$OIDCCTL" cache sync --config "$E2E_CONF" >"$WORK/cache-sync.out" 2>&1 ||
+        echo "e2e harness: oidcctl cache sync failed: $(tail -n 1 "$WORK/cache-sync.out")" >&2
+}
+
+# e2e_setup: the namespace's mounts, the IdP, the modules, the configuration ($E2E_CONF =
+# /etc/nss-pam-oidc.conf, see e2e_write_config) and default PAM services (sshd: people, device
+# flow; oidc-run: ci, token flow; sudo: pam_deny, so only NOPASSWD rules pass), nsswitch
+# "files oidc", sudoers "%admins ALL=(ALL) NOPASSWD: ALL". Tests override what they need.
 e2e_setup() {
     mount -t tmpfs -o mode=0755 e2e-work "$WORK" || e2e_die "cannot mount a tmpfs on $WORK"
     mkdir -p "$WORK/ovl/etc/up" "$WORK/ovl/etc/work"
     mount -t overlay overlay -o "lowerdir=/etc,upperdir=$WORK/ovl/etc/up,workdir=$WORK/ovl/etc/work" /etc ||
         e2e_skip "cannot mount an overlay on /etc (overlayfs missing?)"
     mount -t tmpfs -o mode=0755 e2e-run /run || e2e_die "cannot mount a tmpfs on /run"
+    e2e_syslog
     mkdir -m 0755 /run/sshd
     HOME=$WORK/root-home
     mkdir -m 0700 "$HOME"
@@ -185,12 +248,7 @@ e2e_setup() {
 
     start_idp
     E2E_CONF=/etc/nss-pam-oidc.conf
-    write_config "$E2E_CONF" "$@"
-    # write_config points state_dir at $WORK/state; the NSS module reads STATEDIR, so the cache
-    # must be written there.
-    sed -i "s|^state_dir = .*|state_dir = $E2E_STATEDIR|" "$E2E_CONF"
-    OIDCCTL_RUN="$OIDCCTL"
-
+    e2e_write_config
     e2e_nsswitch "files oidc"
     e2e_pam_service sshd <<'EOF'
 auth     required  @PAM_OIDC@ config=@CONF@ provider=people
@@ -260,18 +318,46 @@ e2e_stop_sshd() {
 # ssh-device.exp, approving the device login as the approve.mjs options say (--user U --password P
 # [--deny]; none: nobody approves), and runs CMD. Sets $RC (ssh's exit status, or the driver's),
 # $OUT (the transcript), $CMD_OUT (only CMD's output, between markers) and $USER_CODE.
-# Environment knobs: E2E_PASSWORD (answer a "Password:" prompt: stand-in stacks), E2E_TIMEOUT.
+# Knobs (shell variables, see ssh-device.exp): E2E_PASSWORD, E2E_ENTER_DELAY, E2E_TTY,
+# E2E_SUDO_APPROVE, E2E_TIMEOUT.
 e2e_ssh() {
     _user=$1 _cmd=$2
     shift 2
     OUT=$WORK/ssh.out
-    E2E_PORT=$SSHD_PORT E2E_USER=$_user E2E_CMD="echo E2E-BEGIN; $_cmd; echo E2E-END rc=\$?" \
+    E2E_PASSWORD=${E2E_PASSWORD:-} E2E_ENTER_DELAY=${E2E_ENTER_DELAY:-} E2E_TTY=${E2E_TTY:-} \
+        E2E_SUDO_APPROVE=${E2E_SUDO_APPROVE:-} E2E_PORT=$SSHD_PORT E2E_USER=$_user E2E_CMD="echo E2E-BEGIN; $_cmd; echo E2E-END rc=\$?" \
         E2E_IDP_STATE=$IDP E2E_APPROVE="$IDP_DIR/approve.mjs" \
         expect -f "$E2E_DIR/ssh-device.exp" -- "$@" >"$OUT" 2>&1
     RC=$?
     tr -d '\r' <"$OUT" >"$OUT.clean"
     CMD_OUT=$(sed -n '/^E2E-BEGIN$/,/^E2E-END rc=/p' "$OUT.clean" | sed '1d;$d')
     USER_CODE=$(sed -n 's/^E2E-USER-CODE: //p' "$OUT.clean" | head -n 1)
+}
+
+# e2e_ssh_token USER CMD TOKEN_FILE: logs in with a token through the stock ssh client, with no
+# terminal, SSH_ASKPASS=oidcctl-askpass-wrapper and SSH_ASKPASS_REQUIRE=force: `oidcctl askpass`
+# answers the module's "OIDC token: " prompts in chunks (common/tokprompt.h). Sets $RC, $OUT
+# (file: the whole output), $CMD_OUT.
+e2e_ssh_token() {
+    _wrap=$WORK/oidcctl-askpass-wrapper
+    [ -x "$_wrap" ] || {
+        printf '#!/bin/sh\nexec %s askpass "$@"\n' "$OIDCCTL" >"$_wrap"
+        chmod 0755 "$_wrap"
+    }
+    OUT=$WORK/ssh.out
+    OIDC_TOKEN_FILE=$3 SSH_ASKPASS=$_wrap SSH_ASKPASS_REQUIRE=force DISPLAY= \
+        setsid -w ssh -F none -p "$SSHD_PORT" -o StrictHostKeyChecking=no \
+        -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+        -o PreferredAuthentications=keyboard-interactive -o ConnectTimeout=10 -o BatchMode=no \
+        "$1@127.0.0.1" "echo E2E-BEGIN; $2; echo E2E-END rc=\$?" </dev/null >"$OUT" 2>&1
+    RC=$?
+    tr -d '\r' <"$OUT" >"$OUT.clean"
+    CMD_OUT=$(sed -n '/^E2E-BEGIN$/,/^E2E-END rc=/p' "$OUT.clean" | sed '1d;$d')
+}
+
+# e2e_hash_id uid|gid KEY: the published id hash of KEY (docs/idmap.md), default range
+e2e_hash_id() {
+    node -e 'let h=0xcbf29ce484222325n;for(const b of Buffer.from(`nss-pam-oidc:v1:${process.argv[1]}:${process.argv[2]}`)){h^=BigInt(b);h=(h*0x100000001b3n)%(1n<<64n)}console.log(String(0x70000000n+h%(0x7FFFFFFEn-0x70000000n+1n)))' "$1" "$2"
 }
 
 # e2e_cache_stat: "inode mtime size" of the identity cache file (empty when it does not exist)
