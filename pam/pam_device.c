@@ -135,7 +135,8 @@ int oidc_pam_device_login(struct oidc_pam_ctx *c, struct oidc_provider *prov, in
     struct oidc_device_tokens dt = {0};
     struct oidc_token *t = NULL;
     char *prompt = NULL, *resp = NULL;
-    int64_t now = oidc_now(), issued, issued_ms;
+    int64_t now = oidc_now(), issued, issued_ms, wait_ms;
+    struct timespec ts;
     int r, rc;
 
     *claims = NULL;
@@ -157,14 +158,21 @@ int oidc_pam_device_login(struct oidc_pam_ctx *c, struct oidc_provider *prov, in
         OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "the conversation failed");
         goto out;
     }
-    /* The user says they approved: poll once right away when the interval since the code was
-     * issued allows it (RFC 8628 3.5), then at the interval until the deadline. */
-    r = OIDC_ERR_PENDING;
+    /* The user says they approved: poll once as soon as the interval since the code was issued
+     * allows it (RFC 8628 3.5), then at the interval until the deadline. */
     now = oidc_now();
-    if (now >= deadline)
+    wait_ms = issued_ms + (int64_t)da.interval * 1000 - mono_ms();
+    if (now + (wait_ms + 999) / 1000 >= deadline) {
         r = OIDC_ERR_SET(err, OIDC_ERR_TIMEOUT, "the login was not approved in the time allowed");
-    else if (mono_ms() - issued_ms >= (int64_t)da.interval * 1000)
+    } else {
+        if (wait_ms > 0) {
+            ts.tv_sec = (time_t)(wait_ms / 1000);
+            ts.tv_nsec = (long)(wait_ms % 1000) * 1000000L;
+            while (nanosleep(&ts, &ts) != 0)
+                ;
+        }
         r = oidc_device_poll_once(prov, &da, &dt, err);
+    }
     if (r == OIDC_ERR_PENDING || r == OIDC_ERR_SLOWDOWN || r == OIDC_ERR_NETWORK)
         r = oidc_device_poll(prov, &da, deadline, NULL, NULL, &dt, err);
     if (r != OIDC_OK) {
