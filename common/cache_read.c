@@ -503,24 +503,37 @@ static int is_sshd_name(const char *s)
 }
 
 /* The calling process is sshd: by its executable (sshd overwrites argv[0], where
- * program_invocation_short_name points, with its process title), or by its name. */
-static int caller_is_sshd(void)
+ * program_invocation_short_name points, with its process title), or by its name. The executable
+ * is looked at once per process (only exec changes it, and exec starts afresh). */
+static int g_exe_is_sshd = -1; /* -1: not looked at yet; atomic */
+
+static int exe_is_sshd(void)
 {
     char exe[PATH_MAX];
     const char *base;
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    ssize_t n;
     size_t l;
+    int v = __atomic_load_n(&g_exe_is_sshd, __ATOMIC_RELAXED);
 
+    if (v >= 0)
+        return v;
+    v = 0;
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n > 0) {
         exe[n] = '\0';
         l = (size_t)n;
         if (l > 10 && strcmp(exe + l - 10, " (deleted)") == 0) /* upgraded under a running sshd */
             exe[l - 10] = '\0';
         base = strrchr(exe, '/');
-        if (is_sshd_name(base != NULL ? base + 1 : exe))
-            return 1;
+        v = is_sshd_name(base != NULL ? base + 1 : exe);
+        __atomic_store_n(&g_exe_is_sshd, v, __ATOMIC_RELAXED); /* not cached when /proc failed */
     }
-    return is_sshd_name(program_invocation_short_name);
+    return v;
+}
+
+static int caller_is_sshd(void)
+{
+    return exe_is_sshd() || is_sshd_name(program_invocation_short_name);
 }
 
 /* A bounded reader for the preauth record (cache_rec.h has no decoder for it). */
@@ -616,11 +629,15 @@ static int pw_preauth(const struct oidc_cache_map *m, void *vctx)
     uint32_t uid;
     int r;
 
-    if (c->name == NULL || !oidc_name_valid(c->name) || !caller_is_sshd())
+    /* cheapest first: most caches have no preauth record, and most misses match no pattern */
+    if (c->name == NULL || !oidc_name_valid(c->name))
         return OIDC_ERR_NOTFOUND;
     if ((r = map_find(m, pkey, 1, &rec, &rlen)) != OIDC_OK)
         return r;
-    if ((r = preauth_find(rec, rlen, c->name, &pm)) != OIDC_OK)
+    r = preauth_find(rec, rlen, c->name, &pm);
+    if (r == OIDC_ERR_NOTFOUND || !caller_is_sshd()) /* a bad record concerns sshd alone */
+        return OIDC_ERR_NOTFOUND;
+    if (r != OIDC_OK)
         return r;
     uid = oidc_idhash_uid(c->name, strlen(c->name), pm.uid_min, pm.uid_max);
     if (uid < OIDC_CACHE_ID_FLOOR)

@@ -2,9 +2,13 @@
  *   mkcache basic PATH [TAG]
  *   mkcache bulk PATH N
  *   mkcache files PASSWD GROUP N
- *   mkcache damaged PATH empty|truncated|corrupt|garbage|badversion|noversion|badrecord */
+ *   mkcache damaged PATH empty|truncated|corrupt|garbage|badversion|noversion|badrecord
+ *   mkcache path                  prints the cache path the module reads (STATEDIR/cache.cdb)
+ *   mkcache uid NAME MIN MAX      prints oidc_idhash_uid(NAME) in MIN..MAX */
 #include "config.h"
 #include "fixture.h"
+#include "cache_rec.h"
+#include "idhash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +30,16 @@ int main(int argc, char **argv)
 {
     int r = -1;
 
+    if (argc == 2 && strcmp(argv[1], "path") == 0) {
+        printf("%s\n", STATEDIR "/" OIDC_CACHE_FILE);
+        return 0;
+    }
+    if (argc == 5 && strcmp(argv[1], "uid") == 0) {
+        printf("%u\n",
+               oidc_idhash_uid(argv[2], strlen(argv[2]), (uint32_t)strtoul(argv[3], NULL, 0),
+                               (uint32_t)strtoul(argv[4], NULL, 0)));
+        return 0;
+    }
     if (argc >= 3 && strcmp(argv[1], "basic") == 0)
         r = fx_write_basic(argv[2], argc > 3 ? argv[3] : "v1");
     else if (argc == 4 && strcmp(argv[1], "bulk") == 0)
@@ -36,7 +50,7 @@ int main(int argc, char **argv)
         r = fx_write_damaged(argv[2], argv[3]);
     else {
         fprintf(stderr, "usage: mkcache basic PATH [TAG] | bulk PATH N | files PASSWD GROUP N |"
-                        " damaged PATH HOW\n");
+                        " damaged PATH HOW | path | uid NAME MIN MAX\n");
         return 2;
     }
     if (r != 0) {
