@@ -51,6 +51,13 @@ mount --bind "$WORK/nsswitch.conf" /etc/nsswitch.conf || { echo "FAIL - cannot b
 cp "$SO" "$WORK/lib/libnss_oidc.so.2"
 LD_LIBRARY_PATH=$WORK/lib
 export LD_LIBRARY_PATH
+# A sanitizer build of the module needs its runtime loaded first into the (uninstrumented) tools.
+sanitizers=$(ldd "$SO" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ {print $3}' | tr '\n' ':')
+if [ -n "$sanitizers" ]; then
+    LD_PRELOAD=$sanitizers
+    ASAN_OPTIONS=detect_leaks=0:${ASAN_OPTIONS:-}
+    export LD_PRELOAD ASAN_OPTIONS
+fi
 unset _OIDC_NSS_LOOPS
 LC_ALL=C
 export LC_ALL
