@@ -36,13 +36,22 @@ static void usage(FILE *f)
             "  As SSH_ASKPASS: the token comes from $" ENV_FILE " (a file) or $" ENV_TOKEN ".\n");
 }
 
-/* The line of the prompt the module wrote: sshd puts PAM text messages, each ending in '\n',
- * in front of the prompt, so the prompt proper is the text after the last newline. */
-static const char *last_line(const char *prompt)
+/* The prompt the module wrote, out of what ssh passes: sshd puts PAM text messages, each ending
+ * in '\n', in front of the prompt, so the prompt proper is the text after the last newline; and
+ * OpenSSH 8.4 and later put "(user@host) " in front of a keyboard-interactive prompt, which is on
+ * that line when there were no messages. */
+static const char *module_prompt(const char *prompt)
 {
-    const char *nl = strrchr(prompt, '\n');
+    const char *p = strrchr(prompt, '\n'), *close;
 
-    return nl != NULL ? nl + 1 : prompt;
+    p = p != NULL ? p + 1 : prompt;
+    if (*p != '(')
+        return p;
+    close = strchr(p, ')');
+    if (close == NULL || close[1] != ' ' || memchr(p, '@', (size_t)(close - p)) == NULL ||
+        memchr(p + 1, '(', (size_t)(close - p - 1)) != NULL)
+        return p;
+    return close + 2;
 }
 
 static int starts_with(const char *s, const char *prefix)
@@ -54,7 +63,7 @@ static int starts_with(const char *s, const char *prefix)
  * OIDC_TOKPROMPT_NEXT_FMT with a decimal count (no sign, no leading zero, no trailing text). */
 static enum prompt_kind classify(const char *prompt, size_t *offset)
 {
-    const char *p = last_line(prompt), *fmt_rest, *q;
+    const char *p = module_prompt(prompt), *fmt_rest, *q;
     size_t v = 0, digits = 0;
 
     if (starts_with(p, OIDC_TOKPROMPT_FIRST) && p[strlen(OIDC_TOKPROMPT_FIRST)] == '\0')
@@ -208,10 +217,12 @@ int cmd_askpass(int argc, char **argv)
     }
 
     if (file == NULL && var == NULL) {
+        const char *env_token = getenv(ENV_TOKEN);
+
         file = getenv(ENV_FILE);
         if (file != NULL && file[0] == '\0')
             file = NULL;
-        if (getenv(ENV_TOKEN) != NULL && getenv(ENV_TOKEN)[0] != '\0') {
+        if (env_token != NULL && env_token[0] != '\0') {
             if (file != NULL) {
                 ctl_err("askpass: both " ENV_FILE " and " ENV_TOKEN " are set; set one");
                 return CTL_USAGE;

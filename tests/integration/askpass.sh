@@ -155,9 +155,21 @@ printf '.abc' >>"$WORK/t1000"
 reassembled "token of exactly 1000 bytes: one answer" "$(cat "$WORK/t1000")" "$FIRST" --token-file "$WORK/t1000"
 check "token of exactly 1000 bytes: no continuation mark" [ "$ROUNDS" = 1 ]
 
+# OpenSSH 8.4 and later show keyboard-interactive prompts as "(user@host) PROMPT"
+reassembled "4 KB token reassembled exactly (prompts as ssh shows them: \"(user@host) ...\")" \
+    "$TOKEN" "(ci@runner.example) $FIRST" --token-file "$WORK/token"
+ask "(ci@runner.example) $(next_prompt 1000)" --token-file "$WORK/token"
+all "continuation prompt as ssh shows it: answered" \
+    '[ "$RC" = 0 ] && [ "$(head -c 1000 "$WORK/out")" = "$(printf %s "$TOKEN" | cut -c 1001-2000)" ]'
+refused "password prompt as ssh shows it refused" 1 "(ci@runner.example) Password: " \
+    --token-file "$WORK/token"
+refused "a prefix that is not (user@host) refused" 1 "(runner) $FIRST" --token-file "$WORK/token"
 # sshd puts PAM text messages in front of the prompt
 ask "$(printf 'Welcome to the job runner\nToken logins only\n%s' "$FIRST")" --token-file "$WORK/token"
 all "prompt after PAM messages: answered" '[ "$RC" = 0 ] && [ "$(wc -c <"$WORK/out")" = 1002 ]'
+ask "$(printf '(ci@runner) Welcome to the job runner\n%s' "$FIRST")" --token-file "$WORK/token"
+all "prompt after PAM messages, as ssh shows it: answered" \
+    '[ "$RC" = 0 ] && [ "$(wc -c <"$WORK/out")" = 1002 ]'
 
 # ---- prompts that are never answered
 refused "password prompt refused" 1 "alice@runner's password: " --token-file "$WORK/token"
