@@ -53,6 +53,7 @@ int oidc_pam_converse(struct oidc_pam_ctx *c, int style, const char *msg, char *
     return rc;
 }
 
+OIDC_FORMAT(3, 0)
 static void message(struct oidc_pam_ctx *c, int style, const char *fmt, va_list ap)
 {
     char buf[1024];
