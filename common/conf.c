@@ -1582,6 +1582,19 @@ out:
 
 /* ---------------------------------------------------------------- checks and the secret */
 
+/* A '{' that does not start "{name}". */
+static int home_has_other_placeholder(const char *home)
+{
+    const char *b = home;
+
+    while (b != NULL && (b = strchr(b, '{')) != NULL) {
+        if (strncmp(b, "{name}", 6) != 0)
+            return 1;
+        b += 6;
+    }
+    return 0;
+}
+
 static int check_provider(const struct oidc_provider_cfg *p, struct oidc_err *err)
 {
     const char *name = p->name != NULL ? p->name : "?", *problem;
@@ -1634,6 +1647,11 @@ static int check_provider(const struct oidc_provider_cfg *p, struct oidc_err *er
                             "provider '%s': preauth: needs uid_key = name (sshd must see the uid "
                             "the user will have before the token names the subject; pre-provision "
                             "users with 'oidcctl user add' instead)",
+                            name);
+    if (p->preauth && home_has_other_placeholder(p->home))
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "provider '%s': home: with preauth = yes the template may use only "
+                            "{name} (the NSS module expands it before any token is seen)",
                             name);
     if (p->preauth && p->preauth_allow.n == 0)
         return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,

@@ -1592,6 +1592,23 @@ static void test_preauth_needs_preauth_allow(void **state)
                 "may be answered for, such as preauth_allow = *)");
 }
 
+static void test_preauth_home_only_name(void **state)
+{
+    struct oidc_cfg *cfg;
+
+    (void)state;
+    check_fails(MINIMAL "preauth = yes\npreauth_allow = *\nhome = /home/{email}\n",
+                "provider 'corp': home: with preauth = yes the template may use only {name} (the "
+                "NSS module expands it before any token is seen)");
+    check_fails(MINIMAL "preauth = yes\npreauth_allow = *\nhome = /srv/{name}/{sub}\n",
+                "home: with preauth = yes the template may use only {name}");
+    cfg = parse_ok(MINIMAL "preauth = yes\npreauth_allow = *\nhome = /srv/{name}/x{name}\n");
+    oidc_cfg_free(cfg);
+    /* without preauth any claim may be used */
+    cfg = parse_ok(MINIMAL "home = /home/{email}\n");
+    oidc_cfg_free(cfg);
+}
+
 static void test_preauth_ok(void **state)
 {
     struct oidc_cfg *cfg;
@@ -1998,6 +2015,7 @@ int main(void)
         cmocka_unit_test(test_argument_only_keys_refused_in_file),
         cmocka_unit_test(test_preauth_needs_uid_key_name),
         cmocka_unit_test(test_preauth_needs_preauth_allow),
+        cmocka_unit_test(test_preauth_home_only_name),
         cmocka_unit_test(test_preauth_ok),
         cmocka_unit_test(test_args_pam_keys),
         cmocka_unit_test(test_args_pam_keys_refused),
