@@ -64,6 +64,9 @@ fi
 # tests/integration/lib.sh: $WORK, the IdP (start_idp, mint), check/expect_exit/finish
 . "$top_srcdir/tests/integration/lib.sh"
 
+# run.sh checks that nothing runs from these work directories after the tests
+[ -n "${E2E_WORKLIST:-}" ] && echo "$WORK" >>"$E2E_WORKLIST"
+
 SSHD_PID=
 e2e_cleanup() {
     e2e_stop_sshd
@@ -190,14 +193,15 @@ e2e_free_port() {
 # e2e_write_config: $E2E_CONF with two providers on one host: "people" (the main OP, device
 # flow, preauth so that sshd can resolve a user it has never seen) and "ci" (the mini issuer,
 # CI-shaped tokens, one ephemeral user per run). $E2E_PEOPLE_EXTRA and $E2E_CI_EXTRA (lines) are
-# added to the sections. Then the preauth settings are pushed into the identity cache, where the
+# added to the sections; $E2E_LOGIN_TIMEOUT (default 60) is people's login_timeout. Then the
+# preauth settings are pushed into the identity cache, where the
 # NSS module reads them.
 e2e_write_config() {
     {
         printf '[global]\nstate_dir = %s\n\n' "$E2E_STATEDIR"
         printf '[provider people]\nissuer = %s\nclient_id = oidc-public\n' "$OP_URL"
         printf 'scope = openid profile email groups\nca_file = %s\nflow = device\n' "$IDP/ca.pem"
-        printf 'preauth = yes\npreauth_allow = *\nlogin_timeout = 60\n'
+        printf 'preauth = yes\npreauth_allow = *\nlogin_timeout = %s\n' "${E2E_LOGIN_TIMEOUT:-60}"
         printf '%s\n' "${E2E_PEOPLE_EXTRA:-}"
         printf '\n[provider ci]\nissuer = %s\nclient_id = ci-audience\nca_file = %s\n' \
             "$MINI_URL" "$IDP/ca.pem"
@@ -347,8 +351,9 @@ e2e_ssh_token() {
     OUT=$WORK/ssh.out
     OIDC_TOKEN_FILE=$3 SSH_ASKPASS=$_wrap SSH_ASKPASS_REQUIRE=force DISPLAY= \
         setsid -w ssh -F none -p "$SSHD_PORT" -o StrictHostKeyChecking=no \
-        -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+        -o UserKnownHostsFile=/dev/null -o LogLevel=INFO \
         -o PreferredAuthentications=keyboard-interactive -o ConnectTimeout=10 -o BatchMode=no \
+        -o NumberOfPasswordPrompts=1 \
         "$1@127.0.0.1" "echo E2E-BEGIN; $2; echo E2E-END rc=\$?" </dev/null >"$OUT" 2>&1
     RC=$?
     tr -d '\r' <"$OUT" >"$OUT.clean"
@@ -369,6 +374,7 @@ e2e_cache_stat() {
 out_has() { grep -Eq -- "$1" "$OUT.clean"; }
 # cmd_has PATTERN: CMD's output matches
 cmd_has() { printf '%s\n' "$CMD_OUT" | grep -Eq -- "$1"; }
+cmd_lacks() { ! cmd_has "$1"; }
 # log_has PATTERN: sshd's log matches
 log_has() { grep -Eq -- "$1" "$WORK/sshd.log"; }
 

@@ -22,10 +22,16 @@ fingerprint() {
             if [ -f "$f" ]; then printf '%s %s\n' "$f" "$(cksum <"$f")"; else printf '%s\n' "$f"; fi
         done
 }
-procs() { ps -eo pid=,args= 2>/dev/null | grep -E 'sshd -D -e -f /etc/ssh/sshd_config|tests/idp/(provider|mini-issuer)\.mjs --state /tmp/oidc-it' | grep -v grep; }
+# procs: processes of the tests that still run (sshd with the harness's config, anything whose
+# command line names one of the tests' work directories)
+E2E_WORKLIST=$(mktemp)
+export E2E_WORKLIST
+procs() {
+    ps -eo pid=,args= 2>/dev/null | grep -F -f "$E2E_WORKLIST" | grep -v -e 'grep' -e "$$"
+    ps -eo pid=,args= 2>/dev/null | grep -E 'sshd -D -e -f /etc/ssh/sshd_config' | grep -v grep
+}
 
 before=$(fingerprint)
-procs_before=$(procs)
 pass=0 fail=0 skip=0 failed=
 for t in "$@"; do
     start=$(date +%s)
@@ -49,10 +55,12 @@ if [ "$(fingerprint)" != "$before" ]; then
     echo "FAIL the machine's configuration changed during the tests"
     fail=$((fail + 1))
 fi
-if [ "$(procs)" != "$procs_before" ]; then
+sleep 1
+if [ -n "$(procs)" ]; then
     echo "FAIL processes were left running:"
     procs
     fail=$((fail + 1))
 fi
+rm -f "$E2E_WORKLIST"
 echo "e2e: $pass passed, $fail failed, $skip skipped${failed:+ (failed:$failed)}"
 [ "$fail" = 0 ]

@@ -43,21 +43,29 @@ check "the token appears in no log (its signature is not in sshd's log or syslog
 e2e_ssh_token job-201 'echo SHOULD-NOT-RUN' "$T"
 check "replayed token over ssh: refused" [ "$RC" = 255 ]
 check "replayed token over ssh: the command did not run" sh -c "! grep -q '^SHOULD-NOT-RUN' '$OUT.clean'"
+check "replayed token over ssh: refused as already used (audit line)" \
+    syslog_has 'audit: phase=auth result=failure service="sshd" user="job-201".*reason="token already used'
 
 mint --aud someone-else --claims "$(claims 202)" >"$T"
 e2e_ssh_token job-202 'echo SHOULD-NOT-RUN' "$T"
 check "token for another audience over ssh: refused" [ "$RC" = 255 ]
 check "another audience: the command did not run" sh -c "! grep -q '^SHOULD-NOT-RUN' '$OUT.clean'"
 check "another audience: no cache entry" sh -c '! getent passwd job-202 >/dev/null'
+check "another audience: the audit line names the audience" \
+    syslog_has "user=\"job-202\".*reason=\"[^\"]*audience in token is 'someone-else'"
 
 mint --claims "$(claims 203 other/app)" >"$T"
 e2e_ssh_token job-203 'echo SHOULD-NOT-RUN' "$T"
 check "token of another repository over ssh: refused" [ "$RC" = 255 ]
 check "another repository: the command did not run" sh -c "! grep -q '^SHOULD-NOT-RUN' '$OUT.clean'"
+check "another repository: the audit line names the rule" \
+    syslog_has "user=\"job-203\".*reason=\"require_claim: claim 'repository' is 'other/app'"
 
 mint --claims "$(claims 204)" >"$T"
 e2e_ssh_token job-999 'echo SHOULD-NOT-RUN' "$T"
 check "a good token for job-204 cannot log in as job-999" [ "$RC" = 255 ]
+check "token for another user: the audit line says whose token it is" \
+    syslog_has "user=\"job-999\".*reason=\"the token is for 'job-204', not for the PAM user"
 check "token for another user: no cache entry for either" \
     sh -c '! getent passwd job-999 >/dev/null && ! getent passwd job-204 >/dev/null'
 

@@ -7,6 +7,8 @@
 # sshd stack: pam_oidc.so flow=token without a provider (the token's issuer picks ci) and, when
 # no token is given (a person presses Enter), pam_oidc.so provider=people with the device flow.
 E2E_NEED_MODULES=1
+# short device logins: the forgery case below ends in a device prompt nobody answers
+E2E_LOGIN_TIMEOUT=12
 E2E_CI_EXTRA='preauth = yes
 preauth_allow = job-*'
 . "$(dirname "$0")/lib.sh"
