@@ -102,6 +102,7 @@ struct memo_entry {
     unsigned alg;
     const struct oidc_jwk *key;
     cJSON *header;
+    EVP_MD_CTX *tmpl; /* may be NULL */
 };
 
 struct oidc_jwks_memo {
@@ -130,6 +131,7 @@ static void memo_free(struct oidc_jwks_memo *m)
     for (i = 0; i < m->n; i++) {
         free(m->e[i].seg);
         cJSON_Delete(m->e[i].header);
+        EVP_MD_CTX_free(m->e[i].tmpl);
     }
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -146,8 +148,8 @@ static long memo_index(const struct oidc_jwks_memo *m, const char *seg, size_t l
     return -1;
 }
 
-int oidc_jwks_memo_find(const struct oidc_jwks *jwks, const char *seg, size_t len, unsigned *alg,
-                        const struct oidc_jwk **key, const struct cJSON **header)
+int oidc_jwks_memo_find(const struct oidc_jwks *jwks, const char *seg, size_t len, EVP_MD_CTX *ctx,
+                        struct oidc_jwks_memo_hit *hit)
 {
     struct oidc_jwks_memo *m = jwks != NULL ? jwks->memo : NULL;
     long i;
@@ -157,22 +159,33 @@ int oidc_jwks_memo_find(const struct oidc_jwks *jwks, const char *seg, size_t le
     pthread_mutex_lock(&m->lock);
     i = memo_index(m, seg, len);
     if (i >= 0) {
-        *alg = m->e[i].alg;
-        *key = m->e[i].key;
-        *header = m->e[i].header;
+        hit->alg = m->e[i].alg;
+        hit->key = m->e[i].key;
+        hit->header = m->e[i].header;
+        hit->ctx_ready = 0;
+        /* Copied under the lock: OpenSSL does not promise that copying one context from several
+         * threads at once is safe. */
+        if (ctx != NULL && m->e[i].tmpl != NULL) {
+            if (EVP_MD_CTX_copy_ex(ctx, m->e[i].tmpl) == 1)
+                hit->ctx_ready = 1;
+            else
+                EVP_MD_CTX_reset(ctx);
+        }
     }
     pthread_mutex_unlock(&m->lock);
     return i >= 0;
 }
 
 void oidc_jwks_memo_add(const struct oidc_jwks *jwks, const char *seg, size_t len, unsigned alg,
-                        const struct oidc_jwk *key, const struct cJSON *header)
+                        const struct oidc_jwk *key, const struct cJSON *header, EVP_MD_CTX *tmpl)
 {
     struct oidc_jwks_memo *m = jwks != NULL ? jwks->memo : NULL;
-    struct memo_entry e = {NULL, len, alg, key, NULL};
+    struct memo_entry e = {NULL, len, alg, key, NULL, tmpl};
 
-    if (m == NULL || len > OIDC_JWKS_MEMO_SEG_MAX || key == NULL || header == NULL)
+    if (m == NULL || len > OIDC_JWKS_MEMO_SEG_MAX || key == NULL || header == NULL) {
+        EVP_MD_CTX_free(tmpl);
         return;
+    }
     pthread_mutex_lock(&m->lock);
     if (m->n < OIDC_JWKS_MEMO_SLOTS && memo_index(m, seg, len) < 0 &&
         (e.seg = malloc(len > 0 ? len : 1)) != NULL &&
@@ -181,10 +194,12 @@ void oidc_jwks_memo_add(const struct oidc_jwks *jwks, const char *seg, size_t le
         m->e[m->n++] = e;
         e.seg = NULL; /* transferred */
         e.header = NULL;
+        e.tmpl = NULL;
     }
     pthread_mutex_unlock(&m->lock);
     free(e.seg);
     cJSON_Delete(e.header);
+    EVP_MD_CTX_free(e.tmpl);
 }
 
 static void jwk_clear(struct oidc_jwk *k)

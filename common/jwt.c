@@ -294,16 +294,33 @@ static int set_rsa_padding(EVP_PKEY_CTX *pctx, unsigned alg, const EVP_MD *md)
     return EVP_PKEY_CTX_set_params(pctx, p) > 0;
 }
 
-static int verify_signature(const struct oidc_jwk *k, unsigned alg, const char *input,
-                            size_t input_len, const char *sig_b64, size_t sig_b64_len,
-                            struct oidc_err *err)
+/* Prepares mctx (fresh or reset) to verify alg signatures with k: digest and RSA padding. The
+ * header memo keeps one such context per remembered header as a template. */
+static int init_verify(EVP_MD_CTX *mctx, const struct oidc_jwk *k, unsigned alg,
+                       struct oidc_err *err)
+{
+    EVP_PKEY_CTX *pctx = NULL;
+    const EVP_MD *md = alg_md(alg);
+
+    if (k->kty != OIDC_KTY_OKP && md == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "digest for %s is unavailable",
+                            oidc_alg_name(alg));
+    if (EVP_DigestVerifyInit(mctx, &pctx, k->kty == OIDC_KTY_OKP ? NULL : md, NULL, k->pkey) <= 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot initialise signature verification");
+    if (k->kty == OIDC_KTY_RSA && !set_rsa_padding(pctx, alg, md))
+        return OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot set RSA padding parameters");
+    return OIDC_OK;
+}
+
+/* Verifies with mctx, which init_verify prepared for k and alg already when ready is set (a copy
+ * of the memo's template) and is prepared here otherwise. */
+static int verify_signature(const struct oidc_jwk *k, unsigned alg, EVP_MD_CTX *mctx, int ready,
+                            const char *input, size_t input_len, const char *sig_b64,
+                            size_t sig_b64_len, struct oidc_err *err)
 {
     unsigned char sig[SIG_MAX], der[3 + 2 * (2 + 1 + 66)];
     const unsigned char *vsig = sig;
     size_t sig_len = 0, vlen;
-    EVP_MD_CTX *mctx = NULL;
-    EVP_PKEY_CTX *pctx = NULL;
-    const EVP_MD *md = alg_md(alg);
     int r;
 
     if (sig_b64_len == 0)
@@ -321,31 +338,27 @@ static int verify_signature(const struct oidc_jwk *k, unsigned alg, const char *
             return r;
         vsig = der;
     }
-    if (k->kty != OIDC_KTY_OKP && md == NULL)
-        return OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "digest for %s is unavailable",
-                            oidc_alg_name(alg));
-    if ((mctx = EVP_MD_CTX_new()) == NULL) {
-        r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory verifying a signature");
-        goto out;
+    if (!ready && (r = init_verify(mctx, k, alg, err)) != OIDC_OK)
+        return r;
+    if (EVP_DigestVerify(mctx, vsig, vlen, (const unsigned char *)input, input_len) != 1)
+        return OIDC_ERR_SET(err, OIDC_ERR_SIGNATURE,
+                            "token signature does not verify with key '%.64s'",
+                            k->kid != NULL ? k->kid : "(no kid)");
+    return OIDC_OK;
+}
+
+/* After a token verified with a header the memo does not know yet: remember the header with a
+ * verification context template for its key and alg. Best effort; failures only cost speed. */
+static void memo_remember(const struct oidc_jwks *jwks, const char *seg, size_t len,
+                          const struct oidc_token *tok, const struct oidc_jwk *key)
+{
+    EVP_MD_CTX *tmpl = EVP_MD_CTX_new();
+
+    if (tmpl != NULL && init_verify(tmpl, key, tok->alg, NULL) != OIDC_OK) {
+        EVP_MD_CTX_free(tmpl);
+        tmpl = NULL;
     }
-    if (EVP_DigestVerifyInit(mctx, &pctx, k->kty == OIDC_KTY_OKP ? NULL : md, NULL, k->pkey) <= 0) {
-        r = OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot initialise signature verification");
-        goto out;
-    }
-    if (k->kty == OIDC_KTY_RSA && !set_rsa_padding(pctx, alg, md)) {
-        r = OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cannot set RSA padding parameters");
-        goto out;
-    }
-    if (EVP_DigestVerify(mctx, vsig, vlen, (const unsigned char *)input, input_len) != 1) {
-        r = OIDC_ERR_SET(err, OIDC_ERR_SIGNATURE,
-                         "token signature does not verify with key '%.64s'",
-                         k->kid != NULL ? k->kid : "(no kid)");
-        goto out;
-    }
-    r = OIDC_OK;
-out:
-    EVP_MD_CTX_free(mctx);
-    return r;
+    oidc_jwks_memo_add(jwks, seg, len, tok->alg, key, tok->header, tmpl); /* takes tmpl */
 }
 
 /* A NumericDate: a finite number within [0, OIDC_TIME_MAX]; fractions are truncated. v is the
@@ -576,7 +589,8 @@ int oidc_token_verify(const char *jwt, size_t len, const struct oidc_jwks *jwks,
 {
     struct oidc_token *tok = NULL;
     const struct oidc_jwk *key = NULL;
-    const cJSON *memo_hdr = NULL;
+    struct oidc_jwks_memo_hit hit;
+    EVP_MD_CTX *mctx = NULL;
     size_t seg[3][2];
     unsigned allowed;
     int r, memo_hit;
@@ -592,17 +606,23 @@ int oidc_token_verify(const char *jwt, size_t len, const struct oidc_jwks *jwks,
         return r;
     if ((tok = calloc(1, sizeof(*tok))) == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory");
+    if ((mctx = EVP_MD_CTX_new()) == NULL) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory verifying a signature");
+        goto out;
+    }
     /* A header segment this key set has seen on a verified token passed check_header and
      * select_key then; of their inputs only the allow-list can differ between calls. */
-    memo_hit = oidc_jwks_memo_find(jwks, jwt, seg[0][1], &tok->alg, &key, &memo_hdr);
+    memo_hit = oidc_jwks_memo_find(jwks, jwt, seg[0][1], mctx, &hit);
     if (memo_hit) {
+        tok->alg = hit.alg;
+        key = hit.key;
         if ((tok->alg & allowed) == 0) {
             r = OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                              "alg '%s' is not in this provider's allowed algorithms",
                              oidc_alg_name(tok->alg));
             goto out;
         }
-        if ((tok->header = cJSON_Duplicate(memo_hdr, 1)) == NULL) {
+        if ((tok->header = cJSON_Duplicate(hit.header, 1)) == NULL) {
             r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory");
             goto out;
         }
@@ -618,11 +638,11 @@ int oidc_token_verify(const char *jwt, size_t len, const struct oidc_jwks *jwks,
             goto out;
     }
     /* The payload is parsed only after its signature is known to be good. */
-    if ((r = verify_signature(key, tok->alg, jwt, seg[1][0] + seg[1][1], jwt + seg[2][0], seg[2][1],
-                              err)) != OIDC_OK)
+    if ((r = verify_signature(key, tok->alg, mctx, memo_hit && hit.ctx_ready, jwt,
+                              seg[1][0] + seg[1][1], jwt + seg[2][0], seg[2][1], err)) != OIDC_OK)
         goto out;
     if (!memo_hit)
-        oidc_jwks_memo_add(jwks, jwt, seg[0][1], tok->alg, key, tok->header);
+        memo_remember(jwks, jwt, seg[0][1], tok, key);
     if ((r = decode_json(jwt + seg[1][0], seg[1][1], OIDC_TOKEN_MAX, "token claims", &tok->claims,
                          err)) != OIDC_OK)
         goto out;
@@ -632,6 +652,7 @@ int oidc_token_verify(const char *jwt, size_t len, const struct oidc_jwks *jwks,
     tok = NULL; /* transferred */
     r = OIDC_OK;
 out:
+    EVP_MD_CTX_free(mctx);
     oidc_token_free(tok);
     return r;
 }

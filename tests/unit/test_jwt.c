@@ -1057,13 +1057,58 @@ static void test_pss_salt_length_enforced(void **state)
 
 /* ---------------------------------------------------------------- header memo */
 
+/* Whether set remembers tok's header; *ready (may be NULL) says whether its verification context
+ * template could be copied. */
+static int memo_has_ctx(const struct oidc_jwks *set, const char *tok, int *ready)
+{
+    struct oidc_jwks_memo_hit hit;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int found;
+
+    assert_non_null(ctx);
+    memset(&hit, 0, sizeof(hit));
+    found = oidc_jwks_memo_find(set, tok, (size_t)(strchr(tok, '.') - tok), ctx, &hit);
+    if (ready != NULL)
+        *ready = found && hit.ctx_ready;
+    EVP_MD_CTX_free(ctx);
+    return found;
+}
+
 static int memo_has(const struct oidc_jwks *set, const char *tok)
 {
-    const struct oidc_jwk *key = NULL;
-    const struct cJSON *hdr = NULL;
-    unsigned alg = 0;
+    return memo_has_ctx(set, tok, NULL);
+}
 
-    return oidc_jwks_memo_find(set, tok, (size_t)(strchr(tok, '.') - tok), &alg, &key, &hdr);
+/* Every algorithm: once remembered, the header comes with a ready verification context, and the
+ * copied context still refuses a signature over other bytes and accepts a good one. */
+static void test_header_memo_template_every_alg(void **state)
+{
+    struct tg_key *keys[] = {rs, es, ed, ps, es384, es512, ed448};
+    struct oidc_err err;
+    size_t i;
+    int ready;
+
+    (void)state;
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char *a = tg_sign(keys[i], NULL, claims(NULL));
+        char *b = tg_sign(keys[i], NULL, claims("\"admin\":true"));
+        size_t ha = (size_t)(strrchr(a, '.') - a), hb = (size_t)(strrchr(b, '.') - b);
+        char *forged = malloc(hb + strlen(a) - ha + 1);
+
+        assert_non_null(forged);
+        memcpy(forged, b, hb); /* b's header and payload, a's signature */
+        strcpy(forged + hb, a + ha);
+        if (verify(a, &err) != OIDC_OK)
+            fail_msg("%s: %s", keys[i]->alg, err.msg);
+        ready = 0;
+        assert_true(memo_has_ctx(jwks, a, &ready));
+        if (!ready)
+            fail_msg("%s: no verification context template", keys[i]->alg);
+        assert_int_equal(verify(forged, &err), OIDC_ERR_SIGNATURE);
+        assert_int_equal(verify(b, &err), OIDC_OK);
+        assert_int_equal(verify(a, &err), OIDC_OK);
+        free(a), free(b), free(forged);
+    }
 }
 
 /* A header seen on a verified token is remembered; the next token with the same header bytes
@@ -1322,6 +1367,7 @@ int main(void)
         cmocka_unit_test(test_rsa_padding_follows_header_alg),
         cmocka_unit_test(test_pss_salt_length_enforced),
         cmocka_unit_test(test_header_memo_reused_and_equivalent),
+        cmocka_unit_test(test_header_memo_template_every_alg),
         cmocka_unit_test(test_header_memo_needs_good_signature),
         cmocka_unit_test(test_header_memo_honours_allow_list),
         cmocka_unit_test(test_header_memo_does_not_skip_checks),
