@@ -507,3 +507,41 @@ void oidc_device_tokens_clear(struct oidc_device_tokens *tok)
     oidc_free_secret(&tok->id_token);
     oidc_free_secret(&tok->access_token);
 }
+
+int oidc_userinfo_merge_groups(struct oidc_provider *p, const char *access_token, cJSON *claims,
+                               struct oidc_err *err)
+{
+    const struct oidc_provider_cfg *pcfg = oidc_provider_cfg(p);
+    cJSON *ui = NULL;
+    const cJSON *groups;
+    const char *sub_id = NULL, *sub_ui = NULL;
+    char top[128];
+    size_t n;
+    int r;
+
+    if (!pcfg->userinfo || pcfg->groups_claim == NULL || pcfg->groups_claim[0] == '\0' ||
+        oidc_json_get_path(claims, pcfg->groups_claim) != NULL)
+        return OIDC_OK;
+    if (access_token == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_HTTP,
+                            "userinfo is enabled but the IdP sent no access token");
+    if ((r = oidc_userinfo_fetch(p, access_token, &ui, err)) != OIDC_OK)
+        return r;
+    if (oidc_json_get_string(claims, "sub", &sub_id) != OIDC_OK ||
+        oidc_json_get_string(ui, "sub", &sub_ui) != OIDC_OK || strcmp(sub_id, sub_ui) != 0) {
+        cJSON_Delete(ui);
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "userinfo subject does not match the ID token subject");
+    }
+    /* only a top-level claim can be merged; nested paths stay as the ID token has them */
+    n = strcspn(pcfg->groups_claim, ".");
+    if (n < sizeof(top)) {
+        memcpy(top, pcfg->groups_claim, n);
+        top[n] = '\0';
+        groups = cJSON_GetObjectItemCaseSensitive(ui, top);
+        if (groups != NULL && cJSON_GetObjectItemCaseSensitive(claims, top) == NULL)
+            cJSON_AddItemToObject(claims, top, cJSON_Duplicate(groups, 1));
+    }
+    cJSON_Delete(ui);
+    return OIDC_OK;
+}

@@ -16,46 +16,6 @@
 
 #define PROMPT_MAX 8192
 
-/* When the ID token lacks the groups claim and userinfo is enabled, copies the claim from userinfo
- * into claims; the userinfo subject must be the ID token's (OIDC Core 5.3.2). (The same rule as
- * oidcctl login.) */
-static int merge_userinfo(struct oidc_provider *p, const char *access_token, cJSON *claims,
-                          struct oidc_err *err)
-{
-    const struct oidc_provider_cfg *pcfg = oidc_provider_cfg(p);
-    cJSON *ui = NULL;
-    const cJSON *groups;
-    const char *sub_id = NULL, *sub_ui = NULL;
-    char top[128];
-    size_t n;
-    int r;
-
-    if (!pcfg->userinfo || pcfg->groups_claim == NULL || pcfg->groups_claim[0] == '\0' ||
-        oidc_json_get_path(claims, pcfg->groups_claim) != NULL)
-        return OIDC_OK;
-    if (access_token == NULL)
-        return OIDC_ERR_SET(err, OIDC_ERR_HTTP,
-                            "userinfo is enabled but the IdP sent no access token");
-    if ((r = oidc_userinfo_fetch(p, access_token, &ui, err)) != OIDC_OK)
-        return r;
-    if (oidc_json_get_string(claims, "sub", &sub_id) != OIDC_OK ||
-        oidc_json_get_string(ui, "sub", &sub_ui) != OIDC_OK || strcmp(sub_id, sub_ui) != 0) {
-        cJSON_Delete(ui);
-        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
-                            "userinfo subject does not match the ID token subject");
-    }
-    n = strcspn(pcfg->groups_claim, ".");
-    if (n < sizeof(top)) {
-        memcpy(top, pcfg->groups_claim, n);
-        top[n] = '\0';
-        groups = cJSON_GetObjectItemCaseSensitive(ui, top);
-        if (groups != NULL && cJSON_GetObjectItemCaseSensitive(claims, top) == NULL)
-            cJSON_AddItemToObject(claims, top, cJSON_Duplicate(groups, 1));
-    }
-    cJSON_Delete(ui);
-    return OIDC_OK;
-}
-
 /* Monotonic milliseconds: whole seconds of oidc_now() could make a poll 1 ms after the code was
  * issued look a second old. */
 static int64_t mono_ms(void)
@@ -182,7 +142,7 @@ int oidc_pam_device_login(struct oidc_pam_ctx *c, struct oidc_provider *prov, in
     }
     if ((r = oidc_provider_verify(prov, dt.id_token, strlen(dt.id_token), oidc_now(), NULL, &t,
                                   err)) != OIDC_OK ||
-        (r = merge_userinfo(prov, dt.access_token, t->claims, err)) != OIDC_OK) {
+        (r = oidc_userinfo_merge_groups(prov, dt.access_token, t->claims, err)) != OIDC_OK) {
         tell_user(c, r);
         rc = oidc_pam_rc(c->op, r);
         goto out;

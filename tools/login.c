@@ -10,46 +10,6 @@
 #include "json.h"
 #include "provider.h"
 
-/* When the ID token lacks the groups claim and userinfo is enabled, copies the claim from userinfo
- * into claims. The userinfo subject must be the ID token's (OIDC Core §5.3.2). */
-static int merge_userinfo(struct oidc_provider *p, const struct oidc_provider_cfg *pcfg,
-                          const char *access_token, cJSON *claims, struct oidc_err *err)
-{
-    cJSON *ui = NULL;
-    const cJSON *groups;
-    const char *sub_id = NULL, *sub_ui = NULL;
-    char top[128];
-    size_t n;
-    int r;
-
-    if (!pcfg->userinfo || pcfg->groups_claim == NULL || pcfg->groups_claim[0] == '\0' ||
-        oidc_json_get_path(claims, pcfg->groups_claim) != NULL)
-        return OIDC_OK;
-    if (access_token == NULL)
-        return OIDC_ERR_SET(err, OIDC_ERR_HTTP,
-                            "userinfo is enabled but the IdP sent no access "
-                            "token");
-    if ((r = oidc_userinfo_fetch(p, access_token, &ui, err)) != OIDC_OK)
-        return r;
-    if (oidc_json_get_string(claims, "sub", &sub_id) != OIDC_OK ||
-        oidc_json_get_string(ui, "sub", &sub_ui) != OIDC_OK || strcmp(sub_id, sub_ui) != 0) {
-        cJSON_Delete(ui);
-        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
-                            "userinfo subject does not match the ID token subject");
-    }
-    /* only a top-level claim can be merged; nested paths stay as the ID token has them */
-    n = strcspn(pcfg->groups_claim, ".");
-    if (n < sizeof(top)) {
-        memcpy(top, pcfg->groups_claim, n);
-        top[n] = '\0';
-        groups = cJSON_GetObjectItemCaseSensitive(ui, top);
-        if (groups != NULL && cJSON_GetObjectItemCaseSensitive(claims, top) == NULL)
-            cJSON_AddItemToObject(claims, top, cJSON_Duplicate(groups, 1));
-    }
-    cJSON_Delete(ui);
-    return OIDC_OK;
-}
-
 int cmd_login(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -133,7 +93,7 @@ int cmd_login(int argc, char **argv)
         ctl_err("ID token refused: %s", oidc_err_msg(&err));
         goto out;
     }
-    if ((r = merge_userinfo(prov, pcfg, dt.access_token, tok->claims, &err)) != OIDC_OK) {
+    if ((r = oidc_userinfo_merge_groups(prov, dt.access_token, tok->claims, &err)) != OIDC_OK) {
         ctl_err("userinfo: %s", oidc_err_msg(&err));
         goto out;
     }
