@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -74,7 +75,8 @@ struct oidc_cache {
     struct oidc_localdb *local; /* loaded on first use */
     struct view *view;
     int dirty;
-    int readonly; /* oidc_cache_load(): no lock, commit refuses */
+    int readonly;      /* oidc_cache_load(): no lock, commit refuses */
+    uint64_t file_gen; /* the "s" record of the loaded file (0: none) */
 };
 
 static uint64_t mix64(uint64_t x)
@@ -639,6 +641,28 @@ static int load_meta(struct oidc_cache *c, const char *name, const unsigned char
     return OIDC_OK;
 }
 
+/* The 256 hash tables the header points at lie within the file, and the records end exactly
+ * where the first table begins. Without this a file cut at a record boundary (its tables gone)
+ * would load as a smaller, valid-looking cache, and the next commit would drop the lost users. */
+static int cdb_layout_ok(const struct cdb *db, off_t fsize, unsigned records_end)
+{
+    const unsigned char *h = cdb_get(db, 2048, 0);
+    uint32_t pos, n, first = UINT32_MAX;
+    unsigned i;
+
+    if (h == NULL)
+        return 0;
+    for (i = 0; i < 256; i++) {
+        pos = oidc_cache_get_u32(h + 8 * i);
+        n = oidc_cache_get_u32(h + 8 * i + 4);
+        if (pos < 2048 || (off_t)pos > fsize || (uint64_t)n * 8 > (uint64_t)(fsize - pos))
+            return 0;
+        if (pos < first)
+            first = pos;
+    }
+    return first == records_end;
+}
+
 static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
 {
     struct cdb cdb;
@@ -649,6 +673,7 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
     struct oidc_cache_gr gr;
     struct oidc_cache_pw pw;
     uint32_t n;
+    uint64_t gen;
     int r = OIDC_ERR_INTERNAL, have_version = 0, cdb_open = 0;
     struct stat st;
 
@@ -746,6 +771,13 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
             c->preauth.len = c->preauth.cap = vlen;
             c->has_preauth = 1;
             break;
+        case OIDC_CACHE_K_SERIAL:
+            if (klen != 1 || c->file_gen != 0 || oidc_cache_serial_decode(val, vlen, &gen) != 0) {
+                r = CORRUPT("a bad or second generation record");
+                goto out;
+            }
+            c->file_gen = gen;
+            break;
         default:
             r = CORRUPT("a record of an unknown kind");
             goto out;
@@ -753,6 +785,10 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
     }
     if (r < 0) {
         r = CORRUPT("the record chain is broken");
+        goto out;
+    }
+    if (!cdb_layout_ok(&cdb, st.st_size, pos)) {
+        r = CORRUPT("its hash tables are missing or out of place (truncated?)");
         goto out;
     }
     if (!have_version) {
@@ -1455,8 +1491,9 @@ static int put_user(struct cdb_make *m, struct oidc_cache_buf *b, const struct o
     return put(m, key, ki, b);
 }
 
-/* Writes every record into m. */
-static int write_records(struct oidc_cache *c, struct cdb_make *m, struct oidc_err *err)
+/* Writes every record into m, the generation record "s" = gen first. */
+static int write_records(struct oidc_cache *c, struct cdb_make *m, uint64_t gen,
+                         struct oidc_err *err)
 {
     const struct oidc_cache_user **users;
     struct oidc_cache_buf b = {0};
@@ -1497,6 +1534,9 @@ static int write_records(struct oidc_cache *c, struct cdb_make *m, struct oidc_e
     qsort_r(order, c->n_groups, sizeof(*order), cmp_grp_idx, c->groups);
 
     if (cdb_make_add(m, "V", 1, OIDC_CACHE_VERSION, (unsigned)strlen(OIDC_CACHE_VERSION)) != 0)
+        goto io;
+    oidc_cache_buf_i64(&b, (int64_t)gen);
+    if (put(m, (const unsigned char *)"s", 1, &b) != 0)
         goto io;
     for (i = 0; i < c->n_users; i++)
         if (put_user(m, &b, users[i]) != 0)
@@ -1563,11 +1603,69 @@ static int create_tmp(struct oidc_cache *c, char name[sizeof(TMP_PREFIX) + TMP_S
                         strerror(errno));
 }
 
+/* Opens (creating it when missing) STATE/cache.serial and maps its counter for writing; repairs
+ * its owner, mode and a missing or damaged header in place (the file is never replaced: readers
+ * keep a mapping of it). *cur gets the generation it holds. Called under the lock, before
+ * anything is written, so that the bump after the rename cannot fail. */
+static int serial_open(struct oidc_cache *c, void **map, uint64_t *cur, struct oidc_err *err)
+{
+    unsigned char head[OIDC_CACHE_SERIAL_SIZE];
+    struct stat st;
+    void *p;
+    int fd, r;
+
+    fd = openat(c->dirfd, OIDC_CACHE_SERIAL_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot open %s/%s: %s", c->dir,
+                            OIDC_CACHE_SERIAL_FILE,
+                            errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_IO, "%s/%s is not a regular file", c->dir,
+                         OIDC_CACHE_SERIAL_FILE);
+        goto fail;
+    }
+    if ((geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0) && fchown(fd, 0, 0) != 0) ||
+        ((st.st_mode & 07777) != 0644 && fchmod(fd, 0644) != 0)) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot set the owner and mode of %s/%s: %s", c->dir,
+                         OIDC_CACHE_SERIAL_FILE, strerror(errno));
+        goto fail;
+    }
+    if (st.st_size < OIDC_CACHE_SERIAL_SIZE ||
+        pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
+        memcmp(head, OIDC_CACHE_SERIAL_MAGIC, OIDC_CACHE_SERIAL_OFF) != 0) {
+        /* New or damaged: a header in place, with the loaded file's generation. Readers that
+         * mapped it while it was damaged are in stat mode; they move over at their next reload. */
+        memcpy(head, OIDC_CACHE_SERIAL_MAGIC, OIDC_CACHE_SERIAL_OFF);
+        memcpy(head + OIDC_CACHE_SERIAL_OFF, &c->file_gen, sizeof(c->file_gen));
+        if (pwrite(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head)) {
+            r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot write %s/%s: %s", c->dir,
+                             OIDC_CACHE_SERIAL_FILE, strerror(errno));
+            goto fail;
+        }
+    }
+    p = mmap(NULL, OIDC_CACHE_SERIAL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot map %s/%s: %s", c->dir, OIDC_CACHE_SERIAL_FILE,
+                         strerror(errno));
+        goto fail;
+    }
+    close(fd);
+    *map = p;
+    *cur = __atomic_load_n((uint64_t *)(void *)((unsigned char *)p + OIDC_CACHE_SERIAL_OFF),
+                           __ATOMIC_ACQUIRE);
+    return OIDC_OK;
+fail:
+    close(fd);
+    return r;
+}
+
 int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err)
 {
     char tmp[sizeof(TMP_PREFIX) + TMP_SUFFIX_LEN];
     struct cdb_make m;
-    int fd, r = OIDC_ERR_INTERNAL, made = 0;
+    void *serial = NULL;
+    uint64_t cur = 0, gen;
+    int fd, r = OIDC_ERR_INTERNAL, made = 0, synced;
 
     if (written != NULL)
         *written = 0;
@@ -1577,14 +1675,21 @@ int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err)
         return OIDC_OK;
     if (c->readonly)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache commit: the cache was loaded read-only");
-    if ((fd = create_tmp(c, tmp, err)) < 0)
+    if ((r = serial_open(c, &serial, &cur, err)) != OIDC_OK)
+        return r;
+    /* Above both the serial and the loaded file's generation: after a crash between a rename and
+     * the bump, or a serial file created afresh, the counter may lag behind the file. */
+    gen = (cur > c->file_gen ? cur : c->file_gen) + 1;
+    if ((fd = create_tmp(c, tmp, err)) < 0) {
+        munmap(serial, OIDC_CACHE_SERIAL_SIZE);
         return fd;
+    }
     if (cdb_make_start(&m, fd) != 0) {
         r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "cannot start a CDB file: %s", strerror(errno));
         goto out;
     }
     made = 1;
-    if ((r = write_records(c, &m, err)) != OIDC_OK)
+    if ((r = write_records(c, &m, gen, err)) != OIDC_OK)
         goto out;
     made = 0;
     if (cdb_make_finish(&m) != 0) {
@@ -1601,8 +1706,16 @@ int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err)
         goto out;
     }
     tmp[0] = '\0'; /* renamed: nothing to remove */
-    if (fsync(c->dirfd) != 0) {
-        r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot sync %s: %s", c->dir, strerror(errno));
+    synced = fsync(c->dirfd) == 0 ? 0 : errno;
+    /* Only now (renamed, directory synced) do readers learn of the new file: one that sees gen
+     * and opens cache.cdb gets this file or a newer one. Bumped even when the sync failed: the
+     * file at the path is this one either way. The counter is not synced to disk: after a reboot
+     * every reader starts afresh, and a counter left behind is overtaken by the next commit. */
+    __atomic_store_n((uint64_t *)(void *)((unsigned char *)serial + OIDC_CACHE_SERIAL_OFF), gen,
+                     __ATOMIC_RELEASE);
+    c->file_gen = gen;
+    if (synced != 0) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot sync %s: %s", c->dir, strerror(synced));
         goto out;
     }
     c->dirty = 0;
@@ -1616,6 +1729,7 @@ out:
     close(fd);
     if (tmp[0] != '\0')
         (void)unlinkat(c->dirfd, tmp, 0);
+    munmap(serial, OIDC_CACHE_SERIAL_SIZE);
     return r;
 }
 
@@ -1850,6 +1964,46 @@ static int preauth_valid(const unsigned char *p, size_t len)
     return off == len;
 }
 
+/* cache.serial, when there is one (readers without it fall back to stat): what readers need to
+ * trust it, and a counter not behind the file's generation. */
+static void verify_serial(struct vctx *v, int dirfd, const char *dir, uint64_t file_gen)
+{
+    unsigned char head[OIDC_CACHE_SERIAL_SIZE];
+    uint64_t cur;
+    struct stat st;
+    int fd = openat(dirfd, OIDC_CACHE_SERIAL_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0) {
+        if (errno != ENOENT)
+            problem(v, "cannot open %s/%s: %s", dir, OIDC_CACHE_SERIAL_FILE,
+                    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+        return;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        problem(v, "%s/%s is not a regular file", dir, OIDC_CACHE_SERIAL_FILE);
+    } else {
+        if ((st.st_mode & 07777) != 0644)
+            problem(v,
+                    "%s/%s has mode %04o (expected 0644; readers ignore it and fall back to stat)",
+                    dir, OIDC_CACHE_SERIAL_FILE, (unsigned)(st.st_mode & 07777));
+        if (st.st_uid != 0 && (geteuid() == 0 || st.st_uid != geteuid()))
+            problem(v, "%s/%s is owned by uid %u (expected root)", dir, OIDC_CACHE_SERIAL_FILE,
+                    (unsigned)st.st_uid);
+        if (pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
+            memcmp(head, OIDC_CACHE_SERIAL_MAGIC, OIDC_CACHE_SERIAL_OFF) != 0) {
+            problem(v, "%s/%s is damaged (the next write repairs it)", dir, OIDC_CACHE_SERIAL_FILE);
+        } else {
+            memcpy(&cur, head + OIDC_CACHE_SERIAL_OFF, sizeof(cur));
+            if (cur < file_gen)
+                problem(v,
+                        "%s/%s holds generation %" PRIu64 ", behind the file's %" PRIu64
+                        " (a writer crashed? the next write repairs it)",
+                        dir, OIDC_CACHE_SERIAL_FILE, cur, file_gen);
+        }
+    }
+    close(fd);
+}
+
 int oidc_cache_verify(const struct oidc_cache_opts *opts,
                       void (*report)(void *ctx, const char *line), void *ctx, struct oidc_err *err)
 {
@@ -1865,6 +2019,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
     struct oidc_cache_meta m;
     char name[OIDC_CACHE_NAME_MAX + 1];
     uint32_t n;
+    uint64_t file_gen = 0;
     int dirfd = -1, fd = -1, db_open = 0, have_version = 0, rc;
     size_t users = 0, groups = 0;
 
@@ -1975,14 +2130,22 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
             if (klen != 1 || !preauth_valid(val, vlen))
                 problem(&v, "the preauth record is malformed");
             break;
+        case OIDC_CACHE_K_SERIAL:
+            if (klen != 1 || oidc_cache_serial_decode(val, vlen, &file_gen) != 0)
+                problem(&v, "the generation record is malformed");
+            break;
         default:
             problem(&v, "a record of unknown kind '%c'", key[0]);
         }
     }
     if (rc < 0)
         problem(&v, "the record chain of %s/%s is broken", opts->dir, OIDC_CACHE_FILE);
+    else if (!cdb_layout_ok(&db, st.st_size, pos))
+        problem(&v, "the hash tables of %s/%s are missing or out of place (truncated?)", opts->dir,
+                OIDC_CACHE_FILE);
     if (!have_version)
         problem(&v, "no version record");
+    verify_serial(&v, dirfd, opts->dir, file_gen);
     (void)users;
     (void)groups;
 done:

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,13 @@ struct oidc_cache_map {
     uint64_t gen;  /* publication number (never reused, unlike an address) */
     unsigned refs; /* g_cur's reference, each thread's, each open iterator's; under g_lock */
     int mapped;    /* cdb_init succeeded: cdb_free unmaps */
+    /* Serial mode (cache_rec.h): the counter word of this map's own read-only mapping of
+     * cache.serial, unmapped with the map (so no thread can read it after that), and the newest
+     * generation this file is known to be at least as new as. NULL: stat mode (no trusted serial
+     * file, no "s" record in the file, or no usable file at all). */
+    const uint64_t *serial;
+    void *serial_map;
+    uint64_t have;
 };
 
 /* Per-thread state: the mapping this thread reads without a lock. */
@@ -115,22 +123,101 @@ static int version_ok(const struct oidc_cache_map *m)
            memcmp(v, OIDC_CACHE_VERSION, sizeof(OIDC_CACHE_VERSION) - 1) == 0;
 }
 
+/* The generation the file carries ("s"), 0 when it has none or a malformed one. */
+static uint64_t file_generation(const struct oidc_cache_map *m)
+{
+    const unsigned char key[1] = {OIDC_CACHE_K_SERIAL};
+    const unsigned char *v;
+    unsigned vlen;
+    uint64_t gen;
+
+    if (map_find(m, key, 1, &v, &vlen) != OIDC_OK || oidc_cache_serial_decode(v, vlen, &gen) != 0)
+        return 0;
+    return gen;
+}
+
+/* STATEDIR/cache.serial, or the file of that name next to the path the test hook set. */
+static int serial_path(char *out, size_t cap)
+{
+    const char *p = cache_path(), *slash = strrchr(p, '/');
+    size_t dlen = slash != NULL ? (size_t)(slash - p) + 1 : 0;
+
+    if (dlen + sizeof(OIDC_CACHE_SERIAL_FILE) > cap)
+        return -1;
+    memcpy(out, p, dlen);
+    memcpy(out + dlen, OIDC_CACHE_SERIAL_FILE, sizeof(OIDC_CACHE_SERIAL_FILE));
+    return 0;
+}
+
+/* Maps cache.serial read-only into m when it is trustworthy (the same rule as the cache file) and
+ * holds the magic, and returns the generation it holds now; 0 (and no mapping) otherwise. Read
+ * before the cache file is opened: the writer bumps the serial only after the rename, so the file
+ * opened next is that generation's or a newer one. The file is never truncated (the writer only
+ * stores into it), so the mapped bytes stay valid. */
+static uint64_t serial_map(struct oidc_cache_map *m)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    void *p;
+    int fd;
+
+    if (serial_path(path, sizeof(path)) != 0)
+        return 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &st) != 0 || !file_trusted(&st) || st.st_size < OIDC_CACHE_SERIAL_SIZE) {
+        close(fd);
+        return 0;
+    }
+    p = mmap(NULL, OIDC_CACHE_SERIAL_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return 0;
+    if (memcmp(p, OIDC_CACHE_SERIAL_MAGIC, OIDC_CACHE_SERIAL_OFF) != 0) {
+        munmap(p, OIDC_CACHE_SERIAL_SIZE);
+        return 0;
+    }
+    m->serial_map = p;
+    m->serial = (const uint64_t *)(void *)((unsigned char *)p + OIDC_CACHE_SERIAL_OFF);
+    return __atomic_load_n(m->serial, __ATOMIC_ACQUIRE);
+}
+
+static void serial_unmap(struct oidc_cache_map *m)
+{
+    if (m->serial_map != NULL)
+        munmap(m->serial_map, OIDC_CACHE_SERIAL_SIZE);
+    m->serial_map = NULL;
+    m->serial = NULL;
+}
+
+/* Serial mode: is this map still the newest file? One atomic load, no system call. A counter
+ * below what the map has (the writer renamed the file and has not stored the new counter yet, or
+ * a crash left the counter behind) means nothing newer either. */
+static int serial_fresh(const struct oidc_cache_map *m)
+{
+    return __atomic_load_n(m->serial, __ATOMIC_ACQUIRE) <= m->have;
+}
+
 /* Maps path. Returns NULL only when out of memory; every other failure is a map whose status
  * says what went wrong, so that "still broken" is remembered and costs no new open. */
 static struct oidc_cache_map *map_load(const char *path)
 {
     struct oidc_cache_map *m = calloc(1, sizeof(*m));
+    uint64_t seen, fgen;
     struct stat st;
     int fd;
 
     if (m == NULL)
         return NULL;
+    seen = serial_map(m); /* before the open: see serial_map */
     m->status = OIDC_ERR_IO;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
     if (fd < 0) {
         m->stat_err = errno != 0 ? errno : EIO;
         if (m->stat_err == ENOENT)
             m->status = OIDC_ERR_NOTFOUND; /* no cache yet: nobody to answer for */
+        serial_unmap(m);
         return m;
     }
     if (fstat(fd, &st) != 0) {
@@ -153,6 +240,11 @@ static struct oidc_cache_map *map_load(const char *path)
         m->status = OIDC_OK;
 out:
     close(fd);
+    fgen = m->status == OIDC_OK ? file_generation(m) : 0;
+    if (m->serial != NULL && fgen != 0)
+        m->have = fgen > seen ? fgen : seen;
+    else
+        serial_unmap(m); /* stat mode */
     return m;
 }
 
@@ -162,6 +254,7 @@ static void map_unref(struct oidc_cache_map *m) /* under g_lock */
         return;
     if (m->mapped)
         cdb_free(&m->cdb);
+    serial_unmap(m);
     free(m);
 }
 
@@ -181,19 +274,37 @@ static int stat_path(struct stat *st)
     return errno != 0 ? errno : EIO;
 }
 
-/* Under g_lock: compares g_cur with the file (when force, when there is no g_cur, or when the
- * last comparison is older than OIDC_CACHE_RECHECK_MS) and maps a replaced file. */
+static int recently_checked(int64_t now)
+{
+    return now - __atomic_load_n(&g_checked_ms, __ATOMIC_RELAXED) < OIDC_CACHE_RECHECK_MS;
+}
+
+/* Under g_lock: makes g_cur the newest file, mapping a replaced one.
+ *  - serial mode: the serial says whether g_cur is the newest (exact, whatever force); and
+ *    every OIDC_CACHE_RECHECK_MS the file is compared with stat as well, a backstop for a file
+ *    replaced without a serial bump (by hand, by another tool) or a serial file that was removed
+ *    and created afresh (this map's mapping of the old one would never move again);
+ *  - stat mode: compares with stat when force, and otherwise when the last comparison is older
+ *    than OIDC_CACHE_RECHECK_MS. */
 static int global_refresh_locked(int force, int64_t now)
 {
     struct oidc_cache_map *m, *old;
     struct stat st;
-    int e;
+    int e, stale = g_cur == NULL;
 
-    if (!force && g_cur != NULL &&
-        now - __atomic_load_n(&g_checked_ms, __ATOMIC_RELAXED) < OIDC_CACHE_RECHECK_MS)
+    if (!stale && g_cur->serial != NULL) {
+        if (!serial_fresh(g_cur))
+            stale = 1;
+        else if (recently_checked(now))
+            return OIDC_OK;
+    } else if (!stale && !force && recently_checked(now)) {
         return OIDC_OK;
-    e = stat_path(&st);
-    if (g_cur == NULL || !map_current(g_cur, e, &st)) {
+    }
+    if (!stale) {
+        e = stat_path(&st);
+        stale = !map_current(g_cur, e, &st);
+    }
+    if (stale) {
         m = map_load(cache_path());
         if (m == NULL)
             return OIDC_ERR_NOMEM;
@@ -290,8 +401,11 @@ static struct tstate *tstate_get(void)
     return ts;
 }
 
-/* Makes ts->map fit to read from. exact: compare with the file now (one stat, no lock when it is
- * unchanged); otherwise trust a mapping compared within OIDC_CACHE_RECHECK_MS. */
+/* Makes ts->map fit to read from, without a lock or a system call on the fast path.
+ *  - serial mode: always exact (one atomic load of the serial), plus the stat backstop every
+ *    OIDC_CACHE_RECHECK_MS (global_refresh_locked);
+ *  - stat mode: exact compares with the file now (one stat, no lock when it is unchanged);
+ *    otherwise a mapping compared within OIDC_CACHE_RECHECK_MS is trusted. */
 static int acquire(struct tstate *ts, int exact)
 {
     struct oidc_cache_map *m = ts->map;
@@ -300,8 +414,11 @@ static int acquire(struct tstate *ts, int exact)
     int e, r;
 
     if (m != NULL && m->gen == __atomic_load_n(&g_gen, __ATOMIC_ACQUIRE)) {
-        if (!exact) {
-            if (now - __atomic_load_n(&g_checked_ms, __ATOMIC_RELAXED) < OIDC_CACHE_RECHECK_MS)
+        if (m->serial != NULL) {
+            if (serial_fresh(m) && recently_checked(now))
+                return OIDC_OK;
+        } else if (!exact) {
+            if (recently_checked(now))
                 return OIDC_OK;
         } else {
             e = stat_path(&st);
@@ -331,11 +448,11 @@ static int guard_set(void)
 
 typedef int (*lookup_fn)(const struct oidc_cache_map *m, void *ctx);
 
-/* Runs fn on this thread's mapping. A result that is not an answer (not found, unreadable,
- * corrupt) is confirmed against the file on disk first: when the file was replaced, fn runs
- * again on the new one. fallback (may be NULL) runs when the confirmed answer is "not found" in
- * a readable file. exact: compare with the file before the first attempt too (and run fn once:
- * it may have side effects). */
+/* Runs fn on this thread's mapping. In stat mode, a result that is not an answer (not found,
+ * unreadable, corrupt) is confirmed against the file on disk first: when the file was replaced,
+ * fn runs again on the new one (in serial mode the first check was exact). fallback (may be NULL)
+ * runs when the confirmed answer is "not found" in a readable file. exact: compare with the file
+ * before the first attempt too (and run fn once: it may have side effects). */
 static int run(lookup_fn fn, lookup_fn fallback, void *ctx, int exact)
 {
     struct tstate *ts;
@@ -350,7 +467,9 @@ static int run(lookup_fn fn, lookup_fn fallback, void *ctx, int exact)
     if ((r = acquire(ts, exact)) != OIDC_OK)
         return r;
     r = ts->map->status == OIDC_OK ? fn(ts->map, ctx) : ts->map->status;
-    if (!exact && (r == OIDC_ERR_NOTFOUND || r == OIDC_ERR_IO || r == OIDC_ERR_PARSE)) {
+    /* In serial mode the check above was exact already. */
+    if (!exact && ts->map->serial == NULL &&
+        (r == OIDC_ERR_NOTFOUND || r == OIDC_ERR_IO || r == OIDC_ERR_PARSE)) {
         gen = ts->map->gen;
         if (acquire(ts, 1) == OIDC_OK && ts->map->gen != gen)
             r = ts->map->status == OIDC_OK ? fn(ts->map, ctx) : ts->map->status;

@@ -200,6 +200,19 @@ int oidc_cache_initgroups_decode(const void *rec, size_t len, uint32_t *n)
     return 0;
 }
 
+int oidc_cache_serial_decode(const void *rec, size_t len, uint64_t *gen)
+{
+    uint64_t g;
+
+    if (len != 8)
+        return -1;
+    g = (uint64_t)oidc_cache_get_i64(rec);
+    if (g == 0)
+        return -1;
+    *gen = g;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- encoders */
 
 static unsigned char *buf_room(struct oidc_cache_buf *b, size_t n)

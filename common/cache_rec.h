@@ -1,7 +1,9 @@
 /* The identity cache's on-disk records: what the writer (cache.c) stores and what the NSS module
  * (via cache_read.c) reads. libc only, so libnss_oidc.so.2 can link it.
  *
- * The cache is one CDB file (tinycdb), STATEDIR/cache.cdb, replaced as a whole by rename(2).
+ * The cache is one CDB file (tinycdb), STATEDIR/cache.cdb, replaced as a whole by rename(2), plus
+ * a small companion file, STATEDIR/cache.serial (below), that tells readers without a system call
+ * whether the file they mapped is still the newest.
  * Keys are one type byte followed by a payload; values are the records below. Integers are
  * little-endian and fixed width; strings are NUL-terminated and every record is checked against
  * its length before anything is read (a short or malformed record is "corrupt", never read past).
@@ -16,6 +18,10 @@
  *   "i" NAME                 initgroups record: the user's supplementary gids
  *   "m" NAME                 provenance record (writer and oidcctl only; NSS never reads it)
  *   "p"                      preauth record: the providers that answer sshd for unseen names
+ *   "s"                      generation: u64 LE, never 0, the value the writer stores into
+ *                            cache.serial right after renaming this file into place. Optional:
+ *                            a file without it (or with a malformed one, which readers treat as
+ *                            absent) is checked for replacement with stat(2) instead
  *
  * user record:       u32 uid, u32 gid, i64 expires (0 = never), u32 flags,
  *                    name\0 gecos\0 home\0 shell\0
@@ -28,6 +34,14 @@
  *
  * A user's private group (gid == uid, same name) is stored as a group record too. Every user
  * and group record carries the expiry of the entry; readers answer NOTFOUND for an expired one.
+ *
+ * cache.serial (root-owned, mode 0644, created by the writer and never replaced, truncated or
+ * shrunk: only its counter changes, in place): OIDC_CACHE_SERIAL_SIZE bytes, the 8 bytes
+ * OIDC_CACHE_SERIAL_MAGIC, then at offset 8 the generation of the newest cache.cdb, a u64 in host
+ * byte order (the file never leaves the host), 8-byte aligned so that the writer's atomic store
+ * into its shared mapping is seen whole by the readers' atomic loads of theirs. The writer bumps
+ * it only after cache.cdb carrying that generation has been renamed into place and the directory
+ * synced, so a reader that sees generation G can open cache.cdb and get G's file or a newer one.
  */
 #ifndef OIDC_CACHE_REC_H
 #define OIDC_CACHE_REC_H
@@ -37,6 +51,7 @@
 
 #define OIDC_CACHE_VERSION     "nss-pam-oidc cache v1"
 #define OIDC_CACHE_FILE        "cache.cdb"
+#define OIDC_CACHE_SERIAL_FILE "cache.serial"
 #define OIDC_CACHE_NAME_MAX    32   /* login and group names, as oidc_name_valid() */
 #define OIDC_CACHE_STR_MAX     4096 /* gecos, home, shell, issuer, subject, patterns */
 #define OIDC_CACHE_MEMBERS_MAX 65536
@@ -51,6 +66,12 @@
 #define OIDC_CACHE_K_INITGROUPS 'i'
 #define OIDC_CACHE_K_META       'm'
 #define OIDC_CACHE_K_PREAUTH    'p'
+#define OIDC_CACHE_K_SERIAL     's'
+
+/* cache.serial */
+#define OIDC_CACHE_SERIAL_MAGIC "oidcgen1" /* 8 bytes, no NUL */
+#define OIDC_CACHE_SERIAL_SIZE  16
+#define OIDC_CACHE_SERIAL_OFF   8 /* the u64 counter */
 
 /* flags (user and provenance records) */
 #define OIDC_CACHE_F_EPHEMERAL      1u /* removed when the session closes */
@@ -90,6 +111,8 @@ int oidc_cache_gr_decode(const void *rec, size_t len, struct oidc_cache_gr *out)
 int oidc_cache_meta_decode(const void *rec, size_t len, struct oidc_cache_meta *out);
 /* Initgroups: *n gids, read with oidc_cache_get_u32(rec + 4 + 4 * i). */
 int oidc_cache_initgroups_decode(const void *rec, size_t len, uint32_t *n);
+/* The "s" record: 0 with *gen, -1 when it is not 8 bytes or holds 0. */
+int oidc_cache_serial_decode(const void *rec, size_t len, uint64_t *gen);
 /* Walks the groups of a meta record: *pos starts at 0; returns 1 with gid/name, 0 at the end,
  * -1 when malformed. */
 int oidc_cache_meta_next_group(const struct oidc_cache_meta *m, size_t *pos, uint32_t *gid,

@@ -9,8 +9,108 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* ---------------------------------------------------------------- cache.serial */
+
+static int g_serial_on = 1;
+static uint64_t g_last_gen;
+
+void fx_set_serial(int on)
+{
+    g_serial_on = on;
+}
+
+int fx_serial_path(const char *cache_path, char *out, size_t cap)
+{
+    const char *slash = strrchr(cache_path, '/');
+    size_t dlen = slash != NULL ? (size_t)(slash - cache_path) + 1 : 0;
+
+    if (dlen + sizeof(OIDC_CACHE_SERIAL_FILE) > cap)
+        return -1;
+    memcpy(out, cache_path, dlen);
+    memcpy(out + dlen, OIDC_CACHE_SERIAL_FILE, sizeof(OIDC_CACHE_SERIAL_FILE));
+    return 0;
+}
+
+uint64_t fx_serial_read(const char *cache_path)
+{
+    unsigned char head[OIDC_CACHE_SERIAL_SIZE];
+    char path[4096];
+    uint64_t v = 0;
+    int fd;
+
+    if (fx_serial_path(cache_path, path, sizeof(path)) != 0 ||
+        (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    if (pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+        memcmp(head, OIDC_CACHE_SERIAL_MAGIC, OIDC_CACHE_SERIAL_OFF) == 0)
+        memcpy(&v, head + OIDC_CACHE_SERIAL_OFF, sizeof(v));
+    close(fd);
+    return v;
+}
+
+int fx_serial_store(const char *cache_path, uint64_t gen)
+{
+    unsigned char head[OIDC_CACHE_SERIAL_SIZE];
+    char path[4096];
+    struct stat st;
+    void *p;
+    int fd, ok;
+
+    if (fx_serial_path(cache_path, path, sizeof(path)) != 0 ||
+        (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+        return -1;
+    ok = fstat(fd, &st) == 0 && fchmod(fd, 0644) == 0;
+    if (ok && (st.st_size < OIDC_CACHE_SERIAL_SIZE ||
+               pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
+               memcmp(head, OIDC_CACHE_SERIAL_MAGIC, OIDC_CACHE_SERIAL_OFF) != 0)) {
+        memset(head, 0, sizeof(head));
+        memcpy(head, OIDC_CACHE_SERIAL_MAGIC, OIDC_CACHE_SERIAL_OFF);
+        ok = pwrite(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head);
+    }
+    p = ok ? mmap(NULL, OIDC_CACHE_SERIAL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+           : MAP_FAILED;
+    close(fd);
+    if (p == MAP_FAILED)
+        return -1;
+    __atomic_store_n((uint64_t *)(void *)((unsigned char *)p + OIDC_CACHE_SERIAL_OFF), gen,
+                     __ATOMIC_RELEASE);
+    munmap(p, OIDC_CACHE_SERIAL_SIZE);
+    return 0;
+}
+
+static uint64_t next_gen(const char *cache_path)
+{
+    uint64_t s = fx_serial_read(cache_path);
+
+    g_last_gen = (s > g_last_gen ? s : g_last_gen) + 1;
+    return g_last_gen;
+}
+
+uint64_t fx_file_gen(const char *cache_path)
+{
+    struct cdb c;
+    uint64_t gen = 0;
+    int fd = open(cache_path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return 0;
+    if (cdb_init(&c, fd) == 0) {
+        const void *v;
+
+        if (cdb_find(&c, "s", 1) > 0 && cdb_datalen(&c) == 8 &&
+            (v = cdb_get(&c, 8, cdb_datapos(&c))) != NULL)
+            (void)oidc_cache_serial_decode(v, 8, &gen);
+        cdb_free(&c);
+    }
+    close(fd);
+    return gen;
+}
+
+/* ---------------------------------------------------------------- cdb files */
 
 int fx_open(struct fx *f, const char *path)
 {
@@ -115,8 +215,18 @@ void fx_preauth(struct fx *f, const struct fx_preauth *p, size_t n)
 
 int fx_finish(struct fx *f)
 {
-    int bad = f->failed;
+    struct oidc_cache_buf b = {0};
+    unsigned char k = OIDC_CACHE_K_SERIAL;
+    uint64_t gen = 0;
+    int bad;
 
+    if (!f->no_gen) {
+        gen = next_gen(f->path);
+        oidc_cache_buf_i64(&b, (int64_t)gen);
+        put_buf(f, &k, 1, &b);
+        oidc_cache_buf_free(&b);
+    }
+    bad = f->failed;
     if (cdb_make_finish(&f->mk) != 0 || fsync(f->fd) != 0)
         bad = 1;
     if (fchmod(f->fd, 0644) != 0)
@@ -127,6 +237,9 @@ int fx_finish(struct fx *f)
         unlink(f->tmp);
         return -1;
     }
+    /* after the rename, as the writer does */
+    if (!f->no_gen && g_serial_on && fx_serial_store(f->path, gen) != 0)
+        return -1;
     return 0;
 }
 
@@ -312,7 +425,9 @@ static int rewrite(const char *path, const unsigned char *p, size_t n)
         return -1;
     ok = (n == 0 || write(fd, p, n) == (ssize_t)n) && fchmod(fd, 0644) == 0;
     ok = close(fd) == 0 && ok;
-    return ok && rename(tmp, path) == 0 ? 0 : -1;
+    if (!ok || rename(tmp, path) != 0)
+        return -1;
+    return g_serial_on ? fx_serial_store(path, next_gen(path)) : 0;
 }
 
 static int read_all(const char *path, unsigned char **out, size_t *n)

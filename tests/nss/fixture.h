@@ -12,6 +12,7 @@ struct fx {
     int fd;
     char tmp[4096], path[4096];
     int failed;
+    int no_gen; /* set after fx_open: no "s" record, and cache.serial is left alone */
 };
 
 struct fx_user {
@@ -45,8 +46,21 @@ void fx_version(struct fx *f, const char *version);
 void fx_user(struct fx *f, const struct fx_user *u);   /* "n", "u" and (with groups) "i" */
 void fx_group(struct fx *f, const struct fx_group *g); /* "g" and "h" */
 void fx_preauth(struct fx *f, const struct fx_preauth *p, size_t n);
-/* Finishes, fsyncs, sets mode 0644 and renames into place; 0 or -1. */
+/* Finishes, fsyncs, sets mode 0644 and renames into place; 0 or -1. Like the writer, the file
+ * carries a generation record ("s", one above both cache.serial next to path and the last one
+ * this process wrote), and after the rename the generation is stored into cache.serial (created,
+ * mode 0644, when missing; its header repaired when damaged) with an atomic store into a shared
+ * mapping. fx_set_serial(0) keeps the "s" record but leaves cache.serial alone (and uncreated):
+ * a serial that is missing, damaged or untrusted stays so, for the fallback tests. */
 int fx_finish(struct fx *f);
+void fx_set_serial(int on);
+/* cache.serial next to the cache file path: its counter (0 when missing or damaged); storing gen
+ * into it as the writer does. */
+uint64_t fx_serial_read(const char *cache_path);
+int fx_serial_store(const char *cache_path, uint64_t gen);
+int fx_serial_path(const char *cache_path, char *out, size_t cap);
+/* The generation record of a cache file (0 when it has none). */
+uint64_t fx_file_gen(const char *cache_path);
 
 /* The basic fixture of the reader tests and tests/nss/getent.sh (see fixture.c for its
  * content). tag is written into every gecos ("Alice Example tag") so that two versions can be
@@ -61,7 +75,8 @@ int fx_write_bulk(const char *path, unsigned n);
 int fx_write_bulk_files(const char *passwd, const char *group, unsigned n);
 
 /* Damaged files for the fault tests: "empty", "truncated", "corrupt" (hash tables overwritten),
- * "badversion", "noversion", "badrecord" (a user record that does not decode), "garbage". */
+ * "badversion", "noversion", "badrecord" (a user record that does not decode), "garbage". The
+ * serial is bumped after each (unless fx_set_serial(0)), so running readers look at once. */
 int fx_write_damaged(const char *path, const char *how);
 
 /* Names of the basic fixture, for the tests. */

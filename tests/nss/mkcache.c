@@ -4,7 +4,11 @@
  *   mkcache files PASSWD GROUP N
  *   mkcache damaged PATH empty|truncated|corrupt|garbage|badversion|noversion|badrecord
  *   mkcache path                  prints the cache path the module reads (STATEDIR/cache.cdb)
- *   mkcache uid NAME MIN MAX      prints oidc_idhash_uid(NAME) in MIN..MAX */
+ *   mkcache uid NAME MIN MAX      prints oidc_idhash_uid(NAME) in MIN..MAX
+ *   mkcache gen PATH              prints the counter of cache.serial next to PATH and the
+ *                                 generation record of PATH (0 for none)
+ * Like the writer, every file written carries a generation record and bumps cache.serial after
+ * its rename; with MKCACHE_NO_SERIAL=1 in the environment cache.serial is left alone. */
 #include "config.h"
 #include "fixture.h"
 #include "cache_rec.h"
@@ -30,6 +34,13 @@ int main(int argc, char **argv)
 {
     int r = -1;
 
+    if (getenv("MKCACHE_NO_SERIAL") != NULL)
+        fx_set_serial(0);
+    if (argc == 3 && strcmp(argv[1], "gen") == 0) {
+        printf("%llu %llu\n", (unsigned long long)fx_serial_read(argv[2]),
+               (unsigned long long)fx_file_gen(argv[2]));
+        return 0;
+    }
     if (argc == 2 && strcmp(argv[1], "path") == 0) {
         printf("%s\n", STATEDIR "/" OIDC_CACHE_FILE);
         return 0;
@@ -50,7 +61,7 @@ int main(int argc, char **argv)
         r = fx_write_damaged(argv[2], argv[3]);
     else {
         fprintf(stderr, "usage: mkcache basic PATH [TAG] | bulk PATH N | files PASSWD GROUP N |"
-                        " damaged PATH HOW | path | uid NAME MIN MAX\n");
+                        " damaged PATH HOW | path | uid NAME MIN MAX | gen PATH\n");
         return 2;
     }
     if (r != 0) {

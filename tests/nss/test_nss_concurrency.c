@@ -2,7 +2,11 @@
  * replaces the cache file in a loop, alternating two valid files whose entries differ (every
  * gecos carries the file's tag, and alice's home and the devs members differ too). Every answer
  * must be a whole, correct entry of one of the two versions; a miss stays a miss; nothing is
- * ever UNAVAIL. Built into the ASan+UBSan stage of tests/run-all.sh like every check program. */
+ * ever UNAVAIL. Two phases: the replacer writes like the writer (a generation record, then
+ * cache.serial bumped after each rename), so the readers follow the serial; then the serial is
+ * removed and the replacer leaves it alone, so the readers fall back to stat (after noticing
+ * the change within the once-a-second backstop). Built into the ASan+UBSan stage of
+ * tests/run-all.sh like every check program. */
 #include "config.h"
 #include "nss_oidc.h"
 #include "cache_read.h"
@@ -22,9 +26,9 @@
 #include <unistd.h>
 
 #define THREADS 8
-#define SECONDS 3
+#define SECONDS 2 /* per phase */
 
-static char g_dir[256], g_path[512], g_a[512], g_b[512];
+static char g_dir[256], g_path[512], g_serial[512];
 static volatile int g_stop;
 
 struct result {
@@ -177,40 +181,23 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* The replacer: copies A or B to a new temporary file and renames it over the cache, in a loop,
- * so every replacement is a new inode and old mappings are retired while threads may read. */
-static int copy_over(const char *src, const char *dst)
-{
-    char tmp[600], buf[65536];
-    int in, out, ok = 1;
-    ssize_t n;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
-    in = open(src, O_RDONLY | O_CLOEXEC);
-    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (in < 0 || out < 0)
-        ok = 0;
-    while (ok && (n = read(in, buf, sizeof(buf))) > 0)
-        ok = write(out, buf, (size_t)n) == n;
-    if (in >= 0)
-        close(in);
-    if (out >= 0 && close(out) != 0)
-        ok = 0;
-    return ok && rename(tmp, dst) == 0 ? 0 : -1;
-}
-
-static void replacer(void)
+/* The replacer: writes A or B afresh (fx_finish: a new temporary file renamed over the cache,
+ * then, when serial is set, the serial bumped as the writer does), in a loop, so every
+ * replacement is a new inode and old mappings are retired while threads may read. */
+static void replacer(int serial)
 {
     unsigned long n = 0;
 
+    fx_set_serial(serial);
     for (;;) {
-        if (copy_over(n++ % 2 ? g_b : g_a, g_path) != 0)
+        if (write_version(g_path, (int)(n++ % 2)) != 0)
             _exit(1);
         usleep(200);
     }
 }
 
-int main(void)
+/* One phase; returns 1 when it failed. */
+static int phase(int serial, const char *what)
 {
     pthread_t t[THREADS];
     struct result res[THREADS];
@@ -218,31 +205,19 @@ int main(void)
     pid_t pid;
     int i, st, fail = 0;
 
-    snprintf(g_dir, sizeof(g_dir), "%s/oidc-nss-conc.XXXXXX", P_tmpdir);
-    if (mkdtemp(g_dir) == NULL) {
-        perror("mkdtemp");
-        return 99;
-    }
-    snprintf(g_path, sizeof(g_path), "%s/cache.cdb", g_dir);
-    snprintf(g_a, sizeof(g_a), "%s/a.cdb", g_dir);
-    snprintf(g_b, sizeof(g_b), "%s/b.cdb", g_dir);
-    if (write_version(g_a, 0) != 0 || write_version(g_b, 1) != 0 || copy_over(g_a, g_path) != 0) {
-        perror("writing the fixtures");
-        return 99;
-    }
-    oidc_cache_read_set_path(g_path);
+    g_stop = 0;
     pid = fork();
     if (pid < 0) {
         perror("fork");
-        return 99;
+        return 1;
     }
     if (pid == 0)
-        replacer();
+        replacer(serial);
     memset(res, 0, sizeof(res));
     for (i = 0; i < THREADS; i++)
         if (pthread_create(&t[i], NULL, worker, &res[i]) != 0) {
             perror("pthread_create");
-            return 99;
+            exit(99);
         }
     sleep(SECONDS);
     g_stop = 1;
@@ -257,34 +232,55 @@ int main(void)
     }
     kill(pid, SIGTERM);
     waitpid(pid, &st, 0);
-    printf("%lu lookups in %d threads over %d s, %lu of version A and %lu of version B\n", lookups,
-           THREADS, SECONDS, seen[0], seen[1]);
+    printf("%s: %lu lookups in %d threads over %d s, %lu of version A and %lu of version B\n", what,
+           lookups, THREADS, SECONDS, seen[0], seen[1]);
     if (bad != 0) {
-        printf("FAIL - %lu answers were not a whole entry of either version\n", bad);
+        printf("FAIL - %s: %lu answers were not a whole entry of either version\n", what, bad);
         fail = 1;
     } else {
-        printf("ok   - every answer was a whole, correct entry of one version\n");
+        printf("ok   - %s: every answer was a whole, correct entry of one version\n", what);
     }
     if (seen[0] == 0 || seen[1] == 0) {
-        printf("FAIL - the threads did not see both versions\n");
+        printf("FAIL - %s: the threads did not see both versions\n", what);
         fail = 1;
     } else {
-        printf("ok   - both versions were seen\n");
+        printf("ok   - %s: both versions were seen\n", what);
     }
     if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
-        printf("FAIL - the replacer failed\n");
+        printf("FAIL - %s: the replacer failed\n", what);
         fail = 1;
     }
+    return fail;
+}
+
+int main(void)
+{
+    char tmp[600];
+    int fail = 0;
+
+    snprintf(g_dir, sizeof(g_dir), "%s/oidc-nss-conc.XXXXXX", P_tmpdir);
+    if (mkdtemp(g_dir) == NULL) {
+        perror("mkdtemp");
+        return 99;
+    }
+    snprintf(g_path, sizeof(g_path), "%s/cache.cdb", g_dir);
+    snprintf(g_serial, sizeof(g_serial), "%s/%s", g_dir, OIDC_CACHE_SERIAL_FILE);
+    if (write_version(g_path, 0) != 0) {
+        perror("writing the fixture");
+        return 99;
+    }
+    oidc_cache_read_set_path(g_path);
+    fail |= phase(1, "serial");
+    if (unlink(g_serial) != 0) {
+        perror("removing the serial");
+        fail = 1;
+    }
+    fail |= phase(0, "stat fallback");
     oidc_cache_read_set_path(NULL);
     unlink(g_path);
-    unlink(g_a);
-    unlink(g_b);
-    {
-        char tmp[600];
-
-        snprintf(tmp, sizeof(tmp), "%s.tmp", g_path);
-        unlink(tmp);
-    }
+    unlink(g_serial);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", g_path);
+    unlink(tmp);
     rmdir(g_dir);
     return fail;
 }

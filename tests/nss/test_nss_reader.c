@@ -1,7 +1,10 @@
 /* The NSS module's entry points, called directly (linked with the reader), against fixture
  * caches written by tests/nss/fixture.c: hits and misses, the ERANGE contract at every buffer
  * size, expiry, the uid/gid floor, name limits, the recursion guard, enumeration, initgroups,
- * damaged and missing files, replacement, and the sshd-only provisional entry. */
+ * damaged and missing files, replacement (through cache.serial without a system call, and the
+ * stat fallback when the serial is missing, damaged or untrusted), and the sshd-only provisional
+ * entry. Linked with -Wl,--wrap=stat,--wrap=open (nss/Makefile.inc) to count the reader's system
+ * calls on the cache files. */
 #include "config.h"
 #include "nss_oidc.h"
 #include "cache_read.h"
@@ -9,6 +12,7 @@
 #include "idhash.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,13 +22,87 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 static char g_dir[256];
 static char g_path[PATH_MAX];
+static char g_serial[PATH_MAX];
 static char g_buf[1 << 16];
+
+/* ---------------------------------------------------------------- system call counters */
+
+static unsigned long g_stats, g_opens; /* stat() of the cache file, open() of the cache file */
+
+int __real_stat(const char *path, struct stat *st);
+int __wrap_stat(const char *path, struct stat *st);
+int __real_open(const char *path, int flags, ...);
+int __wrap_open(const char *path, int flags, ...);
+
+int __wrap_stat(const char *path, struct stat *st)
+{
+    if (strcmp(path, g_path) == 0)
+        __atomic_add_fetch(&g_stats, 1, __ATOMIC_RELAXED);
+    return __real_stat(path, st);
+}
+
+int __wrap_open(const char *path, int flags, ...)
+{
+    mode_t mode = 0;
+    va_list ap;
+
+    if ((flags & O_CREAT) != 0) {
+        va_start(ap, flags);
+        mode = (mode_t)va_arg(ap, int);
+        va_end(ap);
+    }
+    if (strcmp(path, g_path) == 0)
+        __atomic_add_fetch(&g_opens, 1, __ATOMIC_RELAXED);
+    return __real_open(path, flags, mode);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A window in which the reader makes no stat(): its once-a-second backstop may fall inside when
+ * the window lasts long enough (a slow machine), once per elapsed second. */
+struct window {
+    unsigned long stats, opens;
+    int64_t t0;
+};
+
+static void window_start(struct window *w)
+{
+    w->stats = __atomic_load_n(&g_stats, __ATOMIC_RELAXED);
+    w->opens = __atomic_load_n(&g_opens, __ATOMIC_RELAXED);
+    w->t0 = mono_ms();
+}
+
+static unsigned long window_stats(const struct window *w)
+{
+    return __atomic_load_n(&g_stats, __ATOMIC_RELAXED) - w->stats;
+}
+
+static unsigned long window_opens(const struct window *w)
+{
+    return __atomic_load_n(&g_opens, __ATOMIC_RELAXED) - w->opens;
+}
+
+static void assert_no_stat(const struct window *w)
+{
+    unsigned long allowed = (unsigned long)((mono_ms() - w->t0) / OIDC_CACHE_RECHECK_MS);
+
+    if (window_stats(w) > allowed)
+        fail_msg("%lu stat() calls of the cache file in %lld ms (at most %lu allowed)",
+                 window_stats(w), (long long)(mono_ms() - w->t0), allowed);
+}
 
 #define ALICE 2000001u
 #define BOB   2000002u
@@ -43,8 +121,10 @@ static int setup(void **state)
     if (mkdtemp(g_dir) == NULL)
         return -1;
     snprintf(g_path, sizeof(g_path), "%s/cache.cdb", g_dir);
+    snprintf(g_serial, sizeof(g_serial), "%s/%s", g_dir, OIDC_CACHE_SERIAL_FILE);
     oidc_cache_read_set_path(g_path);
     unsetenv(OIDC_CACHE_LOOPS_ENV);
+    fx_set_serial(1);
     return fx_write_basic(g_path, "v1");
 }
 
@@ -54,11 +134,12 @@ static int teardown(void **state)
 
     (void)state;
     unlink(g_path);
+    unlink(g_serial);
     snprintf(tmp, sizeof(tmp), "%s.tmp", g_path);
     unlink(tmp);
-    rmdir(g_dir);
     oidc_cache_read_set_path(NULL);
-    return 0;
+    fx_set_serial(1);
+    return rmdir(g_dir);
 }
 
 static enum nss_status pwnam(const char *name, struct passwd *pw, int *err)
@@ -630,6 +711,309 @@ static void test_replacement(void **state)
     free(groups);
 }
 
+/* ---------------------------------------------------------------- freshness: cache.serial */
+
+static const uint32_t g_dave_groups[] = {DEVS, 2100002};
+
+/* The basic fixture's users plus dave (in devs and ops), tag in every gecos; alice's
+ * supplementary groups become devs only. */
+static void write_with_dave(const char *tag, int no_gen)
+{
+    static const uint32_t alice_groups[] = {DEVS};
+    char ga[64], gd[64];
+    const struct fx_user alice = {"alice",       ALICE,       ALICE,        0, ga,
+                                  "/home/alice", "/bin/bash", alice_groups, 1};
+    const struct fx_user dave = {"dave",       2000010,   2000010,       0, gd,
+                                 "/home/dave", "/bin/sh", g_dave_groups, 2};
+    struct fx f;
+
+    snprintf(ga, sizeof(ga), "Alice Example %s", tag);
+    snprintf(gd, sizeof(gd), "Dave %s", tag);
+    assert_int_equal(fx_open(&f, g_path), 0);
+    f.no_gen = no_gen;
+    fx_version(&f, OIDC_CACHE_VERSION);
+    fx_user(&f, &alice);
+    fx_user(&f, &dave);
+    assert_int_equal(fx_finish(&f), 0);
+}
+
+static const char *gecos_of(const char *name)
+{
+    static struct passwd pw;
+    int err = 0;
+
+    if (pwnam(name, &pw, &err) != NSS_STATUS_SUCCESS)
+        return "(not found)";
+    return pw.pw_gecos;
+}
+
+static long initgroups_of(const char *name, gid_t primary, gid_t *out, long max)
+{
+    long start = 1, size = 8, i;
+    gid_t *groups = calloc(8, sizeof(gid_t));
+    int err = 0;
+
+    assert_non_null(groups);
+    groups[0] = primary;
+    if (_nss_oidc_initgroups_dyn(name, primary, &start, &size, &groups, 0, &err) !=
+        NSS_STATUS_SUCCESS)
+        start = -1;
+    for (i = 1; i < start && i - 1 < max; i++)
+        out[i - 1] = groups[i];
+    free(groups);
+    return start < 0 ? -1 : start - 1;
+}
+
+/* A hit sees a rewrite at once (stat mode would answer from the old file for up to
+ * OIDC_CACHE_RECHECK_MS), and without a stat(). */
+static void test_serial_hit_sees_rewrite_at_once(void **state)
+{
+    struct window w;
+    int i;
+
+    (void)state;
+    assert_string_equal(gecos_of("alice"), "Alice Example v1");
+    window_start(&w);
+    for (i = 2; i < 6; i++) {
+        char tag[8], want[32];
+
+        snprintf(tag, sizeof(tag), "v%d", i);
+        snprintf(want, sizeof(want), "Alice Example v%d", i);
+        write_basic(tag);
+        assert_string_equal(gecos_of("alice"), want);
+        assert_string_equal(gecos_of("alice"), want);
+    }
+    assert_no_stat(&w);
+    assert_int_equal(fx_serial_read(g_path), fx_file_gen(g_path));
+}
+
+/* A miss sees a user added a moment ago, and a removed user is gone at once; no stat(). */
+static void test_serial_miss_sees_new_user_at_once(void **state)
+{
+    struct window w;
+
+    (void)state;
+    assert_string_equal(gecos_of("dave"), "(not found)");
+    window_start(&w);
+    write_with_dave("v2", 0);
+    assert_string_equal(gecos_of("dave"), "Dave v2");
+    assert_string_equal(gecos_of("bob"), "(not found)"); /* not in the new file */
+    write_basic("v3");
+    assert_string_equal(gecos_of("dave"), "(not found)");
+    assert_string_equal(gecos_of("bob"), "Bob v3");
+    assert_no_stat(&w);
+}
+
+/* initgroups answers from the newest file at once (a login's new groups), without a stat(). */
+static void test_serial_initgroups_sees_new_groups_at_once(void **state)
+{
+    gid_t g[8];
+    struct window w;
+
+    (void)state;
+    assert_int_equal(initgroups_of("alice", ALICE, g, 8), 3); /* devs, ops, the 32-byte one */
+    assert_int_equal(initgroups_of("dave", 2000010, g, 8), -1);
+    window_start(&w);
+    write_with_dave("v2", 0);
+    assert_int_equal(initgroups_of("alice", ALICE, g, 8), 1);
+    assert_int_equal(g[0], DEVS);
+    assert_int_equal(initgroups_of("dave", 2000010, g, 8), 2);
+    assert_int_equal(g[0], DEVS);
+    assert_int_equal(g[1], 2100002);
+    write_basic("v3");
+    assert_int_equal(initgroups_of("alice", ALICE, g, 8), 3);
+    assert_no_stat(&w);
+}
+
+/* Many lookups on an unchanged file: no stat() and no open() (the mapping is kept). */
+static void test_serial_no_syscall_on_unchanged_file(void **state)
+{
+    struct passwd pw;
+    gid_t g[8];
+    struct window w;
+    int i, err = 0;
+
+    (void)state;
+    assert_string_equal(gecos_of("alice"), "Alice Example v1");
+    window_start(&w);
+    for (i = 0; i < 1000; i++) {
+        assert_int_equal(pwnam("alice", &pw, &err), NSS_STATUS_SUCCESS);
+        assert_int_equal(pwnam("nobody-here", &pw, &err), NSS_STATUS_NOTFOUND);
+        assert_int_equal(initgroups_of("alice", ALICE, g, 8), 3);
+    }
+    assert_no_stat(&w);
+    assert_int_equal(window_opens(&w), 0);
+}
+
+/* A counter behind the mapped file's generation (a writer between its rename and its bump, or
+ * a crash there) is not a reason to reload: no open() per lookup. */
+static void test_serial_behind_file_does_not_reload(void **state)
+{
+    struct passwd pw;
+    struct window w;
+    int i, err = 0;
+
+    (void)state;
+    assert_true(fx_file_gen(g_path) > 1);
+    assert_int_equal(fx_serial_store(g_path, 1), 0);
+    write_basic("v2"); /* a new file; the fixture bumps to max(serial, its last) + 1 */
+    assert_string_equal(gecos_of("alice"), "Alice Example v2");
+    assert_int_equal(fx_serial_store(g_path, 1), 0); /* behind the file again */
+    window_start(&w);
+    for (i = 0; i < 100; i++)
+        assert_int_equal(pwnam("alice", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(window_opens(&w), 0);
+    /* and the next bump past the file is seen */
+    write_basic("v3");
+    assert_string_equal(gecos_of("alice"), "Alice Example v3");
+}
+
+/* Without a usable serial the reader falls back to stat: a miss and initgroups compare with the
+ * file (stat() counted) and see a rewrite at once; a hit within OIDC_CACHE_RECHECK_MS. */
+static void expect_stat_mode(void)
+{
+    struct window w;
+    gid_t g[8];
+
+    window_start(&w);
+    write_with_dave("s2", 0);
+    assert_string_equal(gecos_of("dave"), "Dave s2"); /* the miss stat()ed */
+    assert_true(window_stats(&w) >= 1);
+    window_start(&w);
+    write_basic("s3");
+    assert_int_equal(initgroups_of("alice", ALICE, g, 8), 3);
+    assert_true(window_stats(&w) >= 1);
+    assert_string_equal(gecos_of("alice"), "Alice Example s3");
+    window_start(&w);
+    assert_string_equal(gecos_of("nobody-here"), "(not found)");
+    assert_true(window_stats(&w) >= 1);
+    /* a hit: within the recheck interval */
+    write_basic("s4");
+    usleep((OIDC_CACHE_RECHECK_MS + 50) * 1000);
+    assert_string_equal(gecos_of("alice"), "Alice Example s4");
+}
+
+static void test_serial_missing_falls_back_to_stat(void **state)
+{
+    (void)state;
+    fx_set_serial(0);
+    assert_int_equal(unlink(g_serial), 0);
+    write_basic("s1");
+    assert_string_equal(gecos_of("alice"), "Alice Example s1");
+    expect_stat_mode();
+}
+
+static void test_serial_damaged_falls_back_to_stat(void **state)
+{
+    static const char junk[16] = "not a serial....";
+    int fd;
+
+    (void)state;
+    fx_set_serial(0);
+    fd = open(g_serial, O_WRONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
+    close(fd);
+    write_basic("s1");
+    assert_string_equal(gecos_of("alice"), "Alice Example s1");
+    expect_stat_mode();
+}
+
+static void test_serial_short_falls_back_to_stat(void **state)
+{
+    (void)state;
+    fx_set_serial(0);
+    assert_int_equal(truncate(g_serial, 8), 0); /* the magic, no counter */
+    write_basic("s1");
+    assert_string_equal(gecos_of("alice"), "Alice Example s1");
+    expect_stat_mode();
+}
+
+/* A serial others may write could freeze every reader on an old file: not trusted. */
+static void test_serial_writable_by_others_falls_back_to_stat(void **state)
+{
+    (void)state;
+    fx_set_serial(0);
+    assert_int_equal(chmod(g_serial, 0666), 0);
+    write_basic("s1");
+    assert_string_equal(gecos_of("alice"), "Alice Example s1");
+    expect_stat_mode();
+}
+
+/* Owned by someone else than root and the caller (needs root to set up; skipped otherwise). */
+static void test_serial_foreign_owner_falls_back_to_stat(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    fx_set_serial(0);
+    assert_int_equal(chown(g_serial, 12345, 12345), 0);
+    write_basic("s1");
+    assert_string_equal(gecos_of("alice"), "Alice Example s1");
+    expect_stat_mode();
+}
+
+static void test_serial_symlink_falls_back_to_stat(void **state)
+{
+    char real[PATH_MAX + 8];
+
+    (void)state;
+    fx_set_serial(0);
+    snprintf(real, sizeof(real), "%s.real", g_serial);
+    assert_int_equal(rename(g_serial, real), 0);
+    assert_int_equal(symlink(real, g_serial), 0);
+    write_basic("s1");
+    assert_string_equal(gecos_of("alice"), "Alice Example s1");
+    expect_stat_mode();
+    unlink(real);
+}
+
+/* A file without the generation record (a writer that knows nothing of the serial) is checked
+ * with stat, whatever the serial says. */
+static void test_file_without_generation_falls_back_to_stat(void **state)
+{
+    struct window w;
+
+    (void)state;
+    write_with_dave("n1", 1);
+    assert_string_equal(gecos_of("dave"), "Dave n1");
+    window_start(&w);
+    assert_string_equal(gecos_of("nobody-here"), "(not found)");
+    assert_true(window_stats(&w) >= 1);
+    write_basic("n2"); /* with the record and a bump: serial mode again */
+    assert_string_equal(gecos_of("bob"), "Bob n2"); /* a miss in the old file: stat, reload */
+    window_start(&w);
+    assert_string_equal(gecos_of("nobody-here"), "(not found)");
+    assert_no_stat(&w);
+}
+
+/* The backstop: a file replaced without a bump (by hand, by another tool) is noticed within
+ * OIDC_CACHE_RECHECK_MS; and a serial removed and created afresh (readers hold the old one)
+ * too, after which the new serial is followed. */
+static void test_serial_backstop(void **state)
+{
+    int64_t t0;
+
+    (void)state;
+    assert_string_equal(gecos_of("alice"), "Alice Example v1");
+    fx_set_serial(0);
+    t0 = mono_ms();
+    /* no bump */
+    write_basic("b2");
+    if (mono_ms() - t0 < OIDC_CACHE_RECHECK_MS / 2) /* the serial, not stat, was consulted */
+        assert_string_equal(gecos_of("alice"), "Alice Example v1");
+    usleep((OIDC_CACHE_RECHECK_MS + 50) * 1000);
+    assert_string_equal(gecos_of("alice"), "Alice Example b2");
+    /* the serial removed; the writer creates a new one */
+    assert_int_equal(unlink(g_serial), 0);
+    fx_set_serial(1);
+    write_basic("b3");
+    usleep((OIDC_CACHE_RECHECK_MS + 50) * 1000);
+    assert_string_equal(gecos_of("alice"), "Alice Example b3");
+    write_basic("b4"); /* followed through the new serial: at once */
+    assert_string_equal(gecos_of("alice"), "Alice Example b4");
+}
+
 /* sshd (and only sshd) gets a provisional entry for a name the preauth record allows. */
 static char g_progname[32];
 
@@ -760,6 +1144,23 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_untrusted_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replacement, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serial_hit_sees_rewrite_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serial_miss_sees_new_user_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serial_initgroups_sees_new_groups_at_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_serial_no_syscall_on_unchanged_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serial_behind_file_does_not_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serial_missing_falls_back_to_stat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serial_damaged_falls_back_to_stat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serial_short_falls_back_to_stat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serial_writable_by_others_falls_back_to_stat, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_serial_foreign_owner_falls_back_to_stat, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_serial_symlink_falls_back_to_stat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_without_generation_falls_back_to_stat, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_serial_backstop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preauth_sshd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preauth_not_for_others, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preauth_uid_taken, setup, teardown),

@@ -11,9 +11,11 @@
 
 #include <cdb.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,7 +33,7 @@
 #define GID_D 0x71000001u /* dev */
 #define GID_O 0x71000002u /* ops */
 
-static char dir[64], state[96], passwd_path[96], group_path[96], cache_path[128];
+static char dir[64], state[96], passwd_path[96], group_path[96], cache_path[128], serial_path[128];
 static struct oidc_idmap_env env;
 static struct oidc_cache_opts opts;
 static struct oidc_err err;
@@ -67,6 +69,7 @@ static int setup(void **st)
     snprintf(passwd_path, sizeof(passwd_path), "%s/passwd", dir);
     snprintf(group_path, sizeof(group_path), "%s/group", dir);
     snprintf(cache_path, sizeof(cache_path), "%s/%s", state, OIDC_CACHE_FILE);
+    snprintf(serial_path, sizeof(serial_path), "%s/%s", state, OIDC_CACHE_SERIAL_FILE);
     write_file(passwd_path, "root:x:0:0:root:/root:/bin/bash\n"
                             "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
                             "carol:x:1001:1001::/home/carol:/bin/bash\n");
@@ -1244,6 +1247,255 @@ static void test_preprovision_uid_matches_idmap(void **st)
     assert_non_null(strstr(err.msg, "uidNumber"));
 }
 
+/* ------------------------------------------------------------------ cache.serial */
+
+/* The counter of cache.serial (0 when missing or without the magic). */
+static uint64_t serial_value(void)
+{
+    unsigned char head[OIDC_CACHE_SERIAL_SIZE];
+    uint64_t v = 0;
+    int fd = open(serial_path, O_RDONLY);
+
+    if (fd < 0)
+        return 0;
+    if (pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+        memcmp(head, OIDC_CACHE_SERIAL_MAGIC, OIDC_CACHE_SERIAL_OFF) == 0)
+        memcpy(&v, head + OIDC_CACHE_SERIAL_OFF, sizeof(v));
+    close(fd);
+    return v;
+}
+
+/* The generation record of the file at cache_path (0 when none). */
+static uint64_t file_gen(void)
+{
+    struct rec r;
+    uint64_t g = 0;
+
+    db_open();
+    if (db_get((const unsigned char *)"s", 1, &r))
+        assert_int_equal(oidc_cache_serial_decode(r.p, r.len, &g), 0);
+    db_close();
+    return g;
+}
+
+static void set_serial(uint64_t v)
+{
+    int fd = open(serial_path, O_WRONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, &v, sizeof(v), OIDC_CACHE_SERIAL_OFF), (ssize_t)sizeof(v));
+    close(fd);
+}
+
+/* After each commit returns, the serial holds the generation the new file carries, one more
+ * than the previous; a commit that writes nothing leaves both alone. */
+static void test_commit_bumps_serial_to_file_generation(void **st)
+{
+    struct stat s;
+    int written = -1;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    assert_int_equal(stat(serial_path, &s), 0);
+    assert_true(S_ISREG(s.st_mode));
+    assert_int_equal(s.st_mode & 07777, 0644);
+    assert_int_equal(s.st_uid, geteuid());
+    assert_int_equal(s.st_size, OIDC_CACHE_SERIAL_SIZE);
+    assert_int_equal(file_gen(), 1);
+    assert_int_equal(serial_value(), 1);
+    store_ok(user("bob", UID_B, ISS, "sub-b", NULL));
+    assert_int_equal(file_gen(), 2);
+    assert_int_equal(serial_value(), 2);
+    assert_int_equal(store(user("bob", UID_B, ISS, "sub-b", NULL), &written), OIDC_OK);
+    assert_int_equal(written, 0);
+    assert_int_equal(file_gen(), 2);
+    assert_int_equal(serial_value(), 2);
+    /* updated in place, never replaced: readers keep a mapping of it */
+    {
+        struct stat s2;
+
+        store_ok(user("carl", UID_C, ISS, "sub-c", NULL));
+        assert_int_equal(stat(serial_path, &s2), 0);
+        assert_int_equal(s.st_ino, s2.st_ino);
+        assert_int_equal(serial_value(), 3);
+    }
+}
+
+/* Observed from outside while commits run: whenever the serial says G, the file opened after
+ * that carries G or more. A bump before the rename would show as a file behind the serial. */
+static volatile int g_obs_stop;
+static unsigned long g_obs_checks, g_obs_behind;
+
+static void *observer(void *arg)
+{
+    const volatile uint64_t *ctr = arg;
+    struct cdb c;
+    uint64_t s, g;
+    int fd;
+
+    while (!g_obs_stop) {
+        s = __atomic_load_n(ctr, __ATOMIC_ACQUIRE);
+        fd = open(cache_path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        g = 0;
+        if (cdb_init(&c, fd) == 0) {
+            if (cdb_find(&c, "s", 1) > 0 && cdb_datalen(&c) == 8)
+                memcpy(&g, cdb_get(&c, 8, cdb_datapos(&c)), 8); /* LE, like the host */
+            cdb_free(&c);
+        }
+        close(fd);
+        g_obs_checks++;
+        if (g < s)
+            g_obs_behind++;
+    }
+    return NULL;
+}
+
+static void test_serial_never_ahead_of_file(void **st)
+{
+    char name[16];
+    pthread_t t;
+    void *map;
+    int fd, i;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL)); /* creates the serial */
+    fd = open(serial_path, O_RDONLY);
+    assert_true(fd >= 0);
+    map = mmap(NULL, OIDC_CACHE_SERIAL_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    assert_true(map != MAP_FAILED);
+    g_obs_stop = 0;
+    g_obs_checks = g_obs_behind = 0;
+    assert_int_equal(
+        pthread_create(&t, NULL, observer, (unsigned char *)map + OIDC_CACHE_SERIAL_OFF), 0);
+    for (i = 0; i < 60; i++) {
+        snprintf(name, sizeof(name), "u%03d", i);
+        store_ok(user(name, UID_C + 16 + (uint32_t)i, ISS, name, NULL));
+    }
+    g_obs_stop = 1;
+    pthread_join(t, NULL);
+    munmap(map, OIDC_CACHE_SERIAL_SIZE);
+    print_message("  %lu observations during 60 commits\n", g_obs_checks);
+    assert_true(g_obs_checks > 0);
+    assert_int_equal(g_obs_behind, 0);
+    assert_int_equal(serial_value(), 61);
+    assert_int_equal(file_gen(), 61);
+}
+
+/* A damaged serial (no magic) is repaired in place by the next commit, which verify reports
+ * until then; a mode others could write is put back to 0644. */
+static void test_damaged_serial_repaired(void **st)
+{
+    static const char junk[OIDC_CACHE_SERIAL_SIZE] = "garbage garbage";
+    struct stat a, b;
+    int fd, n = 0;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    assert_int_equal(stat(serial_path, &a), 0);
+    fd = open(serial_path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
+    close(fd);
+    assert_int_equal(chmod(serial_path, 0666), 0);
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_ERR_PARSE);
+    assert_int_equal(n, 2); /* the mode, the damage */
+    store_ok(user("bob", UID_B, ISS, "sub-b", NULL));
+    assert_int_equal(stat(serial_path, &b), 0);
+    assert_int_equal(a.st_ino, b.st_ino);
+    assert_int_equal(b.st_mode & 07777, 0644);
+    assert_int_equal(file_gen(), 2); /* above the loaded file's 1 */
+    assert_int_equal(serial_value(), 2);
+    n = 0;
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_OK);
+    assert_int_equal(n, 0);
+}
+
+/* A counter behind the file (a crash between rename and bump) is overtaken; a counter ahead of
+ * the file (a serial kept from an earlier file) is followed. Either way the new generation is
+ * above both. A missing serial is created afresh. */
+static void test_serial_behind_or_ahead_or_missing(void **st)
+{
+    int n = 0;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    store_ok(user("bob", UID_B, ISS, "sub-b", NULL));
+    set_serial(0);
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_ERR_PARSE);
+    assert_int_equal(n, 1); /* behind the file */
+    store_ok(user("carl", UID_C, ISS, "sub-c", NULL));
+    assert_int_equal(file_gen(), 3);
+    assert_int_equal(serial_value(), 3);
+    set_serial(100);
+    store_ok(user("dora", UID_C + 1, ISS, "sub-d", NULL));
+    assert_int_equal(file_gen(), 101);
+    assert_int_equal(serial_value(), 101);
+    assert_int_equal(unlink(serial_path), 0);
+    n = 0;
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_OK); /* readers stat */
+    store_ok(user("erin", UID_C + 2, ISS, "sub-e", NULL));
+    assert_int_equal(file_gen(), 102);
+    assert_int_equal(serial_value(), 102);
+}
+
+/* The serial is never followed through a symbolic link; the commit fails before anything is
+ * written. */
+static void test_symlinked_serial_refused(void **st)
+{
+    struct oidc_cache *c = NULL;
+    struct stat a, b;
+    char target[160];
+    int written = -1;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    assert_int_equal(stat(cache_path, &a), 0);
+    snprintf(target, sizeof(target), "%s/elsewhere", dir);
+    assert_int_equal(unlink(serial_path), 0);
+    assert_int_equal(symlink(target, serial_path), 0);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_upsert(c, user("bob", UID_B, ISS, "sub-b", NULL), &err), OIDC_OK);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_ERR_IO);
+    assert_int_equal(written, 0);
+    oidc_cache_close(c);
+    assert_non_null(strstr(err.msg, "symbolic link"));
+    assert_int_equal(stat(cache_path, &b), 0);
+    assert_int_equal(a.st_ino, b.st_ino);
+    assert_int_equal(access(target, F_OK), -1);
+}
+
+/* A file cut exactly where its records end (the hash tables gone) is refused, not loaded as a
+ * smaller cache whose next commit would drop the lost users. */
+static void test_file_cut_at_record_boundary_refused(void **st)
+{
+    struct oidc_cache *c = NULL;
+    unsigned char head[2048];
+    uint32_t first = UINT32_MAX, pos;
+    int fd, i, n = 0;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "dev", GID_D, NULL));
+    store_ok(user("bob", UID_B, ISS, "sub-b", NULL));
+    fd = open(cache_path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, head, sizeof(head)), (ssize_t)sizeof(head));
+    for (i = 0; i < 256; i++) {
+        pos = oidc_cache_get_u32(head + 8 * i);
+        if (pos < first)
+            first = pos;
+    }
+    assert_int_equal(ftruncate(fd, first), 0);
+    close(fd);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_PARSE);
+    assert_null(c);
+    assert_non_null(strstr(err.msg, "hash tables"));
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_ERR_PARSE);
+    assert_true(n > 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1301,6 +1553,12 @@ int main(void)
         T(test_preauth_refuses_home_placeholder),
         T(test_many_users_and_deletes),
         T(test_preprovision_uid_matches_idmap),
+        T(test_commit_bumps_serial_to_file_generation),
+        T(test_serial_never_ahead_of_file),
+        T(test_damaged_serial_repaired),
+        T(test_serial_behind_or_ahead_or_missing),
+        T(test_symlinked_serial_refused),
+        T(test_file_cut_at_record_boundary_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
