@@ -27,6 +27,16 @@ static int refuse(struct oidc_pam_ctx *c, int rc, const char *reason)
     return rc;
 }
 
+/* Fails the login as refuse() does, and tells the user why (unless PAM_SILENT): the reason names
+ * the failed rule, never token bytes, and is made printable. */
+static int refuse_tell(struct oidc_pam_ctx *c, int rc, const char *reason)
+{
+    char shown[300];
+
+    oidc_pam_error(c, "Login refused: %s", oidc_printable(shown, sizeof(shown), reason));
+    return refuse(c, rc, reason);
+}
+
 /* Whether s has the shape of a compact JWS: three base64url parts. */
 static int looks_like_jws(const char *s)
 {
@@ -107,7 +117,7 @@ static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, 
     (void)oidc_json_get_string(claims, "iss", &c->issuer);
     (void)oidc_json_get_string(claims, "sub", &c->subject);
     if ((r = oidc_idmap_map(pcfg, NULL, claims, &id, &err)) != OIDC_OK) {
-        rc = refuse(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
+        rc = refuse_tell(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
         goto out;
     }
     oidc_pam_audit_identity(c, id);
@@ -121,13 +131,13 @@ static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, 
     /* the account phase checks again; checking here keeps refused users out of the cache and
      * keeps a stack without our account line from failing open */
     if ((r = oidc_policy_check(c->cfg, pcfg, id, claims, &err)) != OIDC_OK) {
-        rc = refuse(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
+        rc = refuse_tell(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
         goto out;
     }
     if (token_flow && pcfg->replay_protection &&
         (r = oidc_replay_record(c->cfg->state_dir, id->issuer, jti, tok, len, exp, now, &err)) !=
             OIDC_OK) {
-        rc = refuse(c, r == OIDC_ERR_IO ? PAM_SYSTEM_ERR : PAM_AUTH_ERR, oidc_err_msg(&err));
+        rc = refuse_tell(c, r == OIDC_ERR_IO ? PAM_SYSTEM_ERR : PAM_AUTH_ERR, oidc_err_msg(&err));
         goto out;
     }
     if ((r = oidc_cache_store_identity(c->cfg, pcfg, id,
@@ -196,7 +206,7 @@ static int token_login(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *p
     if ((r = oidc_provider_new(pcfg, c->cfg->state_dir, &prov, &err)) != OIDC_OK ||
         (r = oidc_provider_verify(prov, tok, len, oidc_now(), NULL, &t, &err)) != OIDC_OK) {
         oidc_pam_debug(c, "token refused: %s", oidc_err_msg(&err));
-        rc = refuse(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
+        rc = refuse_tell(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
         goto out;
     }
     if ((claims = cJSON_Duplicate(t->claims, 1)) == NULL ||

@@ -360,11 +360,11 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     (void)pam_set_item(pamh, PAM_RUSER, "root");
-    if ((pr = pam_authenticate(pamh, PAM_SILENT)) != PAM_SUCCESS) {
+    if ((pr = pam_authenticate(pamh, 0)) != PAM_SUCCESS) {
         rc = pam_failed(pamh, "authentication", pr);
         goto out;
     }
-    if ((pr = pam_acct_mgmt(pamh, PAM_SILENT)) != PAM_SUCCESS) {
+    if ((pr = pam_acct_mgmt(pamh, 0)) != PAM_SUCCESS) {
         rc = pam_failed(pamh, "account", pr);
         goto out;
     }

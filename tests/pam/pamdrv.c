@@ -12,6 +12,7 @@
  *     -P SECONDS       pause between pam_authenticate and pam_acct_mgmt
  *     -T FILE          append every message and prompt (never an answer) to FILE
  *     -o PHASES        comma-separated subset of auth,acct,setcred,open,close (default: all)
+ *     -S               pass PAM_SILENT to pam_authenticate and pam_acct_mgmt
  *
  * Output, one line each: "authenticate: PAM_...", "acct_mgmt: ...", "setcred: ...",
  * "open_session: ...", "env: OIDC_...=..." (the session's OIDC_* variables), "close_session: ...",
@@ -230,11 +231,11 @@ int main(int argc, char **argv)
     const char *confdir = NULL, *service = NULL, *user = NULL, *rhost = NULL, *phases = NULL;
     const void *item = NULL;
     char **env, *eq;
-    int ch, rc, all = 1, pause_s = 0, i;
+    int ch, rc, all = 1, pause_s = 0, silent = 0, i;
 
     memset(&d, 0, sizeof(d));
     d.chunk = OIDC_TOKPROMPT_CHUNK;
-    while ((ch = getopt(argc, argv, "d:s:u:r:a:t:k:A:P:T:o:")) != -1) {
+    while ((ch = getopt(argc, argv, "d:s:u:r:a:t:k:A:P:T:o:S")) != -1) {
         switch (ch) {
         case 'd':
             confdir = optarg;
@@ -276,6 +277,9 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'S':
+            silent = PAM_SILENT;
+            break;
         case 'o':
             phases = optarg;
             break;
@@ -302,14 +306,14 @@ int main(int argc, char **argv)
     if (rhost != NULL)
         pam_set_item(pamh, PAM_RHOST, rhost);
     if (want(phases, "auth")) {
-        rc = report("authenticate", pam_authenticate(pamh, 0), &all);
+        rc = report("authenticate", pam_authenticate(pamh, silent), &all);
         if (d.approved_at > 0)
             printf("approval-to-result-ms: %.0f\n", (mono() - d.approved_at) * 1000.0);
     }
     if (pause_s > 0)
         sleep((unsigned)pause_s);
     if (want(phases, "acct"))
-        report("acct_mgmt", pam_acct_mgmt(pamh, 0), &all);
+        report("acct_mgmt", pam_acct_mgmt(pamh, silent), &all);
     if (want(phases, "setcred"))
         report("setcred", pam_setcred(pamh, PAM_ESTABLISH_CRED), &all);
     if (want(phases, "open")) {

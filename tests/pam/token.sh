@@ -26,8 +26,13 @@ check "replayed token: refused" phase authenticate PAM_AUTH_ERR
 check "replayed token: audit names the reuse" logged 'result=failure .*reason="[^"]*already used'
 
 mint_ci "$WORK/expired" --exp-in -600
-drv -s tok -u ci-org -t "$WORK/expired"
+drv -s tok -u ci-org -t "$WORK/expired" -T "$WORK/transcript.expired"
 check "expired token: refused" phase authenticate PAM_AUTH_ERR
+check "expired token: the user is told why (PAM_ERROR_MSG)" \
+    grep -q '^\[3\] Login refused: .*expired' "$WORK/transcript.expired"
+drv -s tok -u ci-org -t "$WORK/expired" -T "$WORK/transcript.silent" -S
+check "expired token, PAM_SILENT: nothing is shown" \
+    sh -c "! grep -q 'Login refused' '$WORK/transcript.silent'"
 
 mint_ci "$WORK/aud" --aud someone-else
 drv -s tok -u ci-org -t "$WORK/aud"
