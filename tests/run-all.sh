@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: dependencies, then gcc and clang builds with -Werror and
 # `make check` (unit tests and integration tests against the bundled IdP), unit tests under
 # ASan+UBSan and under valgrind, `make distcheck`, scan-build, the clang-format check, the
-# benchmark, and a check that the build left no untracked files. Exit 0 only if every stage passed.
+# end-to-end tests (real sshd, ssh, sudo in a sandbox), the benchmarks, and a check that the
+# build left no untracked files. Exit 0 only if every stage passed.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -43,7 +44,7 @@ build() {
 check_in() {
     cd "$1" && make -j"$JOBS" check
     rc=$?
-    cat tests/unit/*.log tests/integration/*.log 2>/dev/null | grep -E '^(ok|FAIL|not ok) |passed|PASSED|FAILED' | tail -n 200
+    cat tests/unit/*.log tests/integration/*.log tests/nss/*.log tests/pam/*.log 2>/dev/null | grep -E '^(ok|FAIL|not ok) |passed|PASSED|FAILED' | tail -n 200
     return $rc
 }
 
@@ -51,7 +52,7 @@ unit_under_valgrind() {
     cd "$ROOT/build-gcc" || return 1
     top_srcdir=$ROOT top_builddir=$ROOT/build-gcc
     export top_srcdir top_builddir
-    for t in tests/unit/test_*; do
+    for t in tests/unit/test_* tests/nss/test_nss_reader; do
         case $t in *.o | *.log | *.trs) continue ;; esac
         [ -x "$t" ] || continue
         echo "valgrind $t"
@@ -83,12 +84,19 @@ stage valgrind-unit unit_under_valgrind
 stage distcheck sh -c "cd '$ROOT/build-gcc' && make -j$JOBS distcheck"
 stage scan-build sh -c "rm -rf '$ROOT/build-scan' && mkdir -p '$ROOT/build-scan' && cd '$ROOT/build-scan' && scan-build -disable-checker deadcode.DeadStores -o '$ROOT/build-scan/report' --status-bugs '$ROOT/configure' >/dev/null && scan-build -disable-checker deadcode.DeadStores -o '$ROOT/build-scan/report' --status-bugs make -j$JOBS"
 stage clang-format format_check
-stage benchmark sh -c "cd '$ROOT/build-gcc' && make tests/bench/bench_jwt >/dev/null && tests/bench/bench_jwt"
+stage e2e tests/e2e/run.sh "$ROOT/build-gcc"
+B="cd '$ROOT/build-gcc' && top_srcdir='$ROOT' top_builddir='$ROOT/build-gcc'"
+stage bench-jwt sh -c "$B && make tests/bench/bench_jwt >/dev/null && tests/bench/bench_jwt"
+stage bench-nss sh -c "$B && make tests/bench/bench_nss >/dev/null && tests/bench/bench_nss"
+stage bench-cache sh -c "$B && make tests/bench/bench_cache >/dev/null && tests/bench/bench_cache"
+stage bench-pam sh -c "$B && make tests/bench/bench_pam >/dev/null && sh '$ROOT/tests/pam/bench.sh' 200 5"
 stage untracked-files untracked_check
 
-echo
-echo "benchmark figures (tests/bench/bench_jwt):"
-sed 's/^/    /' "$LOGDIR/benchmark.log"
+for b in jwt nss cache pam; do
+    echo
+    echo "benchmark figures (tests/bench/bench_$b):"
+    sed 's/^/    /' "$LOGDIR/bench-$b.log"
+done
 echo
 [ "$FAILED" = 0 ] || echo "failed stages:$FAILED_NAMES"
 echo "stages: $PASSED passed, $FAILED failed"
