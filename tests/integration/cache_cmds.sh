@@ -102,8 +102,8 @@ ino=$(stat -c %i "$CACHE")
 ctl cache sync >/dev/null
 check "an unchanged sync does not replace the file" test "$(stat -c %i "$CACHE")" = "$ino"
 write_config '/home/{email}'
-expect_exit "cache sync refuses a preauth home with a claim placeholder" 2 \
-    "provider 'people': home: '/home/\{email\}' has a placeholder other than \{name\}" ctl cache sync
+expect_exit "the configuration refuses a preauth home with a claim placeholder" 2 \
+    "provider 'people': home: with preauth = yes the template may use only \{name\}" ctl cache sync
 write_config
 expect_exit "cache verify clean with a preauth record" 0 'cache OK' ctl cache verify
 
