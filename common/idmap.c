@@ -90,14 +90,31 @@ static int placeholder_value(const char *tmpl, const char *key, const cJSON *cla
         *val = name_value;
         return OIDC_OK;
     }
-    r = oidc_json_get_string(claims, key, val);
+    if (strchr(key, '.') != NULL) { /* a path into nested claims: {kubernetes.io.namespace} */
+        const cJSON *v = oidc_json_get_path(claims, key);
+
+        if (v == NULL)
+            r = OIDC_ERR_NOTFOUND;
+        else if (cJSON_IsString(v) && v->valuestring != NULL) {
+            *val = v->valuestring;
+            r = OIDC_OK;
+        } else if (cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble &&
+                   v->valuedouble >= -9007199254740992.0 && v->valuedouble <= 9007199254740992.0) {
+            snprintf(num, 24, "%" PRId64, (int64_t)v->valuedouble);
+            *val = num;
+            return OIDC_OK;
+        } else
+            r = OIDC_ERR_PARSE;
+    } else {
+        r = oidc_json_get_string(claims, key, val);
+    }
     if (r == OIDC_OK)
         return OIDC_OK;
     if (r == OIDC_ERR_NOTFOUND)
         return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
                             "template '%.64s' needs claim '%s', which the token does not carry",
                             tmpl, key);
-    if (oidc_json_get_int64(claims, key, &i) == OIDC_OK) {
+    if (strchr(key, '.') == NULL && oidc_json_get_int64(claims, key, &i) == OIDC_OK) {
         snprintf(num, 24, "%" PRId64, i);
         *val = num;
         return OIDC_OK;

@@ -814,23 +814,33 @@ int oidc_json_get_array(const cJSON *obj, const char *name, const cJSON **out)
 const cJSON *oidc_json_get_path(const cJSON *obj, const char *path)
 {
     char step[128];
-    const char *p = path, *dot;
-    const cJSON *cur = obj;
+    const char *p = path;
+    const cJSON *cur = obj, *next;
     size_t n;
 
     if (path == NULL || *path == '\0')
         return NULL;
     while (cur != NULL) {
-        dot = strchr(p, '.');
-        n = dot != NULL ? (size_t)(dot - p) : strlen(p);
-        if (n == 0 || n >= sizeof(step))
-            return NULL;
-        memcpy(step, p, n);
-        step[n] = '\0';
-        cur = member(cur, step);
-        if (dot == NULL)
+        /* The step is the longest run of the remaining path that names a member, so a member
+         * whose name has dots ("kubernetes.io" in Kubernetes tokens) is reachable. */
+        n = strlen(p);
+        for (next = NULL;;) {
+            if (n > 0 && n < sizeof(step) && p[n - 1] != '.') {
+                memcpy(step, p, n);
+                step[n] = '\0';
+                if ((next = member(cur, step)) != NULL)
+                    break;
+            }
+            while (n > 0 && p[n - 1] != '.') /* back to the previous dot */
+                n--;
+            if (n == 0)
+                return NULL;
+            n--; /* p[n] is that dot */
+        }
+        cur = next;
+        if (p[n] == '\0')
             return cur;
-        p = dot + 1;
+        p += n + 1;
     }
     return NULL;
 }

@@ -144,14 +144,9 @@ K8S_CLAIMS='{"aud":["https://batch.example.com"],"nbf":'$((NOW - 5))',
  "pod":{"name":"build-7f9c-x2x4q","uid":"9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d"}}}'
 mint --alg RS256 --sub system:serviceaccount:batch:builder --claims "$K8S_CLAIMS" >"$T"
 verify "$CONF" k8s
-# Known gap: the service account name sits under the key "kubernetes.io", which contains a dot,
-# and neither claim paths nor username templates can address it yet. Reported; flip to check
-# once they can.
-if [ "$RC" = 0 ] && identity_is k8s-builder "$(hash_id uid k8s-builder)" ""; then
-    not_ok "kubernetes: XPASS, the name now maps: turn this into a check"
-else
-    echo "XFAIL - kubernetes: service account token maps to k8s-builder (known gap: 'kubernetes.io' cannot be addressed; got: $(printf '%s' "$OUT" | tail -n 1))"
-fi
+check "kubernetes: token verifies" [ "$RC" = 0 ]
+check "kubernetes: the service account under 'kubernetes.io' maps to k8s-builder, no groups" \
+    identity_is k8s-builder "$(hash_id uid k8s-builder)" ""
 mint --alg RS256 --sub system:serviceaccount:batch:builder \
     --claims "$(printf '%s' "$K8S_CLAIMS" | sed 's|"aud":\["https://batch.example.com"\]|"aud":["https://kubernetes.default.svc.cluster.local"]|')" >"$T"
 expect_exit "kubernetes: a token for the cluster's own API audience is refused" 1 \

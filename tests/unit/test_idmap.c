@@ -475,6 +475,34 @@ static void test_template_expands_strings_integers_and_braces(void **state)
     cJSON_Delete(claims);
 }
 
+/* Kubernetes service-account tokens nest the account under a member named "kubernetes.io". */
+static void test_template_paths_and_dotted_member_names(void **state)
+{
+    const char *json = "{\"kubernetes.io\":{\"namespace\":\"ci\",\"serviceaccount\":"
+                       "{\"name\":\"builder\",\"uid\":7}},\"o\":{\"x\":\"y\"}}";
+    struct oidc_err err;
+    cJSON *claims = NULL;
+    char out[64];
+
+    (void)state;
+    assert_int_equal(oidc_json_parse_object(json, strlen(json), "claims", &claims, &err), OIDC_OK);
+    assert_int_equal(oidc_idmap_template("k8s-{kubernetes.io.namespace}-"
+                                         "{kubernetes.io.serviceaccount.name}",
+                                         claims, out, sizeof(out), &err),
+                     OIDC_OK);
+    assert_string_equal(out, "k8s-ci-builder");
+    assert_int_equal(
+        oidc_idmap_template("{kubernetes.io.serviceaccount.uid}", claims, out, sizeof(out), &err),
+        OIDC_OK);
+    assert_string_equal(out, "7");
+    assert_int_equal(oidc_idmap_template("{o.x}", claims, out, sizeof(out), &err), OIDC_OK);
+    assert_string_equal(out, "y");
+    assert_int_equal(
+        oidc_idmap_template("{kubernetes.io.serviceaccount}", claims, out, sizeof(out), &err),
+        OIDC_ERR_MAPPING);
+    cJSON_Delete(claims);
+}
+
 static void test_template_errors(void **state)
 {
     const char *json = "{\"s\":\"v\",\"b\":true,\"f\":1.5,\"o\":{\"x\":\"y\"}}";
@@ -495,8 +523,11 @@ static void test_template_errors(void **state)
                                     "integer"));
     assert_int_equal(oidc_idmap_template("{f}", claims, out, sizeof(out), &err), OIDC_ERR_MAPPING);
     assert_int_equal(oidc_idmap_template("{o}", claims, out, sizeof(out), &err), OIDC_ERR_MAPPING);
-    /* only top-level claims: a dotted name is one (absent) claim */
-    assert_int_equal(oidc_idmap_template("{o.x}", claims, out, sizeof(out), &err),
+    /* a dotted name is a path into nested claims: missing steps and objects are refused */
+    assert_int_equal(oidc_idmap_template("{o.zz}", claims, out, sizeof(out), &err),
+                     OIDC_ERR_MAPPING);
+    assert_non_null(strstr(err.msg, "needs claim 'o.zz', which the token does not carry"));
+    assert_int_equal(oidc_idmap_template("{s.x}", claims, out, sizeof(out), &err),
                      OIDC_ERR_MAPPING);
     assert_int_equal(oidc_idmap_template("x{s", claims, out, sizeof(out), &err), OIDC_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "unterminated '{'"));
@@ -944,6 +975,7 @@ int main(void)
         T(test_map_long_line_continuation_is_not_a_name),
         T(test_map_unreadable_passwd_fails_closed),
         T(test_template_expands_strings_integers_and_braces),
+        T(test_template_paths_and_dotted_member_names),
         T(test_template_errors),
         T(test_map_username_template_missing_claim),
         T(test_map_uid_key_subject),

@@ -937,6 +937,31 @@ static void test_get_path_non_object_intermediate(void **state)
     cJSON_Delete(root);
 }
 
+/* Member names may contain dots: the longest run of steps naming a member wins. */
+static void test_get_path_dotted_member_names(void **state)
+{
+    static const char doc[] = "{\"kubernetes.io\":{\"serviceaccount\":{\"name\":\"b\"}},"
+                              "\"kubernetes\":{\"io\":{\"x\":1}},\"a.b\":{\"c\":2},"
+                              "\"a\":{\"b\":{\"d\":3}}}";
+    cJSON *root = NULL;
+    const cJSON *v;
+
+    (void)state;
+    assert_int_equal(parse_n(doc, strlen(doc), &root), OIDC_OK);
+    v = oidc_json_get_path(root, "kubernetes.io.serviceaccount.name");
+    assert_non_null(v);
+    assert_string_equal(v->valuestring, "b");
+    /* "kubernetes.io" is a member, so the path does not go through "kubernetes" */
+    assert_null(oidc_json_get_path(root, "kubernetes.io.x"));
+    /* the longer name wins: "a.b" then "c"; "a.b.d" finds no "d" under "a.b" */
+    v = oidc_json_get_path(root, "a.b.c");
+    assert_non_null(v);
+    assert_int_equal((int)v->valuedouble, 2);
+    assert_null(oidc_json_get_path(root, "a.b.d"));
+    assert_null(oidc_json_get_path(root, "kubernetes.io."));
+    cJSON_Delete(root);
+}
+
 static void test_get_path_empty(void **state)
 {
     cJSON *root = NULL;
@@ -1081,6 +1106,7 @@ int main(void)
         cmocka_unit_test(test_get_path_non_object_intermediate),
         cmocka_unit_test(test_get_path_empty),
         cmocka_unit_test(test_get_path_empty_segment),
+        cmocka_unit_test(test_get_path_dotted_member_names),
         cmocka_unit_test(test_has_string),
         cmocka_unit_test(test_has_array),
         cmocka_unit_test(test_has_array_with_non_strings),
