@@ -323,13 +323,13 @@ e2e_stop_sshd() {
 # [--deny]; none: nobody approves), and runs CMD. Sets $RC (ssh's exit status, or the driver's),
 # $OUT (the transcript), $CMD_OUT (only CMD's output, between markers) and $USER_CODE.
 # Knobs (shell variables, see ssh-device.exp): E2E_PASSWORD, E2E_ENTER_DELAY, E2E_TTY,
-# E2E_SUDO_APPROVE, E2E_ON_PROMPT, E2E_TIMEOUT.
+# E2E_SUDO_APPROVE, E2E_ON_PROMPT, E2E_TIMES, E2E_TIMEOUT.
 e2e_ssh() {
     _user=$1 _cmd=$2
     shift 2
     OUT=$WORK/ssh.out
     E2E_PASSWORD=${E2E_PASSWORD:-} E2E_ENTER_DELAY=${E2E_ENTER_DELAY:-} E2E_TTY=${E2E_TTY:-} \
-        E2E_SUDO_APPROVE=${E2E_SUDO_APPROVE:-} E2E_ON_PROMPT=${E2E_ON_PROMPT:-} E2E_PORT=$SSHD_PORT E2E_USER=$_user E2E_CMD="echo E2E-BEGIN; $_cmd; echo E2E-END rc=\$?" \
+        E2E_SUDO_APPROVE=${E2E_SUDO_APPROVE:-} E2E_ON_PROMPT=${E2E_ON_PROMPT:-} E2E_TIMES=${E2E_TIMES:-} E2E_PORT=$SSHD_PORT E2E_USER=$_user E2E_CMD="echo E2E-BEGIN; $_cmd; echo E2E-END rc=\$?" \
         E2E_IDP_STATE=$IDP E2E_APPROVE="$IDP_DIR/approve.mjs" \
         expect -f "$E2E_DIR/ssh-device.exp" -- "$@" >"$OUT" 2>&1
     RC=$?
