@@ -101,9 +101,10 @@ echo "== Token logins through oidcctl run -- true (warm discovery and JWKS cache
 mkdir -p "$WORK/toks"
 # warm-up: the first login fetches discovery and the JWKS (and is not counted)
 mint --claims "$(claims 0)" >"$WORK/toks/warm"
+w0=$(http_total)
 "$OIDCCTL" run --config "$E2E_CONF" --token-file "$WORK/toks/warm" -- /bin/true ||
     e2e_die "the warm-up login failed"
-echo "warm-up login: the issuer served $(stats | tr -d '\n')"
+echo "warm-up login (cold caches): $(($(http_total) - w0)) HTTP requests; the issuer's counters since it started: $(stats | tr -d '\n')"
 # one fresh token per run (replay protection): minted before the clock starts
 j=0
 set --
