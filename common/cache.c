@@ -300,7 +300,8 @@ static struct oidc_cache_user *user_dup(const struct oidc_cache_user *s)
             if ((u->groups[u->n_groups].name = strdup(s->groups[u->n_groups].name)) == NULL)
                 goto fail;
         }
-        qsort(u->groups, u->n_groups, sizeof(*u->groups), cmp_group_name);
+        if (u->n_groups > 1)
+            qsort(u->groups, u->n_groups, sizeof(*u->groups), cmp_group_name);
     }
     return u;
 fail:
@@ -336,7 +337,8 @@ static int view_build(const struct oidc_cache *c)
     for (i = 0; i < c->n_users; i++)
         v->sorted[i] = c->users[i];
     v->n = c->n_users;
-    qsort(v->sorted, v->n, sizeof(*v->sorted), cmp_user_ptr);
+    if (v->n > 1) /* qsort's array may not be NULL, even when empty */
+        qsort(v->sorted, v->n, sizeof(*v->sorted), cmp_user_ptr);
     v->valid = 1;
     return 0;
 }
@@ -637,7 +639,8 @@ static int load_meta(struct oidc_cache *c, const char *name, const unsigned char
     }
     if (r < 0 || u->n_groups != m.ngroups)
         return CORRUPT("a provenance record's group list is malformed");
-    qsort(u->groups, u->n_groups, sizeof(*u->groups), cmp_group_name);
+    if (u->n_groups > 1) /* qsort's array may not be NULL, even when empty */
+        qsort(u->groups, u->n_groups, sizeof(*u->groups), cmp_group_name);
     return OIDC_OK;
 }
 
@@ -672,7 +675,7 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
     const unsigned char *key, *val;
     struct oidc_cache_gr gr;
     struct oidc_cache_pw pw;
-    uint32_t n;
+    uint32_t n, idv;
     uint64_t gen;
     int r = OIDC_ERR_INTERNAL, have_version = 0, cdb_open = 0;
     struct stat st;
@@ -736,8 +739,8 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
             n_metas++;
             break;
         case OIDC_CACHE_K_USER_ID:
-            if (klen != 5 || oidc_cache_pw_decode(val, vlen, &pw) != 0 ||
-                pw.uid != oidc_cache_get_u32(key + 1)) {
+            if (oidc_cache_key_id_value(key, klen, &idv) != 0 ||
+                oidc_cache_pw_decode(val, vlen, &pw) != 0 || pw.uid != idv) {
                 r = CORRUPT("a uid record does not decode or sits under another uid");
                 goto out;
             }
@@ -746,7 +749,7 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
         case OIDC_CACHE_K_GROUP_ID:
             if (oidc_cache_gr_decode(val, vlen, &gr) != 0 ||
                 (key[0] == OIDC_CACHE_K_GROUP_ID
-                     ? (klen != 5 || gr.gid != oidc_cache_get_u32(key + 1))
+                     ? (oidc_cache_key_id_value(key, klen, &idv) != 0 || gr.gid != idv)
                      : (klen - 1 != strlen(gr.name) || memcmp(key + 1, gr.name, klen - 1) != 0))) {
                 r = CORRUPT("a group record does not decode or sits under another key");
                 goto out;
@@ -1791,10 +1794,10 @@ static const unsigned char *vget_name(struct vctx *v, char type, const char *nam
 
 static const unsigned char *vget_id(struct vctx *v, char type, uint32_t id, unsigned *len)
 {
-    unsigned char k[5];
+    unsigned char k[OIDC_CACHE_KEY_ID_LEN];
 
     oidc_cache_key_id(type, id, k);
-    return vget(v, type, k + 1, 4, len, NULL);
+    return vget(v, type, k + 1, sizeof(k) - 1, len, NULL);
 }
 
 static int members_has(const struct oidc_cache_gr *g, const char *name)
@@ -2018,7 +2021,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
     struct oidc_cache_gr gr;
     struct oidc_cache_meta m;
     char name[OIDC_CACHE_NAME_MAX + 1];
-    uint32_t n;
+    uint32_t n, idv;
     uint64_t file_gen = 0;
     int dirfd = -1, fd = -1, db_open = 0, have_version = 0, rc;
     size_t users = 0, groups = 0;
@@ -2092,8 +2095,8 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
                 verify_user(&v, &pw, val, vlen, local);
             break;
         case OIDC_CACHE_K_USER_ID:
-            if (klen != 5 || oidc_cache_pw_decode(val, vlen, &pw) != 0 ||
-                pw.uid != oidc_cache_get_u32(key + 1))
+            if (oidc_cache_key_id_value(key, klen, &idv) != 0 ||
+                oidc_cache_pw_decode(val, vlen, &pw) != 0 || pw.uid != idv)
                 problem(&v, "a uid record is malformed or sits under another uid");
             else if ((r2 = vget_name(&v, OIDC_CACHE_K_USER_NAME, pw.name, &l2)) == NULL ||
                      l2 != vlen || memcmp(r2, val, vlen) != 0)
@@ -2107,8 +2110,8 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
                 verify_group(&v, &gr, val, vlen, local);
             break;
         case OIDC_CACHE_K_GROUP_ID:
-            if (klen != 5 || oidc_cache_gr_decode(val, vlen, &gr) != 0 ||
-                gr.gid != oidc_cache_get_u32(key + 1))
+            if (oidc_cache_key_id_value(key, klen, &idv) != 0 ||
+                oidc_cache_gr_decode(val, vlen, &gr) != 0 || gr.gid != idv)
                 problem(&v, "a gid record is malformed or sits under another gid");
             else if ((r2 = vget_name(&v, OIDC_CACHE_K_GROUP_NAME, gr.name, &l2)) == NULL ||
                      l2 != vlen || memcmp(r2, val, vlen) != 0)

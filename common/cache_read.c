@@ -410,7 +410,6 @@ static int acquire(struct tstate *ts, int exact)
 {
     struct oidc_cache_map *m = ts->map;
     int64_t now = coarse_ms();
-    struct stat st;
     int e, r;
 
     if (m != NULL && m->gen == __atomic_load_n(&g_gen, __ATOMIC_ACQUIRE)) {
@@ -421,6 +420,8 @@ static int acquire(struct tstate *ts, int exact)
             if (recently_checked(now))
                 return OIDC_OK;
         } else {
+            struct stat st; /* here: the hardening flags clear it where it is declared */
+
             e = stat_path(&st);
             if (map_current(m, e, &st))
                 return OIDC_OK;
@@ -525,6 +526,26 @@ static int pack_pw(uint32_t uid, uint32_t gid, const char *name, const char *gec
     return OIDC_OK;
 }
 
+/* The same from a decoded user record, whose four strings lie back to back (name, gecos, home,
+ * shell, each with its NUL, as the decoder checked): one copy, then "*" for the password. */
+static int pack_pw_rec(const struct oidc_cache_pw *p, struct passwd *pw, char *buf, size_t len)
+{
+    size_t n = p->strings_len;
+
+    if (buf == NULL || len < n + 2)
+        return OIDC_ERR_TOOBIG;
+    memcpy(buf, p->name, n);
+    memcpy(buf + n, "*", 2);
+    pw->pw_name = buf;
+    pw->pw_gecos = buf + (p->gecos - p->name);
+    pw->pw_dir = buf + (p->home - p->name);
+    pw->pw_shell = buf + (p->shell - p->name);
+    pw->pw_passwd = buf + n;
+    pw->pw_uid = (uid_t)p->uid;
+    pw->pw_gid = (gid_t)p->gid;
+    return OIDC_OK;
+}
+
 /* Decodes a user record and checks it against the key it was found under (want_name, or
  * want_id when want_name is NULL): a disagreement is corruption. Expired entries and entries
  * below the floor are NOTFOUND. */
@@ -540,10 +561,11 @@ static int pw_check(const unsigned char *rec, unsigned len, const char *want_nam
     return OIDC_OK;
 }
 
+/* The members are checked by pack_gr, as it copies them. */
 static int gr_check(const unsigned char *rec, unsigned len, const char *want_name, uint32_t want_id,
                     struct oidc_cache_gr *out)
 {
-    if (oidc_cache_gr_decode(rec, len, out) != 0)
+    if (oidc_cache_gr_decode_head(rec, len, out) != 0)
         return OIDC_ERR_PARSE;
     if (want_name != NULL ? strcmp(out->name, want_name) != 0 : out->gid != want_id)
         return OIDC_ERR_PARSE;
@@ -553,10 +575,13 @@ static int gr_check(const unsigned char *rec, unsigned len, const char *want_nam
 }
 
 /* Layout in buf: padding to pointer alignment, nmem + 1 member pointers, the member strings (as
- * in the record), the name, the password field. */
+ * in the record), the name, the password field. The members are checked in the copy, in one
+ * pass: each a valid name with its NUL, exactly nmem of them filling members_len (OIDC_ERR_PARSE
+ * otherwise; the copy is in the caller's buffer, never in the mapping, so it cannot change
+ * between check and use). */
 static int pack_gr(const struct oidc_cache_gr *g, struct group *gr, char *buf, size_t len)
 {
-    size_t pad, ptrs, nlen = strlen(g->name) + 1, need;
+    size_t pad, ptrs, nlen = strlen(g->name) + 1, need, off = 0, n;
     char **mem, *s;
     uint32_t i;
 
@@ -571,9 +596,14 @@ static int pack_gr(const struct oidc_cache_gr *g, struct group *gr, char *buf, s
     s = buf + pad + ptrs;
     memcpy(s, g->members, g->members_len);
     for (i = 0; i < g->nmem; i++) {
-        mem[i] = s;
-        s += strlen(s) + 1; /* the decoder checked each member's NUL */
+        n = oidc_cache_name_len(s + off, g->members_len - off);
+        if (n == 0)
+            return OIDC_ERR_PARSE;
+        mem[i] = s + off;
+        off += n + 1;
     }
+    if (off != g->members_len)
+        return OIDC_ERR_PARSE;
     mem[g->nmem] = NULL;
     s = buf + pad + ptrs + g->members_len;
     memcpy(s, g->name, nlen);
@@ -613,7 +643,7 @@ static int pw_lookup(const struct oidc_cache_map *m, void *vctx)
         return r;
     if ((r = pw_check(rec, rlen, c->name, c->id, &pw)) != OIDC_OK)
         return r;
-    return pack_pw(pw.uid, pw.gid, pw.name, pw.gecos, pw.home, pw.shell, c->pw, c->buf, c->len);
+    return pack_pw_rec(&pw, c->pw, c->buf, c->len);
 }
 
 static int is_sshd_name(const char *s)
@@ -732,6 +762,19 @@ static int preauth_find(const unsigned char *rec, unsigned len, const char *name
     return found ? OIDC_OK : OIDC_ERR_NOTFOUND;
 }
 
+/* The provisional entry itself. Out of line: the home buffer is 4 KiB, which the hardening
+ * flags (-ftrivial-auto-var-init=zero) would otherwise clear on every miss. */
+__attribute__((noinline)) static int preauth_pack(struct pw_ctx *c, uint32_t uid,
+                                                  const struct preauth_match *pm)
+{
+    char home[OIDC_CACHE_STR_MAX + 1];
+
+    if (oidc_cache_home_expand(pm->home, c->name, home, sizeof(home)) != 0)
+        return OIDC_ERR_PARSE;
+    return pack_pw(uid, uid, c->name, OIDC_CACHE_PROVISIONAL_GECOS, home, pm->shell, c->pw, c->buf,
+                   c->len);
+}
+
 /* sshd asks for a name the cache does not hold: a provisional entry with the uid the real one
  * will get, unless that uid (or gid, or the name as a group) already belongs to someone else. */
 static int pw_preauth(const struct oidc_cache_map *m, void *vctx)
@@ -739,7 +782,6 @@ static int pw_preauth(const struct oidc_cache_map *m, void *vctx)
     struct pw_ctx *c = vctx;
     const unsigned char pkey[1] = {OIDC_CACHE_K_PREAUTH};
     unsigned char key[OIDC_CACHE_KEY_MAX];
-    char home[OIDC_CACHE_STR_MAX + 1];
     struct preauth_match pm = {0, 0, NULL, NULL};
     struct oidc_cache_pw other;
     struct oidc_cache_gr grp;
@@ -749,8 +791,8 @@ static int pw_preauth(const struct oidc_cache_map *m, void *vctx)
     int r;
 
     /* cheapest first: most caches have no preauth record, and most misses match no pattern */
-    if (c->name == NULL || !oidc_name_valid(c->name))
-        return OIDC_ERR_NOTFOUND;
+    if (c->name == NULL || oidc_cache_name_len(c->name, OIDC_CACHE_NAME_MAX + 1) == 0)
+        return OIDC_ERR_NOTFOUND; /* not a valid name (name_ok bounded it, NUL included) */
     if ((r = map_find(m, pkey, 1, &rec, &rlen)) != OIDC_OK)
         return r;
     r = preauth_find(rec, rlen, c->name, &pm);
@@ -789,10 +831,7 @@ static int pw_preauth(const struct oidc_cache_map *m, void *vctx)
     } else if (r != OIDC_ERR_NOTFOUND) {
         return r;
     }
-    if (oidc_cache_home_expand(pm.home, c->name, home, sizeof(home)) != 0)
-        return OIDC_ERR_PARSE;
-    return pack_pw(uid, uid, c->name, OIDC_CACHE_PROVISIONAL_GECOS, home, pm.shell, c->pw, c->buf,
-                   c->len);
+    return preauth_pack(c, uid, &pm);
 }
 
 int oidc_cache_read_pwnam(const char *name, struct passwd *pw, char *buf, size_t len)
@@ -1006,7 +1045,7 @@ int oidc_cache_iter_next_pw(struct oidc_cache_iter *it, struct passwd *pw, char 
     while ((r = iter_next(it, OIDC_CACHE_K_USER_NAME, &key, &klen, &rec, &rlen, &next)) ==
            OIDC_OK) {
         if (key_name(key, klen, name) == 0 && pw_check(rec, rlen, name, 0, &p) == OIDC_OK) {
-            r = pack_pw(p.uid, p.gid, p.name, p.gecos, p.home, p.shell, pw, buf, len);
+            r = pack_pw_rec(&p, pw, buf, len);
             if (r == OIDC_OK)
                 it->pos = next;
             return r;
@@ -1032,9 +1071,10 @@ int oidc_cache_iter_next_gr(struct oidc_cache_iter *it, struct group *gr, char *
             r = pack_gr(&g, gr, buf, len);
             if (r == OIDC_OK)
                 it->pos = next;
-            return r;
+            if (r != OIDC_ERR_PARSE)
+                return r;
         }
-        it->pos = next;
+        it->pos = next; /* expired, below the floor or malformed: not listed */
     }
     return r;
 }

@@ -12,9 +12,9 @@
  *   "V"                      OIDC_CACHE_VERSION (the bytes, no NUL): the format; readers refuse
  *                            any other value
  *   "n" NAME                 user record
- *   "u" UID (u32 LE)         user record (the same bytes as under "n")
+ *   "u" UID MIX(UID)         user record (the same bytes as under "n"); both u32 LE
  *   "g" NAME                 group record
- *   "h" GID (u32 LE)         group record (the same bytes as under "g")
+ *   "h" GID MIX(GID)         group record (the same bytes as under "g"); both u32 LE
  *   "i" NAME                 initgroups record: the user's supplementary gids
  *   "m" NAME                 provenance record (writer and oidcctl only; NSS never reads it)
  *   "p"                      preauth record: the providers that answer sshd for unseen names
@@ -22,6 +22,10 @@
  *                            cache.serial right after renaming this file into place. Optional:
  *                            a file without it (or with a malformed one, which readers treat as
  *                            absent) is checked for replacement with stat(2) instead
+ *
+ * MIX(x): x ^= x >> 16; x *= 0x45d9f3b; x ^= x >> 16; x *= 0x45d9f3b; x ^= x >> 16 (mod 2^32):
+ * with it the CDB hashes of id keys look random even for ids assigned in sequence
+ * (oidc_cache_key_id).
  *
  * user record:       u32 uid, u32 gid, i64 expires (0 = never), u32 flags,
  *                    name\0 gecos\0 home\0 shell\0
@@ -79,15 +83,19 @@
 
 /* Keys: key buffers of at least OIDC_CACHE_KEY_MAX bytes; return the key length, 0 when the name
  * is longer than OIDC_CACHE_NAME_MAX or empty. */
-#define OIDC_CACHE_KEY_MAX (1 + OIDC_CACHE_NAME_MAX)
+#define OIDC_CACHE_KEY_MAX    (1 + OIDC_CACHE_NAME_MAX)
+#define OIDC_CACHE_KEY_ID_LEN 9 /* type, id, MIX(id) */
 size_t oidc_cache_key_name(char type, const char *name, unsigned char *key);
 size_t oidc_cache_key_id(char type, uint32_t id, unsigned char *key);
+/* The id of an id key (type byte included): 0, or -1 when it is not one. */
+int oidc_cache_key_id_value(const unsigned char *key, size_t klen, uint32_t *id);
 
 /* Decoded views: pointers into the record bytes, valid while the record is. */
 struct oidc_cache_pw {
     uint32_t uid, gid, flags;
     int64_t expires;
-    const char *name, *gecos, *home, *shell;
+    const char *name, *gecos, *home, *shell; /* back to back in the record, in this order */
+    size_t strings_len;                      /* from name to the end of the record */
 };
 struct oidc_cache_gr {
     uint32_t gid, nmem;
@@ -108,6 +116,12 @@ struct oidc_cache_meta {
  * count that does not fit, a name that is not valid). */
 int oidc_cache_pw_decode(const void *rec, size_t len, struct oidc_cache_pw *out);
 int oidc_cache_gr_decode(const void *rec, size_t len, struct oidc_cache_gr *out);
+/* The header and name only: the members are not walked (the caller checks each one, with
+ * oidc_cache_name_len, and that they take exactly members_len bytes). */
+int oidc_cache_gr_decode_head(const void *rec, size_t len, struct oidc_cache_gr *out);
+/* The length of the valid name (as oidc_name_valid) that starts at p and ends with a NUL within
+ * room bytes; 0 when there is none. */
+size_t oidc_cache_name_len(const void *p, size_t room);
 int oidc_cache_meta_decode(const void *rec, size_t len, struct oidc_cache_meta *out);
 /* Initgroups: *n gids, read with oidc_cache_get_u32(rec + 4 + 4 * i). */
 int oidc_cache_initgroups_decode(const void *rec, size_t len, uint32_t *n);

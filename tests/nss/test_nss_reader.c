@@ -651,6 +651,75 @@ static void test_bad_record(void **state)
     write_basic("v1");
 }
 
+/* Group records whose member list is malformed (checked while it is copied): UNAVAIL, never a
+ * partial answer; enumeration skips them. */
+static void raw_group(struct fx *f, const char *name, uint32_t gid, uint32_t nmem,
+                      const void *members, size_t mlen)
+{
+    struct oidc_cache_buf b = {0};
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    unsigned char *p;
+
+    oidc_cache_buf_u32(&b, gid);
+    oidc_cache_buf_u32(&b, nmem);
+    oidc_cache_buf_i64(&b, 0);
+    oidc_cache_buf_str(&b, name);
+    p = realloc(b.p, b.len + mlen);
+    assert_non_null(p);
+    memcpy(p + b.len, members, mlen);
+    fx_raw(f, key, oidc_cache_key_name(OIDC_CACHE_K_GROUP_NAME, name, key), p, b.len + mlen);
+    fx_raw(f, key, oidc_cache_key_id(OIDC_CACHE_K_GROUP_ID, gid, key), p, b.len + mlen);
+    free(p);
+}
+
+static void test_group_bad_members(void **state)
+{
+    static const char *const good_members[] = {"alice", "bob"};
+    const struct fx_group good = {"good", 2100101, 0, good_members, 2};
+    static const struct {
+        const char *name;
+        uint32_t nmem;
+        const char *bytes;
+        size_t len;
+    } bad[] = {
+        {"upper", 2, "alice\0Bob", 10},   /* not a valid name */
+        {"fewer", 3, "alice\0bob", 10},   /* says 3, holds 2 */
+        {"more", 1, "alice\0bob", 10},    /* says 1, holds 2 */
+        {"nonul", 2, "alice\0bob", 9},    /* the last one without its NUL */
+        {"empty", 2, "alice\0\0", 7},     /* an empty name */
+        {"space", 1, "al ice", 7},        /* a byte no name has */
+        {"toolong", 1, FX_NAME33 "", 34}, /* 33 bytes */
+    };
+    struct group gr;
+    struct fx f;
+    size_t i, n = 0;
+    int err = 0;
+
+    (void)state;
+    assert_int_equal(fx_open(&f, g_path), 0);
+    fx_version(&f, OIDC_CACHE_VERSION);
+    fx_group(&f, &good);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        raw_group(&f, bad[i].name, 2100110 + (uint32_t)i, bad[i].nmem, bad[i].bytes, bad[i].len);
+    assert_int_equal(fx_finish(&f), 0);
+    assert_int_equal(grnam("good", &gr, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(gr.gr_mem[1], "bob");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err = 0;
+        if (grnam(bad[i].name, &gr, &err) != NSS_STATUS_UNAVAIL || err != EIO)
+            fail_msg("group '%s' was not UNAVAIL/EIO", bad[i].name);
+        assert_int_equal(_nss_oidc_getgrgid_r(2100110 + (gid_t)i, &gr, g_buf, sizeof(g_buf), &err),
+                         NSS_STATUS_UNAVAIL);
+    }
+    assert_int_equal(_nss_oidc_setgrent(0), NSS_STATUS_SUCCESS);
+    while (_nss_oidc_getgrent_r(&gr, g_buf, sizeof(g_buf), &err) == NSS_STATUS_SUCCESS) {
+        assert_string_equal(gr.gr_name, "good");
+        n++;
+    }
+    assert_int_equal(n, 1);
+    _nss_oidc_endgrent();
+}
+
 /* The reader trusts only a regular file owned by root or by the caller and writable by nobody
  * else. */
 static void test_untrusted_file(void **state)
@@ -1142,6 +1211,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_corrupt_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_bad_members, setup, teardown),
         cmocka_unit_test_setup_teardown(test_untrusted_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replacement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serial_hit_sees_rewrite_at_once, setup, teardown),

@@ -21,6 +21,7 @@
 
 #include "cache.h"
 #include "cache_rec.h"
+#include "idhash.h"
 #include "idmap.h"
 
 #define ISS   "https://idp.example.test"
@@ -1496,6 +1497,71 @@ static void test_file_cut_at_record_boundary_refused(void **st)
     assert_true(n > 0);
 }
 
+/* Id keys: the id in clear and a mix of it, so that CDB's hash of sequential ids looks random
+ * (with the id alone, 83% of 100,000 sequential uids shared their hash with another). */
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void test_id_keys_spread_sequential_ids(void **st)
+{
+    enum { N = 100000 };
+    unsigned char key[OIDC_CACHE_KEY_ID_LEN];
+    uint32_t *h = calloc(N, sizeof(*h)), id;
+    size_t i, dups = 0;
+
+    (void)st;
+    assert_non_null(h);
+    for (i = 0; i < N; i++) {
+        assert_int_equal(oidc_cache_key_id(OIDC_CACHE_K_USER_ID, 0x70000000u + (uint32_t)i, key),
+                         OIDC_CACHE_KEY_ID_LEN);
+        h[i] = cdb_hash(key, sizeof(key));
+    }
+    qsort(h, N, sizeof(*h), cmp_u32);
+    for (i = 1; i < N; i++)
+        dups += h[i] == h[i - 1];
+    free(h);
+    print_message("  %zu shared hashes among %d sequential uids\n", dups, N);
+    assert_true(dups <= 10); /* random 32-bit hashes: about 1 */
+    /* decoding: the id back, and a key whose mix does not fit is not an id key */
+    oidc_cache_key_id(OIDC_CACHE_K_GROUP_ID, GID_D, key);
+    assert_int_equal(oidc_cache_key_id_value(key, sizeof(key), &id), 0);
+    assert_int_equal(id, GID_D);
+    assert_int_equal(oidc_cache_key_id_value(key, 5, &id), -1);
+    key[8] ^= 1;
+    assert_int_equal(oidc_cache_key_id_value(key, sizeof(key), &id), -1);
+}
+
+/* The reader's table-driven name check (oidc_cache_name_len) agrees with oidc_name_valid: every
+ * byte value first, in the middle and last, and the lengths around the limit. */
+static void test_record_name_check_matches_name_valid(void **st)
+{
+    char s[40];
+    size_t len, pos;
+    int c, want, got;
+
+    (void)st;
+    for (len = 1; len <= 34; len++)
+        for (pos = 0; pos < len; pos += (pos + 1 < len - 1 ? len - 2 : 1))
+            for (c = 1; c < 256; c++) {
+                memset(s, 'a', len);
+                s[len] = '\0';
+                s[pos] = (char)c;
+                want = oidc_name_valid(s);
+                got = oidc_cache_name_len(s, len + 1) == len;
+                if (want != got)
+                    fail_msg("len %zu, byte %d at %zu: oidc_name_valid %d, record check %d", len, c,
+                             pos, want, got);
+                /* without room for the NUL it is never a name */
+                assert_int_equal(oidc_cache_name_len(s, len), 0);
+            }
+    assert_int_equal(oidc_cache_name_len("", 1), 0);
+    assert_int_equal(oidc_cache_name_len("ab\0cd", 6), 2);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1559,6 +1625,8 @@ int main(void)
         T(test_serial_behind_or_ahead_or_missing),
         T(test_symlinked_serial_refused),
         T(test_file_cut_at_record_boundary_refused),
+        T(test_id_keys_spread_sequential_ids),
+        T(test_record_name_check_matches_name_valid),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
