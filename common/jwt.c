@@ -5,7 +5,6 @@
 #include "jwt.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,33 +18,24 @@
 #define HEADER_MAX 4096
 #define SIG_MAX    2048 /* RSA 16384 bits */
 
-/* Digests are fetched once: implicit fetches on every verify cost a method-store lookup. */
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-static EVP_MD *md_sha256, *md_sha384, *md_sha512;
-
-static void md_init(void)
-{
-    md_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-    md_sha384 = EVP_MD_fetch(NULL, "SHA2-384", NULL);
-    md_sha512 = EVP_MD_fetch(NULL, "SHA2-512", NULL);
-}
-
+/* The built-in digest objects: nothing to free, so a module that is unloaded (pam_end) leaves
+ * nothing behind. The cost of the implicit fetch they imply is paid once per key and header (the
+ * header memo keeps an initialised context), not per token. */
 static const EVP_MD *alg_md(unsigned alg)
 {
-    pthread_once(&md_once, md_init);
     switch (alg) {
     case OIDC_ALG_RS256:
     case OIDC_ALG_PS256:
     case OIDC_ALG_ES256:
-        return md_sha256;
+        return EVP_sha256();
     case OIDC_ALG_RS384:
     case OIDC_ALG_PS384:
     case OIDC_ALG_ES384:
-        return md_sha384;
+        return EVP_sha384();
     case OIDC_ALG_RS512:
     case OIDC_ALG_PS512:
     case OIDC_ALG_ES512:
-        return md_sha512;
+        return EVP_sha512();
     default:
         return NULL;
     }
