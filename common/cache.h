@@ -3,8 +3,11 @@
  *
  * One writer at a time: oidc_cache_open() takes an exclusive lock (flock on STATE_DIR/cache.lock)
  * and loads the current file; changes are made in memory; oidc_cache_commit() writes a new file
- * (STATE_DIR/cache.cdb.XXXXXX), fsyncs it, sets mode 0644, renames it over cache.cdb and fsyncs the
- * directory, and only when something changed (a repeat login with the same data writes nothing).
+ * (STATE_DIR/cache.cdb.XXXXXX) carrying a new generation number, fsyncs it, sets mode 0644, renames
+ * it over cache.cdb, fsyncs the directory and only then stores the generation into
+ * STATE_DIR/cache.serial (created once, updated in place; readers compare it with their mapping
+ * instead of calling stat), and only when something changed (a repeat login with the same data
+ * writes nothing).
  * oidc_cache_close() releases the lock. Readers never lock.
  *
  * Invariants the writer refuses to break (OIDC_ERR_MAPPING with a message naming both sides):

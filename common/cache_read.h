@@ -2,17 +2,21 @@
  *
  * The cache file (STATEDIR/cache.cdb) is mapped once and the mapping is kept across calls. Each
  * thread holds a reference to the mapping it last used; a lookup takes no lock and makes no
- * system call on the fast path (one coarse clock read, two atomic loads, one cdb_find). The file
- * on disk is compared with the mapping (stat: device, inode, size, mtime):
- *  - on a hit, at most every OIDC_CACHE_RECHECK_MS per process, so an entry changed or removed by
- *    the writer may be answered from the previous file for at most that long (plus the coarse
- *    clock's resolution, a few ms);
- *  - before every "not found" (miss, expired entry, missing or unreadable file) and on every
- *    initgroups call, always, so a user the writer just added, and a login's new group list, are
- *    seen at once.
+ * system call on the fast path (one coarse clock read, three atomic loads, one cdb_find).
+ * Whether the mapping is still the newest file:
+ *  - serial mode (the normal case): each mapping also maps STATEDIR/cache.serial, a counter the
+ *    writer bumps after each rename, and compares it with the generation its file carries; one
+ *    atomic load on every call, so every lookup (hit, miss, initgroups) sees a commit at once.
+ *    Every OIDC_CACHE_RECHECK_MS the file is also compared with stat (a backstop for files
+ *    replaced without a bump, or a serial file removed and created afresh);
+ *  - stat mode (no trusted serial file, or a file without the generation record): the file is
+ *    compared with stat (device, inode, size, mtime) before every "not found" and on every
+ *    initgroups call, and on a hit at most every OIDC_CACHE_RECHECK_MS, so a changed or removed
+ *    entry may be answered from the previous file for that long.
  * A replaced file is mapped afresh (the writer renames whole files into place, so a mapping never
- * sees a half-written file); the old mapping is unmapped when the last thread holding it moves on
- * or exits, never while a thread may still read it. Only that slow path takes a mutex.
+ * sees a half-written file); the old mapping (and its mapping of the serial) is unmapped when the
+ * last thread holding it moves on or exits, never while a thread may still read it. Only that
+ * slow path takes a mutex.
  *
  * Results are oidc_err_t codes (util.h), mapped to NSS codes only in nss/:
  *   OIDC_OK             the entry was written to the caller's structure and buffer
@@ -34,7 +38,8 @@
 
 /* Entries with a uid or gid below this are never answered, whatever the file says. */
 #define OIDC_CACHE_ID_FLOOR 1000u
-/* How long a hit may be answered from a mapping without comparing it with the file. */
+/* Stat mode: how long a hit may be answered without comparing the mapping with the file; serial
+ * mode: how often the file is compared with stat as a backstop. */
 #define OIDC_CACHE_RECHECK_MS 1000
 /* The environment guard (STYLE.md rule 7): "NO" makes every lookup NOTFOUND. */
 #define OIDC_CACHE_LOOPS_ENV "_OIDC_NSS_LOOPS"
