@@ -48,6 +48,7 @@ struct oidc_pam_ctx {
     const char *flow;
     char groups[256];
     char reason[256];
+    char mapped[OIDC_NAME_MAX + 1]; /* the token's mapped name, audited when PAM_USER is unset */
 };
 
 /* pam_run.c: one call of a pam_sm_* function. */

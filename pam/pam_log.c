@@ -70,11 +70,14 @@ void oidc_pam_audit(struct oidc_pam_ctx *c, const char *result)
                  "provider=\"%s\" issuer=\"%s\" subject=\"%s\" jti=\"%s\" groups=\"%s\" "
                  "flow=\"%s\" reason=\"%s\"",
                  op_names[c->op], result, quote(service, sizeof(service), c->service),
-                 quote(user, sizeof(user), c->user), quote(rhost, sizeof(rhost), c->rhost),
-                 quote(prov, sizeof(prov), c->provider), quote(iss, sizeof(iss), c->issuer),
-                 quote(sub, sizeof(sub), c->subject), quote(jti, sizeof(jti), c->jti),
-                 quote(groups, sizeof(groups), c->groups), quote(flow, sizeof(flow), c->flow),
-                 quote(reason, sizeof(reason), c->reason));
+                 quote(user, sizeof(user),
+                       c->user != NULL        ? c->user
+                       : c->mapped[0] != '\0' ? c->mapped
+                                              : NULL),
+                 quote(rhost, sizeof(rhost), c->rhost), quote(prov, sizeof(prov), c->provider),
+                 quote(iss, sizeof(iss), c->issuer), quote(sub, sizeof(sub), c->subject),
+                 quote(jti, sizeof(jti), c->jti), quote(groups, sizeof(groups), c->groups),
+                 quote(flow, sizeof(flow), c->flow), quote(reason, sizeof(reason), c->reason));
 }
 
 void oidc_pam_audit_identity(struct oidc_pam_ctx *c, const struct oidc_identity *id)
@@ -86,6 +89,7 @@ void oidc_pam_audit_identity(struct oidc_pam_ctx *c, const struct oidc_identity 
         return;
     c->issuer = id->issuer;
     c->subject = id->subject;
+    snprintf(c->mapped, sizeof(c->mapped), "%s", id->name);
     c->groups[0] = '\0';
     for (i = 0; i < id->n_groups; i++) {
         n = snprintf(c->groups + off, sizeof(c->groups) - off, "%s%s", i > 0 ? "," : "",

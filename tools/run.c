@@ -1,7 +1,8 @@
 /* oidcctl run: run a job under the identity of a token, through a PAM stack (default service
- * oidc-run): authenticate (the stack's pam_oidc.so verifies the token, checks policy and replay,
- * writes the identity cache), account, credentials, session; then drop to the mapped user and run
- * the command, and close the session when it ends. Run by root (a batch agent). */
+ * oidc-run): authenticate with no user (the stack's pam_oidc.so verifies the token, checks policy
+ * and replay, writes the identity cache, audits and names the user), account, credentials,
+ * session; then drop to the mapped user and run the command, and close the session when it ends.
+ * Run by root (a batch agent). */
 #include "config.h"
 #include "oidcctl.h"
 
@@ -321,6 +322,7 @@ int cmd_run(int argc, char **argv)
     struct pam_conv pc = {conv, &ctx};
     struct sigaction sa;
     pam_handle_t *pamh = NULL;
+    const void *user = NULL;
     char *token = NULL, **env = NULL;
     int rc, pr = PAM_SUCCESS, session = 0, cred = 0;
     int64_t now;
@@ -337,24 +339,10 @@ int cmd_run(int argc, char **argv)
                               : token_from_env(a.token_env, &token)) != CTL_OK ||
         ctl_load_config(a.c.config, &cfg) != CTL_OK)
         goto out;
-    if ((pcfg = pick_provider(cfg, a.c.provider, token)) == NULL)
-        goto out;
-
-    /* The name to hand PAM: the token's mapped identity. pam_oidc.so verifies the token again
-     * and insists on the same name; here it only names the user (and gives the expiry). */
-    now = oidc_now();
-    if (oidc_provider_new(pcfg, cfg->state_dir, &prov, &err) != OIDC_OK ||
-        oidc_provider_verify(prov, token, strlen(token), now, NULL, &tok, &err) != OIDC_OK) {
-        ctl_err("run: token refused: %s", oidc_err_msg(&err));
-        goto out;
-    }
-    if (oidc_idmap_map(pcfg, NULL, tok->claims, &id, &err) != OIDC_OK) {
-        ctl_err("run: identity refused: %s", oidc_err_msg(&err));
-        goto out;
-    }
-
+    /* PAM first, with no user: pam_oidc.so verifies the token, applies policy and replay rules,
+     * writes the cache, audits the decision (refusals too) and sets PAM_USER. */
     ctx.token = token;
-    if ((pr = pam_start(a.service, id->name, &pc, &pamh)) != PAM_SUCCESS) {
+    if ((pr = pam_start(a.service, NULL, &pc, &pamh)) != PAM_SUCCESS) {
         ctl_err("run: cannot start PAM service '%s'", a.service);
         pamh = NULL;
         goto out;
@@ -366,6 +354,28 @@ int cmd_run(int argc, char **argv)
     }
     if ((pr = pam_acct_mgmt(pamh, 0)) != PAM_SUCCESS) {
         rc = pam_failed(pamh, "account", pr);
+        goto out;
+    }
+    if (pam_get_item(pamh, PAM_USER, &user) != PAM_SUCCESS || user == NULL) {
+        ctl_err("run: the PAM stack of '%s' named no user (is pam_oidc.so in its auth lines?)",
+                a.service);
+        goto out;
+    }
+
+    /* The job's uid, gid, groups, home and shell: the same mapping the module stored (with warm
+     * caches this verification does no I/O). It must name the user PAM authenticated. */
+    now = oidc_now();
+    if ((pcfg = pick_provider(cfg, a.c.provider, token)) == NULL)
+        goto out;
+    if (oidc_provider_new(pcfg, cfg->state_dir, &prov, &err) != OIDC_OK ||
+        oidc_provider_verify(prov, token, strlen(token), now, NULL, &tok, &err) != OIDC_OK ||
+        oidc_idmap_map(pcfg, NULL, tok->claims, &id, &err) != OIDC_OK) {
+        ctl_err("run: token refused: %s", oidc_err_msg(&err));
+        goto out;
+    }
+    if (strcmp(id->name, user) != 0) {
+        ctl_err("run: PAM authenticated '%s' but the token maps to '%s' with provider '%s'",
+                (const char *)user, id->name, pcfg->name);
         goto out;
     }
     if ((pr = pam_setcred(pamh, PAM_ESTABLISH_CRED)) != PAM_SUCCESS) {

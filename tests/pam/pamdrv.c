@@ -233,6 +233,8 @@ int main(int argc, char **argv)
     char **env, *eq;
     int ch, rc, all = 1, pause_s = 0, silent = 0, i;
 
+    /* line-buffered: the phases already reported survive an abnormal end (a sanitizer's exit) */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     memset(&d, 0, sizeof(d));
     d.chunk = OIDC_TOKPROMPT_CHUNK;
     while ((ch = getopt(argc, argv, "d:s:u:r:a:t:k:A:P:T:o:S")) != -1) {
