@@ -415,6 +415,11 @@ int oidc_device_poll(struct oidc_provider *p, struct oidc_device_auth *da, int64
             return OIDC_ERR_SET(err, OIDC_ERR_EXPIRED,
                                 "the device code expired before the login was approved");
         if (next > deadline) {
+            if (last.code == OIDC_ERR_NETWORK) /* nobody could have approved: say why */
+                return OIDC_ERR_SET(err, OIDC_ERR_NETWORK,
+                                    "the identity provider could not be reached while the login "
+                                    "waited for approval (last error: %.160s)",
+                                    last.msg);
             if (last.code != 0)
                 return OIDC_ERR_SET(err, OIDC_ERR_TIMEOUT,
                                     "the login was not approved in the time allowed (last error: "
