@@ -1935,36 +1935,23 @@ static void verify_group(struct vctx *v, const struct oidc_cache_gr *g, const un
 
 /* preauth record: u32 n, n x (u32 uid_min, u32 uid_max, u32 npat, provider\0 home\0 shell\0,
  * npat x pattern\0) */
+static int preauth_visit_valid(void *ctx, const struct oidc_cache_preauth *p)
+{
+    int *ok = ctx;
+
+    if (p->uid_min < 1000 || p->uid_min > p->uid_max || p->uid_max == UINT32_MAX ||
+        p->npat > 4096 || p->home == NULL || !preauth_home_ok(p->home))
+        *ok = 0;
+    return !*ok;
+}
+
 static int preauth_valid(const unsigned char *p, size_t len)
 {
-    size_t off = 4, k;
-    uint32_t n, i, min, max, npat, s;
+    int ok = 1;
 
-    if (len < 4)
+    if (len < 4 || oidc_cache_get_u32(p) > OIDC_CFG_MAX_PROVIDERS)
         return 0;
-    n = oidc_cache_get_u32(p);
-    if (n > OIDC_CFG_MAX_PROVIDERS)
-        return 0;
-    for (i = 0; i < n; i++) {
-        if (len - off < 12)
-            return 0;
-        min = oidc_cache_get_u32(p + off);
-        max = oidc_cache_get_u32(p + off + 4);
-        npat = oidc_cache_get_u32(p + off + 8);
-        off += 12;
-        if (min < 1000 || min > max || max == UINT32_MAX || npat > 4096)
-            return 0;
-        for (s = 0; s < 3 + npat; s++) {
-            const unsigned char *nul = memchr(p + off, '\0', len - off);
-            if (nul == NULL || (size_t)(nul - (p + off)) > OIDC_CACHE_STR_MAX)
-                return 0;
-            if (s == 1 && !preauth_home_ok((const char *)p + off))
-                return 0;
-            k = (size_t)(nul - (p + off)) + 1;
-            off += k;
-        }
-    }
-    return off == len;
+    return oidc_cache_preauth_walk(p, len, preauth_visit_valid, &ok) == 0 && ok;
 }
 
 /* cache.serial, when there is one (readers without it fall back to stat): what readers need to

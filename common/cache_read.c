@@ -685,81 +685,44 @@ static int caller_is_sshd(void)
     return exe_is_sshd() || is_sshd_name(program_invocation_short_name);
 }
 
-/* A bounded reader for the preauth record (cache_rec.h has no decoder for it). */
-struct prd {
-    const unsigned char *p;
-    size_t len, off;
-    int bad;
-};
-
-static uint32_t prd_u32(struct prd *r)
-{
-    uint32_t v;
-
-    if (r->bad || r->len - r->off < 4) {
-        r->bad = 1;
-        return 0;
-    }
-    v = oidc_cache_get_u32(r->p + r->off);
-    r->off += 4;
-    return v;
-}
-
-static const char *prd_str(struct prd *r)
-{
-    const unsigned char *s, *nul;
-    size_t room;
-
-    if (r->bad)
-        return NULL;
-    s = r->p + r->off;
-    room = r->len - r->off;
-    nul = memchr(s, '\0', room < OIDC_CACHE_STR_MAX + 1 ? room : OIDC_CACHE_STR_MAX + 1);
-    if (nul == NULL) {
-        r->bad = 1;
-        return NULL;
-    }
-    r->off += (size_t)(nul - s) + 1;
-    return (const char *)s;
-}
-
 struct preauth_match {
+    const char *name;
     uint32_t uid_min, uid_max;
     const char *home, *shell;
+    int found, bad;
 };
 
-/* Walks the whole record (a malformed one is corrupt even past the match); the first provider
- * with a pattern matching name wins. */
+/* The first provider with a pattern matching the name wins. */
+static int preauth_visit(void *vctx, const struct oidc_cache_preauth *p)
+{
+    struct preauth_match *m = vctx;
+    const char *pat = p->patterns;
+    uint32_t j;
+
+    for (j = 0; j < p->npat; j++, pat += strlen(pat) + 1) {
+        if (fnmatch(pat, m->name, 0) == 0) {
+            m->bad = p->uid_min > p->uid_max || p->home == NULL || p->shell == NULL;
+            m->uid_min = p->uid_min;
+            m->uid_max = p->uid_max;
+            m->home = p->home;
+            m->shell = p->shell;
+            m->found = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Walks the whole record (a malformed one is corrupt even past the match). */
 static int preauth_find(const unsigned char *rec, unsigned len, const char *name,
                         struct preauth_match *out)
 {
-    struct prd r = {rec, len, 0, 0};
-    struct preauth_match cur;
-    uint32_t n, i, npat, j;
-    const char *pat;
-    int found = 0;
+    struct preauth_match m = {name, 0, 0, NULL, NULL, 0, 0};
 
-    n = prd_u32(&r);
-    for (i = 0; i < n && !r.bad; i++) {
-        cur.uid_min = prd_u32(&r);
-        cur.uid_max = prd_u32(&r);
-        npat = prd_u32(&r);
-        (void)prd_str(&r); /* provider */
-        cur.home = prd_str(&r);
-        cur.shell = prd_str(&r);
-        for (j = 0; j < npat && !r.bad; j++) {
-            pat = prd_str(&r);
-            if (pat != NULL && !found && fnmatch(pat, name, 0) == 0) {
-                if (cur.uid_min > cur.uid_max)
-                    r.bad = 1;
-                *out = cur;
-                found = 1;
-            }
-        }
-    }
-    if (r.bad || r.off != len)
+    if (oidc_cache_preauth_walk(rec, len, preauth_visit, &m) != 0 || m.bad)
         return OIDC_ERR_PARSE;
-    return found ? OIDC_OK : OIDC_ERR_NOTFOUND;
+    *out = m;
+    return m.found ? OIDC_OK : OIDC_ERR_NOTFOUND;
 }
 
 /* The provisional entry itself. Out of line: the home buffer is 4 KiB, which the hardening
@@ -782,7 +745,7 @@ static int pw_preauth(const struct oidc_cache_map *m, void *vctx)
     struct pw_ctx *c = vctx;
     const unsigned char pkey[1] = {OIDC_CACHE_K_PREAUTH};
     unsigned char key[OIDC_CACHE_KEY_MAX];
-    struct preauth_match pm = {0, 0, NULL, NULL};
+    struct preauth_match pm = {NULL, 0, 0, NULL, NULL, 0, 0};
     struct oidc_cache_pw other;
     struct oidc_cache_gr grp;
     const unsigned char *rec;

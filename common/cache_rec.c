@@ -278,6 +278,31 @@ int oidc_cache_meta_next_group(const struct oidc_cache_meta *m, size_t *pos, uin
     return 1;
 }
 
+int oidc_cache_preauth_walk(const void *rec, size_t len,
+                            int (*fn)(void *ctx, const struct oidc_cache_preauth *p), void *ctx)
+{
+    struct rd r = {rec, len, 0, 0};
+    struct oidc_cache_preauth p;
+    uint32_t n, i, j;
+    int go_on = 1;
+
+    n = rd_u32(&r);
+    for (i = 0; i < n && !r.bad; i++) {
+        p.uid_min = rd_u32(&r);
+        p.uid_max = rd_u32(&r);
+        p.npat = rd_u32(&r);
+        p.provider = rd_str(&r, OIDC_CACHE_STR_MAX);
+        p.home = rd_str(&r, OIDC_CACHE_STR_MAX);
+        p.shell = rd_str(&r, OIDC_CACHE_STR_MAX);
+        p.patterns = (const char *)r.p + r.off;
+        for (j = 0; j < p.npat && !r.bad; j++)
+            (void)rd_str(&r, OIDC_CACHE_STR_MAX);
+        if (!r.bad && go_on && fn != NULL && fn(ctx, &p) != 0)
+            go_on = 0;
+    }
+    return r.bad || r.off != len ? -1 : 0;
+}
+
 int oidc_cache_initgroups_decode(const void *rec, size_t len, uint32_t *n)
 {
     uint32_t count;

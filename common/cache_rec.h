@@ -132,6 +132,19 @@ int oidc_cache_serial_decode(const void *rec, size_t len, uint64_t *gen);
 int oidc_cache_meta_next_group(const struct oidc_cache_meta *m, size_t *pos, uint32_t *gid,
                                const char **name);
 
+/* One provider of a preauth record. */
+struct oidc_cache_preauth {
+    uint32_t uid_min, uid_max, npat;
+    const char *provider, *home, *shell;
+    const char *patterns; /* npat consecutive NUL-terminated glob patterns */
+};
+/* Walks a whole preauth record, calling fn for each provider in order (fn returns 0 to go on,
+ * anything else to stop the walk early; the record is still checked to its end). Returns 0 when
+ * the record is well formed, -1 when it is not (a short record, a string without its NUL or over
+ * OIDC_CACHE_STR_MAX, counts that do not fit, trailing bytes). */
+int oidc_cache_preauth_walk(const void *rec, size_t len,
+                            int (*fn)(void *ctx, const struct oidc_cache_preauth *p), void *ctx);
+
 /* Encoders append to a growing buffer. */
 struct oidc_cache_buf {
     unsigned char *p;
