@@ -132,6 +132,7 @@ static const struct key keys[] = {
     {"connect_timeout", SP, T_SECONDS, PRV(connect_timeout), .min = 1, .max = 60},
     {"timeout", SP, T_SECONDS, PRV(timeout), .min = 1, .max = 300},
     {"jwks_cooldown", SP, T_SECONDS, PRV(jwks_cooldown), .min = 1, .max = 86400},
+    {"jwks_max_stale", SP, T_SECONDS, PRV(jwks_max_stale), .min = 1, .max = 30 * 86400},
     {"userinfo", SP, T_BOOL, PRV(userinfo)},
     /* identity mapping */
     {"username_claim", SP, T_LIST, PRV(username_claims)},
@@ -1048,6 +1049,7 @@ static struct oidc_provider_cfg *provider_new(const char *name)
     p->connect_timeout = 5;
     p->timeout = 15;
     p->jwks_cooldown = 60;
+    p->jwks_max_stale = OIDC_JWKS_MAX_STALE_DEFAULT;
     p->uid_key = OIDC_UID_KEY_NAME;
     p->uid_min = OIDC_UID_MIN_DEFAULT;
     p->uid_max = OIDC_UID_MAX_DEFAULT;

@@ -17,8 +17,9 @@ enum oidc_uid_key { OIDC_UID_KEY_NAME = 0, OIDC_UID_KEY_SUBJECT, OIDC_UID_KEY_CL
 /* How pam_oidc.so obtains a credential. OIDC_FLOW_UNSET only in struct oidc_cfg (no flow= arg). */
 enum oidc_flow { OIDC_FLOW_UNSET = -1, OIDC_FLOW_DEVICE = 0, OIDC_FLOW_TOKEN, OIDC_FLOW_AUTO };
 
-#define OIDC_CACHE_TTL_DEFAULT     (30 * 86400) /* cache_ttl: entries expire 30 days after login */
-#define OIDC_LOGIN_TIMEOUT_DEFAULT 110          /* below sshd's LoginGraceTime (120 s) */
+#define OIDC_CACHE_TTL_DEFAULT      (30 * 86400) /* cache_ttl: entries expire 30 days after login */
+#define OIDC_LOGIN_TIMEOUT_DEFAULT  110          /* below sshd's LoginGraceTime (120 s) */
+#define OIDC_JWKS_MAX_STALE_DEFAULT 86400        /* jwks_max_stale: 1 day past a copy's expiry */
 
 /* A NULL-terminated list of strings with its count. */
 struct oidc_strlist {
@@ -43,6 +44,7 @@ struct oidc_provider_cfg {
     int connect_timeout;               /* seconds, default 5 */
     int timeout;                       /* seconds, default 15 (whole request) */
     int jwks_cooldown;                 /* seconds between unknown-kid refetches, default 60 */
+    int jwks_max_stale;                /* seconds a stale JWKS/discovery serves in an outage */
     int userinfo;                      /* fetch userinfo when the ID token lacks the groups claim */
     /* identity mapping */
     struct oidc_strlist username_claims; /* username_claim = preferred_username, email */

@@ -1,7 +1,10 @@
 /* An OpenID Provider at run time: the discovery document and the JWKS, kept in memory (keys
  * imported once) and in a small disk cache under state_dir/idp so that short-lived processes (one
  * sshd child per login) do not refetch them. Expiry times live in memory: a warm verification does
- * no I/O at all. A stale document or key set is kept and used while the IdP cannot be reached.
+ * no I/O at all. A stale document or key set is kept and used while the IdP cannot be reached
+ * (no answer, an error status, a body we cannot use), for at most jwks_max_stale seconds past its
+ * expiry. A key set the IdP does serve is authoritative even when it holds no usable key: the keys
+ * it no longer publishes were rotated out or revoked, so the cached set is dropped, not kept.
  *
  * Cache files: state_dir/idp/<sha256(issuer) hex>.{discovery,jwks}.json, each
  *   {"fetched_at":N,"expires_at":N,"server_date":N[,"source":URL],"doc":{...}}
@@ -64,6 +67,32 @@ static int64_t clamp_ttl(int64_t max_age)
 static int jwks_cooldown(const struct oidc_provider *p)
 {
     return p->cfg->jwks_cooldown > 0 ? p->cfg->jwks_cooldown : OIDC_JWKS_COOLDOWN;
+}
+
+/* Whether a copy that expired at t->expires_at may still stand in while the IdP cannot be
+ * reached: at most jwks_max_stale seconds past its expiry. */
+static int stale_usable(const struct oidc_provider *p, const struct doc_times *t, int64_t now)
+{
+    int64_t max = p->cfg->jwks_max_stale > 0 ? p->cfg->jwks_max_stale : OIDC_JWKS_MAX_STALE_DEFAULT;
+
+    return now < t->expires_at || now - t->expires_at <= max;
+}
+
+/* The refusal when the IdP cannot be reached and the cached copy is too old to stand in. */
+static int too_stale(struct oidc_provider *p, const char *what, const char *verb,
+                     const struct oidc_err *cause, struct oidc_err *err)
+{
+    struct oidc_err e = {0};
+
+    OIDC_ERR_SET(&e, OIDC_ERR_NETWORK,
+                 "the cached %s of provider %.64s %s older than jwks_max_stale and the IdP cannot "
+                 "be reached (%s)",
+                 what, p->cfg->name != NULL ? p->cfg->name : p->cfg->issuer, verb,
+                 oidc_err_msg(cause));
+    note(p, &e, "refused");
+    if (err != NULL)
+        *err = e;
+    return OIDC_ERR_NETWORK;
 }
 
 /* ------------------------------------------------------------------ disk cache */
@@ -382,23 +411,27 @@ out:
 int oidc_provider_discover(struct oidc_provider *p, int64_t now, struct oidc_err *err)
 {
     struct oidc_err e = {0};
-    int r;
+    int r, usable;
 
     if (p == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "no provider");
     if (p->disc != NULL && now < p->dt.expires_at)
         return OIDC_OK;
+    usable = p->disc != NULL && stale_usable(p, &p->dt, now);
     /* stale and the last refetch failed a moment ago: keep using it without hammering the IdP */
-    if (p->disc != NULL && p->dt.failed_at != 0 && now >= p->dt.failed_at &&
+    if (usable && p->dt.failed_at != 0 && now >= p->dt.failed_at &&
         now - p->dt.failed_at < RETRY_AFTER_FAILURE)
         return OIDC_OK;
     r = fetch_discovery(p, now, &e);
     if (r == OIDC_OK)
         return OIDC_OK;
     if (p->disc != NULL && (r == OIDC_ERR_NETWORK || r == OIDC_ERR_HTTP)) {
-        p->dt.failed_at = now;
-        note(p, &e, "discovery refetch failed, stale document in use");
-        return OIDC_OK;
+        if (usable) {
+            p->dt.failed_at = now;
+            note(p, &e, "discovery refetch failed, stale document in use");
+            return OIDC_OK;
+        }
+        return too_stale(p, "discovery document", "is", &e, err);
     }
     note(p, &e, "discovery failed");
     if (err != NULL)
@@ -417,8 +450,29 @@ const char *oidc_provider_endpoint(const struct oidc_provider *p, const char *na
 
 /* ------------------------------------------------------------------ JWKS */
 
+/* The IdP served a key set without a usable key: the keys it published before are withdrawn
+ * (rotated out or revoked). Forget them in memory and on disk, where the next process would
+ * otherwise load them again. */
+static void jwks_drop(struct oidc_provider *p)
+{
+    struct oidc_err e = {0};
+
+    oidc_jwks_free(p->jwks);
+    p->jwks = NULL;
+    free(p->jwks_src);
+    p->jwks_src = NULL;
+    p->jt.fetched_at = p->jt.expires_at = p->jt.server_date = p->jt.failed_at = 0;
+    p->jwks_gen++;
+    p->st.jwks_expires = 0;
+    if (p->jwks_path != NULL && unlink(p->jwks_path) != 0 && errno != ENOENT) {
+        OIDC_ERR_SET(&e, OIDC_ERR_IO, "cannot remove %s: %s", p->jwks_path, strerror(errno));
+        note(p, &e, "withdrawn keys still in the disk cache");
+    }
+}
+
 static int fetch_jwks(struct oidc_provider *p, int64_t now, const char *uri, struct oidc_err *err)
 {
+    struct oidc_err e = {0};
     struct oidc_http_opts o;
     struct oidc_http_req req = {0};
     struct oidc_http_resp resp = {0};
@@ -439,8 +493,20 @@ static int fetch_jwks(struct oidc_provider *p, int64_t now, const char *uri, str
     }
     if ((r = oidc_json_parse_object(resp.body, resp.len, "JWKS", &doc, err)) != OIDC_OK)
         goto out;
-    if ((r = oidc_jwks_parse(resp.body, resp.len, &set, err)) != OIDC_OK)
+    if ((r = oidc_jwks_parse(resp.body, resp.len, &set, &e)) == OIDC_ERR_NOKEY) {
+        /* a JWK Set, served, with no key we can use: authoritative, not an outage */
+        jwks_drop(p);
+        r = OIDC_ERR_SET(err, r,
+                         "the IdP now serves no usable signing key at %.100s, so the keys cached "
+                         "before are no longer trusted (%s)",
+                         uri, oidc_err_msg(&e));
         goto out;
+    }
+    if (r != OIDC_OK) {
+        if (err != NULL)
+            *err = e;
+        goto out;
+    }
     if ((src = strdup(uri)) == NULL) {
         r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory");
         goto out;
@@ -484,7 +550,7 @@ int oidc_provider_jwks(struct oidc_provider *p, int64_t now, int force,
 {
     struct oidc_err e = {0};
     const char *uri;
-    int r;
+    int r, usable;
 
     if (p == NULL || out == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "no provider");
@@ -492,13 +558,15 @@ int oidc_provider_jwks(struct oidc_provider *p, int64_t now, int force,
         *out = p->jwks; /* warm path: memory only */
         return OIDC_OK;
     }
-    if (p->jwks != NULL && force && now >= p->jwks_last_fetch &&
+    /* a set too far past its expiry counts as none: no shortcut below may hand it out */
+    usable = p->jwks != NULL && stale_usable(p, &p->jt, now);
+    if (usable && force && now >= p->jwks_last_fetch &&
         now - p->jwks_last_fetch < jwks_cooldown(p)) {
         p->st.jwks_refetch_refused++;
         *out = p->jwks;
         return OIDC_OK;
     }
-    if (p->jwks != NULL && !force && p->jt.failed_at != 0 && now >= p->jt.failed_at &&
+    if (usable && !force && p->jt.failed_at != 0 && now >= p->jt.failed_at &&
         now - p->jt.failed_at < RETRY_AFTER_FAILURE) {
         *out = p->jwks;
         return OIDC_OK;
@@ -513,13 +581,17 @@ int oidc_provider_jwks(struct oidc_provider *p, int64_t now, int force,
         *out = p->jwks;
         return OIDC_OK;
     }
-    /* keep the last good set through outages and through answers without a usable key */
+    /* keep the last good set through outages (no answer, an error status, a body that is not a
+     * JWK Set), within jwks_max_stale; a served set without a usable key already dropped it */
     if (p->jwks != NULL && (r == OIDC_ERR_NETWORK || r == OIDC_ERR_HTTP || r == OIDC_ERR_PARSE ||
-                            r == OIDC_ERR_TOOBIG || r == OIDC_ERR_NOKEY)) {
-        p->jt.failed_at = now;
-        note(p, &e, "JWKS refetch failed, last good key set in use");
-        *out = p->jwks;
-        return OIDC_OK;
+                            r == OIDC_ERR_TOOBIG)) {
+        if (usable) {
+            p->jt.failed_at = now;
+            note(p, &e, "JWKS refetch failed, last good key set in use");
+            *out = p->jwks;
+            return OIDC_OK;
+        }
+        return too_stale(p, "keys", "are", &e, err);
     }
     note(p, &e, "JWKS unavailable");
     if (err != NULL)
@@ -554,10 +626,11 @@ int oidc_provider_verify(struct oidc_provider *p, const char *jwt, size_t len, i
                          const char *nonce, struct oidc_token **out, struct oidc_err *err)
 {
     struct oidc_verify_opts opts;
+    struct oidc_err e = {0};
     const struct oidc_jwks *set = NULL;
     const char *aud[1];
     uint64_t gen;
-    int r;
+    int r, rf;
 
     if (p == NULL || jwt == NULL || out == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_provider_verify: missing argument");
@@ -570,7 +643,13 @@ int oidc_provider_verify(struct oidc_provider *p, const char *jwt, size_t len, i
         return r;
     /* unknown kid: one refetch (rate-limited by the cooldown), one retry with the new set */
     gen = p->jwks_gen;
-    if (oidc_provider_jwks(p, now, 1, &set, NULL) != OIDC_OK || p->jwks_gen == gen)
+    rf = oidc_provider_jwks(p, now, 1, &set, &e);
+    if (rf != OIDC_OK && p->jwks == NULL) { /* the IdP withdrew every key: say so */
+        if (err != NULL)
+            *err = e;
+        return rf;
+    }
+    if (rf != OIDC_OK || p->jwks_gen == gen)
         return r; /* err still names the missing key */
     return oidc_token_verify(jwt, len, set, &opts, out, err);
 }

@@ -26,7 +26,8 @@ const struct oidc_provider_cfg *oidc_provider_cfg(const struct oidc_provider *p)
 void oidc_provider_http_opts(const struct oidc_provider *p, struct oidc_http_opts *opts);
 
 /* Makes sure a discovery document is available: fresh from cache, else fetched (and stored);
- * a stale document is kept and used when the IdP cannot be reached. The document's issuer must
+ * a stale document is kept and used when the IdP cannot be reached, but not once it is more than
+ * jwks_max_stale seconds past its expiry (then OIDC_ERR_NETWORK). The document's issuer must
  * equal the configured issuer byte for byte. */
 int oidc_provider_discover(struct oidc_provider *p, int64_t now, struct oidc_err *err);
 /* An endpoint from the discovery document ("token_endpoint", "device_authorization_endpoint",
@@ -34,7 +35,10 @@ int oidc_provider_discover(struct oidc_provider *p, int64_t now, struct oidc_err
 const char *oidc_provider_endpoint(const struct oidc_provider *p, const char *name);
 
 /* Makes sure a JWKS is available (same caching rules as discovery). force asks for a refetch,
- * honoured at most once per jwks_cooldown seconds; otherwise the cached set is kept. */
+ * honoured at most once per jwks_cooldown seconds; otherwise the cached set is kept. Only an
+ * outage (no answer, an HTTP error status, a body that is not a JWK Set) lets a stale set stand
+ * in, for at most jwks_max_stale seconds past its expiry. A JWK Set the IdP serves with no usable
+ * key is authoritative: the cached set is dropped (memory and disk) and OIDC_ERR_NOKEY returned. */
 int oidc_provider_jwks(struct oidc_provider *p, int64_t now, int force,
                        const struct oidc_jwks **out, struct oidc_err *err);
 

@@ -212,6 +212,7 @@ static void test_provider_defaults(void **state)
     assert_int_equal(p->connect_timeout, 5);
     assert_int_equal(p->timeout, 15);
     assert_int_equal(p->jwks_cooldown, 60);
+    assert_int_equal(p->jwks_max_stale, OIDC_JWKS_MAX_STALE_DEFAULT);
     assert_int_equal(p->userinfo, 0);
     assert_int_equal(p->username_claims.n, 1);
     assert_string_equal(p->username_claims.v[0], "preferred_username");
@@ -254,6 +255,7 @@ static void test_every_key_parses(void **state)
                                     "connect_timeout = 3\n"
                                     "timeout = 2m\n"
                                     "jwks_cooldown = 1d\n"
+                                    "jwks_max_stale = 7d\n"
                                     "userinfo = on\n"
                                     "username_claim = preferred_username email\n"
                                     "username_template = ci-{repository_owner}\n"
@@ -289,6 +291,7 @@ static void test_every_key_parses(void **state)
     assert_int_equal(p->connect_timeout, 3);
     assert_int_equal(p->timeout, 120);
     assert_int_equal(p->jwks_cooldown, 86400);
+    assert_int_equal(p->jwks_max_stale, 7 * 86400);
     assert_int_equal(p->userinfo, 1);
     assert_int_equal(p->username_claims.n, 2);
     assert_string_equal(p->username_claims.v[1], "email");
@@ -433,6 +436,10 @@ static void test_timeout_ranges(void **state)
     parse_fails("[provider corp]\njwks_cooldown = 86401\n",
                 "jwks_cooldown: '86401' is out of range (expected 1 to 86400 seconds)");
     parse_fails("[provider corp]\njwks_cooldown = 2d\n", "jwks_cooldown: '2d' is out of range");
+    /* no "no limit" value: an unbounded stale key set keeps withdrawn keys alive */
+    parse_fails("[provider corp]\njwks_max_stale = 0\n",
+                "jwks_max_stale: '0' is out of range (expected 1 to 2592000 seconds)");
+    parse_fails("[provider corp]\njwks_max_stale = 31d\n", "jwks_max_stale: '31d' is out of range");
     parse_fails("[provider corp]\nmax_token_age = -5\n", "max_token_age: '-5' is not a number");
 }
 
@@ -1807,6 +1814,7 @@ static const char *const doc_keys[] = {
     "connect_timeout",
     "timeout",
     "jwks_cooldown",
+    "jwks_max_stale",
     "userinfo",
     "username_claim",
     "username_template",
@@ -1894,6 +1902,7 @@ static void test_example_file(void **state)
     assert_int_equal(pr->connect_timeout, 5);
     assert_int_equal(pr->timeout, 15);
     assert_int_equal(pr->jwks_cooldown, 60);
+    assert_int_equal(pr->jwks_max_stale, 86400);
     assert_int_equal(pr->userinfo, 0);
     assert_int_equal(pr->username_claims.n, 1);
     assert_string_equal(pr->username_claims.v[0], "preferred_username");

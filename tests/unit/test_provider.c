@@ -686,28 +686,185 @@ static void test_key_rotation(void **state)
     oidc_provider_free(p);
 }
 
-static void test_jwks_without_usable_key_keeps_good_set(void **state)
+/* A JWK Set the IdP serves (HTTP 200, valid JSON, a "keys" array) with no usable key is its
+ * answer, not an outage: the keys it published before are withdrawn, and the old set must go from
+ * memory and from the disk cache, even before that set's own expiry. */
+static void served_set_drops_old_keys(const char *body, const char *why)
+{
+    const struct oidc_jwks *set = NULL;
+    struct oidc_provider_stats st;
+    struct oidc_provider *p = new_provider(tmpdir);
+    struct oidc_err err = {0};
+    char *t = mint(k1, NULL, T0), *other = mint(k2, NULL, T0 + 100), path[256];
+
+    assert_int_equal(verify(p, t, T0, &err), OIDC_OK);
+    assert_true(cache_file(".jwks.json", path, sizeof(path)));
+    route_set(JWKS_URL, 0, 200, body, 3600);
+    /* an unknown kid forces a refetch within the old set's lifetime: the IdP's answer wins */
+    assert_int_equal(verify(p, other, T0 + 100, &err), OIDC_ERR_NOKEY);
+    assert_int_equal(hits(JWKS_URL), 2);
+    assert_non_null(strstr(err.msg, "the IdP now serves no usable signing key at " JWKS_URL
+                                    ", so the keys cached before are no longer trusted"));
+    assert_non_null(strstr(err.msg, why));
+    assert_false(cache_file(".jwks.json", path, sizeof(path)));
+    oidc_provider_stats(p, &st);
+    assert_int_equal(st.jwks_expires, 0);
+    /* the token signed with the old key no longer verifies: no stale set stands in */
+    assert_int_equal(verify(p, t, T0 + 101, &err), OIDC_ERR_NOKEY);
+    assert_non_null(strstr(err.msg, "no usable signing key"));
+    assert_int_equal(oidc_provider_jwks(p, T0 + 102, 0, &set, &err), OIDC_ERR_NOKEY);
+    oidc_provider_free(p);
+    /* a new process does not find the old keys on disk either */
+    p = new_provider(tmpdir);
+    assert_int_equal(verify(p, t, T0 + 103, &err), OIDC_ERR_NOKEY);
+    oidc_provider_free(p);
+    /* the IdP publishes keys again: back to normal */
+    set_jwks(&k1, 1, 3600);
+    p = new_provider(tmpdir);
+    assert_int_equal(verify(p, t, T0 + 104, &err), OIDC_OK);
+    oidc_provider_free(p);
+    free(t);
+    free(other);
+}
+
+static void test_jwks_served_empty_drops_old_keys(void **state)
+{
+    (void)state;
+    served_set_drops_old_keys("{\"keys\":[]}", "JWKS has no usable signing key");
+}
+
+static void test_jwks_served_only_unusable_keys_drops_old_keys(void **state)
+{
+    (void)state;
+    /* an HMAC secret and an encryption-only key: present, but never usable for ID tokens */
+    served_set_drops_old_keys("{\"keys\":[{\"kty\":\"oct\",\"kid\":\"k1\",\"k\":\"c2VjcmV0\"}]}",
+                              "JWKS has no usable signing key: ");
+}
+
+/* Outages (no answer, an error status, a body that is not a JWK Set) keep the last good set, within
+ * jwks_max_stale of its expiry. */
+static void test_jwks_outage_within_max_stale_uses_old_keys(void **state)
 {
     struct oidc_provider_stats st;
-    struct oidc_provider *p = new_provider(NULL);
+    struct oidc_provider *p;
     struct oidc_err err = {0};
-    char *t = mint(k1, NULL, T0), *t2 = mint(k1, NULL, T0 + 390);
+    char *t = mint(k1, NULL, T0), *t2;
 
     (void)state;
+    pcfg.jwks_max_stale = 3600;
     set_jwks(&k1, 1, 300);
+    p = new_provider(NULL);
     assert_int_equal(verify(p, t, T0, &err), OIDC_OK);
-    route_set(JWKS_URL, 0, 200, "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"k1\",\"k\":\"c2VjcmV0\"}]}",
-              300);
-    assert_int_equal(verify(p, t2, T0 + 400, &err), OIDC_OK);
-    assert_int_equal(hits(JWKS_URL), 2);
+    /* expired at T0 + 300: every kind of outage keeps the old set */
+    route_set(JWKS_URL, OIDC_ERR_NETWORK, 0, NULL, -1);
+    assert_int_equal(verify(p, t, T0 + 400, &err), OIDC_OK);
+    route_set(JWKS_URL, 0, 503, "busy", -1);
+    assert_int_equal(verify(p, t, T0 + 500, &err), OIDC_OK);
+    route_set(JWKS_URL, 0, 200, "<html>maintenance</html>", -1);
+    assert_int_equal(verify(p, t, T0 + 600, &err), OIDC_OK);
+    route_set(JWKS_URL, 0, 200, "{\"error\":\"temporarily_unavailable\"}", -1);
+    assert_int_equal(verify(p, t, T0 + 700, &err), OIDC_OK);
+    assert_int_equal(hits(JWKS_URL), 5);
     oidc_provider_stats(p, &st);
     assert_int_equal(st.jwks_expires, T0 + 300); /* not replaced */
-    assert_true(st.last_error[0] != '\0');
-    route_set(JWKS_URL, 0, 200, "{\"keys\":[]}", 300);
-    assert_int_equal(verify(p, t2, T0 + 500, &err), OIDC_OK);
-    assert_int_equal(hits(JWKS_URL), 3);
+    assert_non_null(strstr(st.last_error, "last good key set in use"));
+    /* the last second of the bound: still used */
+    route_set(JWKS_URL, OIDC_ERR_NETWORK, 0, NULL, -1);
+    t2 = mint(k1, NULL, T0 + 300 + 3600 - 10);
+    assert_int_equal(verify(p, t2, T0 + 300 + 3600, &err), OIDC_OK);
     free(t);
     free(t2);
+    oidc_provider_free(p);
+}
+
+static void test_jwks_outage_beyond_max_stale_refused(void **state)
+{
+    const struct oidc_jwks *set = NULL;
+    struct oidc_provider *p;
+    struct oidc_err err = {0};
+    char name[] = "corp";
+    char *t = mint(k1, NULL, T0), *t2;
+    unsigned before;
+
+    (void)state;
+    pcfg.name = name;
+    pcfg.jwks_max_stale = 3600;
+    set_jwks(&k1, 1, 300);
+    p = new_provider(tmpdir);
+    assert_int_equal(verify(p, t, T0, &err), OIDC_OK);
+    route_set(JWKS_URL, OIDC_ERR_NETWORK, 0, NULL, -1);
+    assert_int_equal(verify(p, t, T0 + 400, &err), OIDC_OK);
+    /* one second past the bound: refused, with the reason */
+    t2 = mint(k1, NULL, T0 + 300 + 3600 - 10);
+    assert_int_equal(verify(p, t2, T0 + 300 + 3601, &err), OIDC_ERR_NETWORK);
+    assert_string_equal(err.msg,
+                        "the cached keys of provider corp are older than jwks_max_stale "
+                        "and the IdP cannot be reached (cannot reach " JWKS_URL ": mock outage)");
+    /* the retry backoff never hands out a set past the bound: every call asks the IdP */
+    before = hits(JWKS_URL);
+    assert_int_equal(oidc_provider_jwks(p, T0 + 300 + 3602, 0, &set, &err), OIDC_ERR_NETWORK);
+    assert_int_equal(oidc_provider_jwks(p, T0 + 300 + 3603, 1, &set, &err), OIDC_ERR_NETWORK);
+    assert_null(set);
+    assert_int_equal(hits(JWKS_URL), before + 2);
+    /* an error status is an outage too, with the same bound */
+    route_set(JWKS_URL, 0, 502, "bad gateway", -1);
+    assert_int_equal(verify(p, t2, T0 + 300 + 3604, &err), OIDC_ERR_NETWORK);
+    assert_non_null(strstr(err.msg, "older than jwks_max_stale"));
+    assert_non_null(strstr(err.msg, "answered HTTP 502"));
+    oidc_provider_free(p);
+    /* a new process with only the old disk cache: refused as well */
+    route_set(JWKS_URL, OIDC_ERR_NETWORK, 0, NULL, -1);
+    p = new_provider(tmpdir);
+    assert_int_equal(verify(p, t2, T0 + 300 + 3605, &err), OIDC_ERR_NETWORK);
+    assert_non_null(strstr(err.msg, "the cached keys of provider corp are older than "
+                                    "jwks_max_stale"));
+    /* the IdP is back: keys are fetched and used again */
+    set_jwks(&k1, 1, 300);
+    assert_int_equal(verify(p, t2, T0 + 300 + 3606, &err), OIDC_OK);
+    free(t);
+    free(t2);
+    oidc_provider_free(p);
+}
+
+/* Without jwks_max_stale in the configuration the bound is OIDC_JWKS_MAX_STALE_DEFAULT (1 day). */
+static void test_jwks_max_stale_default_one_day(void **state)
+{
+    const struct oidc_jwks *set = NULL;
+    struct oidc_provider *p;
+    struct oidc_err err = {0};
+
+    (void)state;
+    assert_int_equal(OIDC_JWKS_MAX_STALE_DEFAULT, 86400);
+    pcfg.jwks_max_stale = 0;
+    route_set(DISC_URL, 0, 200, disc_doc, 86400);
+    set_jwks(&k1, 1, 300);
+    p = new_provider(NULL);
+    assert_int_equal(oidc_provider_jwks(p, T0, 0, &set, &err), OIDC_OK);
+    route_set(JWKS_URL, OIDC_ERR_NETWORK, 0, NULL, -1);
+    assert_int_equal(oidc_provider_jwks(p, T0 + 300 + 86400, 0, &set, &err), OIDC_OK);
+    assert_int_equal(oidc_provider_jwks(p, T0 + 300 + 86401, 0, &set, &err), OIDC_ERR_NETWORK);
+    assert_non_null(strstr(err.msg, "older than jwks_max_stale"));
+    oidc_provider_free(p);
+}
+
+static void test_discovery_outage_beyond_max_stale_refused(void **state)
+{
+    struct oidc_provider *p;
+    struct oidc_err err = {0};
+
+    (void)state;
+    pcfg.jwks_max_stale = 600;
+    route_set(DISC_URL, 0, 200, disc_doc, 300);
+    p = new_provider(NULL);
+    assert_int_equal(oidc_provider_discover(p, T0, &err), OIDC_OK);
+    route_set(DISC_URL, OIDC_ERR_NETWORK, 0, NULL, -1);
+    assert_int_equal(oidc_provider_discover(p, T0 + 300 + 600, &err), OIDC_OK);
+    /* within the retry backoff, but past the bound: not handed out */
+    assert_int_equal(oidc_provider_discover(p, T0 + 300 + 601, &err), OIDC_ERR_NETWORK);
+    assert_string_equal(err.msg, "the cached discovery document of provider " ISS
+                                 " is older than jwks_max_stale and the IdP cannot be reached "
+                                 "(cannot reach " DISC_URL ": mock outage)");
+    assert_int_equal(hits(DISC_URL), 3);
     oidc_provider_free(p);
 }
 
@@ -803,7 +960,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unwritable_state_dir_memory_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_kid_refetch_rate_limited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_jwks_without_usable_key_keeps_good_set, setup,
+        cmocka_unit_test_setup_teardown(test_jwks_served_empty_drops_old_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jwks_served_only_unusable_keys_drops_old_keys, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jwks_outage_within_max_stale_uses_old_keys, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jwks_outage_beyond_max_stale_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jwks_max_stale_default_one_day, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discovery_outage_beyond_max_stale_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_no_jwks_at_all_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_warm_verify_makes_no_request, setup, teardown),
