@@ -137,6 +137,7 @@ static const struct key keys[] = {
     /* identity mapping */
     {"username_claim", SP, T_LIST, PRV(username_claims)},
     {"username_template", SP, T_STRING, PRV(username_template)},
+    {"require_email_verified", SP, T_BOOL, PRV(require_email_verified)},
     {"strip_domain", SP, T_BOOL, PRV(strip_domain)},
     {"lowercase", SP, T_BOOL, PRV(lowercase)},
     {"groups_claim", SP, T_STRING, PRV(groups_claim), .flags = F_EMPTY_OK,
@@ -1056,6 +1057,7 @@ static struct oidc_provider_cfg *provider_new(const char *name)
     p->flow = OIDC_FLOW_DEVICE;
     p->login_timeout = OIDC_LOGIN_TIMEOUT_DEFAULT;
     p->replay_protection = 1;
+    p->require_email_verified = 1;
     if ((p->name = strdup(name)) == NULL || (p->scope = strdup(DEFAULT_SCOPE)) == NULL ||
         (p->groups_claim = strdup(DEFAULT_GROUPS_CLAIM)) == NULL ||
         (p->home = strdup(DEFAULT_HOME)) == NULL || (p->shell = strdup(DEFAULT_SHELL)) == NULL ||

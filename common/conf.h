@@ -49,6 +49,7 @@ struct oidc_provider_cfg {
     /* identity mapping */
     struct oidc_strlist username_claims; /* username_claim = preferred_username, email */
     char *username_template;             /* "ci-{repository_owner}"; overrides username_claims */
+    int require_email_verified;          /* email claim only with email_verified, default yes */
     int strip_domain;                    /* strip a trailing "@domain" */
     int lowercase;                       /* lower-case the name */
     char *groups_claim;                  /* path, default "groups"; "" disables groups */

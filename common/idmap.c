@@ -77,12 +77,42 @@ static int put(char *out, size_t cap, size_t *pos, const char *s, size_t n)
     return 0;
 }
 
-/* The value of one placeholder: name_value for {name} when given (home templates), otherwise a
- * top-level claim that is a string or an integer. num holds the decimal form of an integer. */
-static int placeholder_value(const char *tmpl, const char *key, const cJSON *claims,
-                             const char *name_value, char num[24], const char **val,
-                             struct oidc_err *err)
+#define WHY_MAX (ECHO_MAX + 24)
+
+/* Whether the token vouches for its email claim: email_verified is JSON true, or exactly the
+ * string "true" (some IdPs and claim-mapping layers send booleans as strings; the value is signed
+ * and unambiguous). Anything else (absent, false, "false", "True", 1 ...) is unverified, and why
+ * says what the token carries. */
+static int email_verified(const cJSON *claims, char why[WHY_MAX])
 {
+    const char *s = NULL;
+    char e[ECHO_MAX + 4];
+    int b = 0, r;
+
+    r = oidc_json_get_bool(claims, "email_verified", &b);
+    if (r == OIDC_OK && b)
+        return 1;
+    if (r == OIDC_OK)
+        snprintf(why, WHY_MAX, "false");
+    else if (r == OIDC_ERR_NOTFOUND)
+        snprintf(why, WHY_MAX, "missing");
+    else if (oidc_json_get_string(claims, "email_verified", &s) == OIDC_OK) {
+        if (strcmp(s, "true") == 0)
+            return 1;
+        snprintf(why, WHY_MAX, "the string '%s'", echo(s, e));
+    } else
+        snprintf(why, WHY_MAX, "not a boolean");
+    return 0;
+}
+
+/* The value of one placeholder: name_value for {name} when given (home templates), otherwise a
+ * top-level claim that is a string or an integer. num holds the decimal form of an integer. With
+ * need_verified_email, {email} is refused unless the token says the address is verified. */
+static int placeholder_value(const char *tmpl, const char *key, const cJSON *claims,
+                             const char *name_value, int need_verified_email, char num[24],
+                             const char **val, struct oidc_err *err)
+{
+    char why[WHY_MAX];
     int64_t i;
     int r;
 
@@ -90,6 +120,12 @@ static int placeholder_value(const char *tmpl, const char *key, const cJSON *cla
         *val = name_value;
         return OIDC_OK;
     }
+    if (need_verified_email && strcmp(key, "email") == 0 &&
+        oidc_json_get_string(claims, key, val) == OIDC_OK && !email_verified(claims, why))
+        return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                            "template '%.64s' uses claim email, which is not verified "
+                            "(email_verified is %s, not true; see require_email_verified)",
+                            tmpl, why);
     if (strchr(key, '.') != NULL) { /* a path into nested claims: {kubernetes.io.namespace} */
         const cJSON *v = oidc_json_get_path(claims, key);
 
@@ -125,10 +161,11 @@ static int placeholder_value(const char *tmpl, const char *key, const cJSON *cla
 }
 
 /* Expands tmpl into out (cap bytes, NUL included). Syntax errors are OIDC_ERR_CONFIG (the template
- * comes from the configuration); missing or ill-typed claims and overflow are OIDC_ERR_MAPPING
- * (they depend on the token). out is "" after a failure. */
-static int expand(const char *tmpl, const cJSON *claims, const char *name_value, char *out,
-                  size_t cap, struct oidc_err *err)
+ * comes from the configuration); missing or ill-typed claims, an unverified {email} when
+ * need_verified_email is set, and overflow are OIDC_ERR_MAPPING (they depend on the token). out is
+ * "" after a failure. */
+static int expand(const char *tmpl, const cJSON *claims, const char *name_value,
+                  int need_verified_email, char *out, size_t cap, struct oidc_err *err)
 {
     char key[CLAIM_NAME_MAX + 1], num[24];
     const char *p = tmpl, *end, *val;
@@ -173,7 +210,8 @@ static int expand(const char *tmpl, const cJSON *claims, const char *name_value,
         }
         memcpy(key, p, n);
         key[n] = '\0';
-        if ((r = placeholder_value(tmpl, key, claims, name_value, num, &val, err)) != OIDC_OK)
+        if ((r = placeholder_value(tmpl, key, claims, name_value, need_verified_email, num, &val,
+                                   err)) != OIDC_OK)
             goto out;
         if (put(out, cap, &pos, val, strlen(val)) != 0)
             goto overflow;
@@ -195,7 +233,7 @@ int oidc_idmap_template(const char *tmpl, const cJSON *claims, char *out, size_t
 {
     if (tmpl == NULL || out == NULL || cap == 0)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "template: no template or no output buffer");
-    return expand(tmpl, claims, NULL, out, cap, err);
+    return expand(tmpl, claims, NULL, 0, out, cap, err);
 }
 
 /* Scans a passwd- or group-format file and sets found[i] for every names[i] that is the name
@@ -262,19 +300,22 @@ static const char *name_hint(const struct oidc_provider_cfg *p, const char *name
 }
 
 /* The login name from username_template or the first usable username_claim, after strip_domain
- * and lowercase, checked against the POSIX rule and the reserved names. */
+ * and lowercase, checked against the POSIX rule and the reserved names. With
+ * require_email_verified, the email claim counts only when email_verified is true: anyone can put
+ * an address they do not own into an unverified email claim at many IdPs. */
 static int map_name(const struct oidc_provider_cfg *p, const cJSON *claims,
                     char name[OIDC_NAME_MAX + 1], struct oidc_err *err)
 {
     static const char *const default_claims[] = {DEFAULT_USERNAME_CLAIM};
     const char *const *list = default_claims;
-    char raw[RAW_NAME_MAX], src[CLAIM_NAME_MAX + 16], e[ECHO_MAX + 4], *at;
+    char raw[RAW_NAME_MAX], src[CLAIM_NAME_MAX + 16], e[ECHO_MAX + 4], why[WHY_MAX] = "", *at;
     const char *v = NULL;
     size_t n = 1, i, len;
     int r;
 
     if (p->username_template != NULL && p->username_template[0] != '\0') {
-        if ((r = expand(p->username_template, claims, NULL, raw, sizeof(raw), err)) != OIDC_OK)
+        if ((r = expand(p->username_template, claims, NULL, p->require_email_verified, raw,
+                        sizeof(raw), err)) != OIDC_OK)
             return r;
         snprintf(src, sizeof(src), "template '%.40s'", p->username_template);
     } else {
@@ -285,13 +326,29 @@ static int map_name(const struct oidc_provider_cfg *p, const cJSON *claims,
         for (i = 0; i < n && v == NULL; i++)
             if (oidc_json_get_string(claims, list[i], &v) != OIDC_OK || v[0] == '\0')
                 v = NULL;
+            else if (p->require_email_verified && strcmp(list[i], "email") == 0 &&
+                     !email_verified(claims, why))
+                v = NULL; /* skipped, why says so; the next claim is tried */
             else
                 snprintf(src, sizeof(src), "claim %.*s", CLAIM_NAME_MAX, list[i]);
         if (v == NULL) {
             char names[160] = "";
+            size_t k = 0;
             for (i = 0; i < n; i++)
-                snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
-                         i > 0 ? ", " : "", list[i]);
+                if (why[0] == '\0' || strcmp(list[i], "email") != 0)
+                    snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                             k++ > 0 ? ", " : "", list[i]);
+            if (why[0] != '\0' && k == 0)
+                return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                    "no usable username: claim email is not verified "
+                                    "(email_verified is %s, not true; see require_email_verified)",
+                                    why);
+            if (why[0] != '\0')
+                return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                                    "no usable username: claim email is not verified "
+                                    "(email_verified is %s, not true) and the token has none of "
+                                    "the claims %.100s as a non-empty string",
+                                    why, names);
             return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
                                 "no usable username: the token has none of the claims %s as a "
                                 "non-empty string",
@@ -438,7 +495,7 @@ static int make_home(const struct oidc_provider_cfg *p, const cJSON *claims, con
     char buf[HOME_MAX], e[ECHO_MAX + 4];
     int r;
 
-    if ((r = expand(tmpl, claims, name, buf, sizeof(buf), err)) != OIDC_OK)
+    if ((r = expand(tmpl, claims, name, 0, buf, sizeof(buf), err)) != OIDC_OK)
         return r;
     if (!home_safe(buf))
         return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,

@@ -218,6 +218,7 @@ static void test_provider_defaults(void **state)
     assert_string_equal(p->username_claims.v[0], "preferred_username");
     assert_null(p->username_claims.v[1]);
     assert_null(p->username_template);
+    assert_int_equal(p->require_email_verified, 1);
     assert_int_equal(p->strip_domain, 0);
     assert_int_equal(p->lowercase, 0);
     assert_string_equal(p->groups_claim, "groups");
@@ -259,6 +260,7 @@ static void test_every_key_parses(void **state)
                                     "userinfo = on\n"
                                     "username_claim = preferred_username email\n"
                                     "username_template = ci-{repository_owner}\n"
+                                    "require_email_verified = no\n"
                                     "strip_domain = true\n"
                                     "lowercase = 1\n"
                                     "groups_claim = realm_access.roles\n"
@@ -296,6 +298,7 @@ static void test_every_key_parses(void **state)
     assert_int_equal(p->username_claims.n, 2);
     assert_string_equal(p->username_claims.v[1], "email");
     assert_string_equal(p->username_template, "ci-{repository_owner}");
+    assert_int_equal(p->require_email_verified, 0);
     assert_int_equal(p->strip_domain, 1);
     assert_int_equal(p->lowercase, 1);
     assert_string_equal(p->groups_claim, "realm_access.roles");
@@ -1818,6 +1821,7 @@ static const char *const doc_keys[] = {
     "userinfo",
     "username_claim",
     "username_template",
+    "require_email_verified",
     "strip_domain",
     "lowercase",
     "groups_claim",
@@ -1906,6 +1910,7 @@ static void test_example_file(void **state)
     assert_int_equal(pr->userinfo, 0);
     assert_int_equal(pr->username_claims.n, 1);
     assert_string_equal(pr->username_claims.v[0], "preferred_username");
+    assert_int_equal(pr->require_email_verified, 1);
     assert_int_equal(pr->strip_domain, 0);
     assert_int_equal(pr->lowercase, 0);
     assert_string_equal(pr->groups_claim, "groups");

@@ -115,6 +115,7 @@ static int cfg_setup(void **state)
 {
     (void)state;
     memset(&P, 0, sizeof(P));
+    P.require_email_verified = 1; /* the configuration's default */
     return 0;
 }
 
@@ -280,31 +281,145 @@ static void test_map_claim_order_fallback(void **state)
     list_set(&P.username_claims, "preferred_username", "email");
     /* first claim wins when usable */
     id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"alice\","
-                "\"email\":\"bob\"}");
+                "\"email\":\"bob\",\"email_verified\":true}");
     assert_string_equal(id->name, "alice");
     oidc_identity_free(id);
     /* absent, empty, null or non-string: the next claim is used */
-    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob\"}");
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob\",\"email_verified\":true}");
     assert_string_equal(id->name, "bob");
     oidc_identity_free(id);
-    id =
-        map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"\",\"email\":\"bob\"}");
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"\","
+                "\"email\":\"bob\",\"email_verified\":true}");
     assert_string_equal(id->name, "bob");
     oidc_identity_free(id);
-    id =
-        map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":null,\"email\":\"bob\"}");
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":null,"
+                "\"email\":\"bob\",\"email_verified\":true}");
     assert_string_equal(id->name, "bob");
     oidc_identity_free(id);
-    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":42,\"email\":\"bob\"}");
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":42,"
+                "\"email\":\"bob\",\"email_verified\":true}");
     assert_string_equal(id->name, "bob");
     oidc_identity_free(id);
     /* a present but invalid first claim is not skipped: it is refused */
     map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"Bad Name\","
-              "\"email\":\"bob\"}",
+              "\"email\":\"bob\",\"email_verified\":true}",
               OIDC_ERR_MAPPING, "from claim preferred_username is not a valid POSIX name");
     map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\"}", OIDC_ERR_MAPPING,
               "no usable username: the token has none of the claims preferred_username, email "
               "as a non-empty string");
+}
+
+/* require_email_verified (default yes): the email claim names a user only when the token says the
+ * address is verified. Many IdPs let users type any address into their profile; without this check
+ * "bob@corp.example" typed by someone else would become the local user bob. */
+static void test_map_unverified_email_skipped_to_next_claim(void **state)
+{
+    struct oidc_identity *id;
+
+    (void)state;
+    list_set(&P.username_claims, "email", "preferred_username");
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"mallory\","
+                "\"email_verified\":false,\"preferred_username\":\"alice\"}");
+    assert_string_equal(id->name, "alice");
+    oidc_identity_free(id);
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"mallory\","
+                "\"preferred_username\":\"alice\"}");
+    assert_string_equal(id->name, "alice");
+    oidc_identity_free(id);
+    /* verified: email is used, first in the list */
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob\","
+                "\"email_verified\":true,\"preferred_username\":\"alice\"}");
+    assert_string_equal(id->name, "bob");
+    oidc_identity_free(id);
+    /* none left: refused, naming why email did not count and what else was tried */
+    map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob\",\"email_verified\":false}",
+              OIDC_ERR_MAPPING,
+              "no usable username: claim email is not verified (email_verified is false, not "
+              "true) and the token has none of the claims preferred_username as a non-empty "
+              "string");
+}
+
+static void test_map_unverified_email_refused(void **state)
+{
+    (void)state;
+    list_set(&P.username_claims, "email", NULL);
+    P.strip_domain = 1;
+    map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob@corp.example\"}",
+              OIDC_ERR_MAPPING,
+              "no usable username: claim email is not verified (email_verified is missing, not "
+              "true; see require_email_verified)");
+    map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob@corp.example\","
+              "\"email_verified\":null}",
+              OIDC_ERR_MAPPING, "(email_verified is missing, not true;");
+    /* only JSON true or exactly the string "true" count */
+    map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob@corp.example\","
+              "\"email_verified\":\"false\"}",
+              OIDC_ERR_MAPPING, "(email_verified is the string 'false', not true;");
+    map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob@corp.example\","
+              "\"email_verified\":\"True\"}",
+              OIDC_ERR_MAPPING, "(email_verified is the string 'True', not true;");
+    map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob@corp.example\","
+              "\"email_verified\":1}",
+              OIDC_ERR_MAPPING, "(email_verified is not a boolean, not true;");
+    map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob@corp.example\","
+              "\"email_verified\":\"yes\"}",
+              OIDC_ERR_MAPPING, "(email_verified is the string 'yes', not true;");
+}
+
+static void test_map_verified_email_string_true_accepted(void **state)
+{
+    struct oidc_identity *id;
+
+    (void)state;
+    list_set(&P.username_claims, "email", NULL);
+    P.strip_domain = 1;
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob@corp.example\","
+                "\"email_verified\":true}");
+    assert_string_equal(id->name, "bob");
+    oidc_identity_free(id);
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob@corp.example\","
+                "\"email_verified\":\"true\"}");
+    assert_string_equal(id->name, "bob");
+    oidc_identity_free(id);
+}
+
+static void test_map_template_unverified_email_refused(void **state)
+{
+    struct oidc_identity *id;
+
+    (void)state;
+    P.username_template = S("x-{email}");
+    map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob\"}", OIDC_ERR_MAPPING,
+              "template 'x-{email}' uses claim email, which is not verified (email_verified is "
+              "missing, not true; see require_email_verified)");
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob\",\"email_verified\":true}");
+    assert_string_equal(id->name, "x-bob");
+    oidc_identity_free(id);
+    /* a literal "{{email}}" is not a placeholder */
+    free(P.username_template);
+    P.username_template = S("x{{email}}");
+    map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob\"}", OIDC_ERR_MAPPING,
+              "is not a valid POSIX name");
+}
+
+/* require_email_verified = no: the admin knowingly trusts the IdP's email claim as it is. */
+static void test_map_email_verified_not_required_when_off(void **state)
+{
+    struct oidc_identity *id;
+
+    (void)state;
+    P.require_email_verified = 0;
+    list_set(&P.username_claims, "email", NULL);
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob\"}");
+    assert_string_equal(id->name, "bob");
+    oidc_identity_free(id);
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob\",\"email_verified\":false}");
+    assert_string_equal(id->name, "bob");
+    oidc_identity_free(id);
+    P.username_template = S("{email}");
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"email\":\"bob\"}");
+    assert_string_equal(id->name, "bob");
+    oidc_identity_free(id);
 }
 
 static void test_map_strip_domain_and_lowercase(void **state)
@@ -970,6 +1085,11 @@ int main(void)
         T(test_map_name_too_long_names_length),
         T(test_map_echoed_value_is_capped_and_sanitised),
         T(test_map_root_is_reserved),
+        T(test_map_unverified_email_skipped_to_next_claim),
+        T(test_map_unverified_email_refused),
+        T(test_map_verified_email_string_true_accepted),
+        T(test_map_template_unverified_email_refused),
+        T(test_map_email_verified_not_required_when_off),
         T(test_map_local_passwd_name_refused),
         T(test_map_local_group_name_refused),
         T(test_map_long_line_continuation_is_not_a_name),
