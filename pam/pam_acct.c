@@ -102,6 +102,11 @@ int oidc_pam_acct(struct oidc_pam_ctx *c)
         return PAM_IGNORE;
     }
     r = oidc_pam_cache_lookup(c->cfg, c->user, &u, &err);
+    if (r == OIDC_ERR_NOTFOUND && oidc_pam_preauth_name(c->cfg, c->user))
+        /* only NSS's provisional entry makes this user exist: nobody authenticated it here */
+        return deny(c, PAM_PERM_DENIED,
+                    "a preauth name with no cache entry and no login by this module (another "
+                    "authentication method cannot stand in for a token)");
     if (r == OIDC_ERR_NOTFOUND) {
         oidc_pam_debug(c, "account: '%s' is not cached: not a user of this module", c->user);
         return PAM_IGNORE;

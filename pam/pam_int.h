@@ -103,8 +103,13 @@ void oidc_pam_login_free(struct oidc_pam_login *l);
 const struct oidc_pam_login *oidc_pam_login_get(struct oidc_pam_ctx *c);
 /* Hands l to the handle (ownership moves, also on failure). */
 int oidc_pam_login_set(struct oidc_pam_ctx *c, struct oidc_pam_login *l);
-/* Whether name is an account of the local passwd file (which this module never serves). */
+/* Whether name is an account of the local passwd file (which this module never serves); an
+ * unreadable file counts as yes, which keeps the module out. */
 int oidc_pam_local_user(const char *name);
+/* Whether name matches the preauth_allow of a provider with preauth = yes: NSS answers sshd for
+ * such a name with a provisional entry, so sshd may reach the account phase for it without this
+ * module having authenticated anyone (an SSH key left in a former user's home). */
+int oidc_pam_preauth_name(const struct oidc_cfg *cfg, const char *name);
 /* Looks a user up in the identity cache: OIDC_OK with a copy in *out (clear it with
  * oidc_cache_user_clear), OIDC_ERR_NOTFOUND when the user or the cache file is absent. */
 struct oidc_cache_user;

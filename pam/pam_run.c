@@ -35,6 +35,10 @@ int oidc_pam_run(enum oidc_pam_op op, pam_handle_t *pamh, int flags, int argc, c
     if (c.user != NULL && c.user[0] == '\0')
         c.user = NULL;
     c.rhost = item(pamh, PAM_RHOST);
+    /* Local accounts are never ours, and must not depend on this module's configuration: a typo
+     * in it must not lock root out of a stack where this module's lines are required. */
+    if (c.user != NULL && oidc_pam_local_user(c.user))
+        return op == OIDC_PAM_AUTH ? PAM_USER_UNKNOWN : PAM_IGNORE;
     if ((r = oidc_cfg_load(argc, argv, &c.cfg, &err)) != OIDC_OK) {
         /* MWG: unrecognized options at LOG_ERR, a broken configuration file at LOG_ALERT */
         oidc_pam_log(&c,

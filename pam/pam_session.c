@@ -139,6 +139,12 @@ int oidc_pam_open_session(struct oidc_pam_ctx *c)
         return oidc_pam_export(c, l);
     if (!cached(c, &u)) {
         oidc_cache_user_clear(&u);
+        if (c->user != NULL && !oidc_pam_local_user(c->user) &&
+            oidc_pam_preauth_name(c->cfg, c->user)) {
+            oidc_pam_reason(c, "a preauth name with no cache entry and no login by this module");
+            oidc_pam_audit(c, "failure");
+            return PAM_SESSION_ERR;
+        }
         return PAM_IGNORE;
     }
     /* authenticated elsewhere (sshd's authentication child, an SSH key): what the cache knows;

@@ -3,7 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <pwd.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include <security/pam_modules.h>
 
 #include "cache.h"
+#include "localdb.h"
 #include "pam_int.h"
 
 void oidc_pam_login_free(struct oidc_pam_login *l)
@@ -52,21 +53,34 @@ int oidc_pam_login_set(struct oidc_pam_ctx *c, struct oidc_pam_login *l)
 
 int oidc_pam_local_user(const char *name)
 {
-    struct passwd pw, *res = NULL;
-    char buf[4096];
-    FILE *f;
-    int found = 0;
+    struct oidc_localdb *db = NULL;
+    struct oidc_err err = {0};
+    int found;
 
-    /* the files, not getpwnam(): NSS would ask libnss_oidc too */
-    if ((f = fopen("/etc/passwd", "re")) == NULL)
-        return 0;
-    while (fgetpwent_r(f, &pw, buf, sizeof(buf), &res) == 0)
-        if (strcmp(pw.pw_name, name) == 0) {
-            found = 1;
-            break;
-        }
-    fclose(f);
+    /* the files, not getpwnam(): NSS would ask libnss_oidc too. A passwd file that cannot be
+     * read counts as "local": this module then stays out (auth says PAM_USER_UNKNOWN), so a
+     * broken host never shows local users a device prompt nor lets anyone in through us. */
+    if (oidc_localdb_load(NULL, &db, &err) != OIDC_OK)
+        return 1;
+    found = oidc_localdb_user_name(db, name) != NULL;
+    oidc_localdb_free(db);
     return found;
+}
+
+int oidc_pam_preauth_name(const struct oidc_cfg *cfg, const char *name)
+{
+    size_t i, j;
+
+    for (i = 0; cfg != NULL && name != NULL && i < cfg->n_providers; i++) {
+        const struct oidc_provider_cfg *p = cfg->providers[i];
+
+        if (!p->preauth)
+            continue;
+        for (j = 0; j < p->preauth_allow.n; j++)
+            if (fnmatch(p->preauth_allow.v[j], name, 0) == 0)
+                return 1;
+    }
+    return 0;
 }
 
 static int copy_user(const struct oidc_cache_user *src, struct oidc_cache_user *dst)
@@ -117,7 +131,8 @@ int oidc_pam_cache_lookup(const struct oidc_cfg *cfg, const char *name, struct o
         return errno == ENOENT ? OIDC_ERR_NOTFOUND
                                : OIDC_ERR_SET(err, OIDC_ERR_IO, "%s: %s", path, strerror(errno));
     opts.dir = cfg->state_dir;
-    if ((r = oidc_cache_open(&opts, &cache, err)) != OIDC_OK)
+    /* a read-only snapshot: no lock, so a writer never holds up an account or session phase */
+    if ((r = oidc_cache_load(&opts, &cache, err)) != OIDC_OK)
         return r;
     if ((u = oidc_cache_find(cache, name)) == NULL)
         r = OIDC_ERR_NOTFOUND;

@@ -61,5 +61,27 @@ check "ephemeral: gone from the cache after close" phase setcred $IGNORED
 drv -s p -u ci-org -o setcred
 check "ephemeral: other users stay" phase setcred PAM_SUCCESS
 
+# preauth: NSS gives sshd a provisional entry for a matching name that is not cached, so sshd
+# can reach the account phase through another method (an SSH key left in a former user's home);
+# this module authenticated nobody there: it must refuse, not ignore
+write_pam_config 'preauth = yes' 'preauth_allow = ci-*'
+drv -s p -u ci-ghost -o acct,open
+check "preauth name, not cached, no login here: account PAM_PERM_DENIED" phase acct_mgmt PAM_PERM_DENIED
+check "preauth name, not cached, no login here: open_session refused" phase open_session PAM_SESSION_ERR
+check "preauth name: the refusal is audited" logged 'phase=account result=denied .*user="ci-ghost".*reason="a preauth name with no cache entry'
+drv -s p -u other-nobody -o acct
+check "a name outside preauth_allow is still not ours: PAM_IGNORE" phase acct_mgmt $IGNORED
+drv -s p -u ci-org -o acct
+check "a cached preauth-pattern user still passes" phase acct_mgmt PAM_SUCCESS
+
+# a broken configuration must not lock out local accounts (root) where the module is required
+write_pam_config 'bogus_key = 1'
+probe broken "provider=ci"
+drv -s broken -u root -o acct,setcred,open,close
+check "broken config, local root: account PAM_IGNORE (another module decides)" phase acct_mgmt $IGNORED
+check "broken config, local root: session PAM_IGNORE" phase open_session $IGNORED
+drv -s broken -u ci-org -o acct
+check "broken config, an OIDC user: refused (PAM_SERVICE_ERR)" phase acct_mgmt PAM_SERVICE_ERR
+
 no_token_logged "no token in any log"
 finish
