@@ -541,7 +541,7 @@ static void remove_stale_tmp(struct oidc_cache *c)
 {
     struct dirent *de;
     DIR *d;
-    int fd = dup(c->dirfd);
+    int fd = fcntl(c->dirfd, F_DUPFD_CLOEXEC, 0);
 
     if (fd < 0)
         return;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -651,9 +652,11 @@ static int is_sshd_name(const char *s)
     return s != NULL && (strcmp(s, "sshd") == 0 || strcmp(s, "sshd-session") == 0);
 }
 
-/* The calling process is sshd: by its executable (sshd overwrites argv[0], where
- * program_invocation_short_name points, with its process title), or by its name. The executable
- * is looked at once per process (only exec changes it, and exec starts afresh). */
+/* The calling process is sshd, by its executable only: argv[0] (program_invocation_short_name) is
+ * whatever the caller exec'd it with (`exec -a sshd su`), and sshd overwrites it with its process
+ * title anyway. Never in a setuid or otherwise secure-execution process (AT_SECURE), which a user
+ * starts with an environment and argv of their choosing. The executable is looked at once per
+ * process (only exec changes it, and exec starts afresh). */
 static int g_exe_is_sshd = -1; /* -1: not looked at yet; atomic */
 
 static int exe_is_sshd(void)
@@ -667,6 +670,10 @@ static int exe_is_sshd(void)
     if (v >= 0)
         return v;
     v = 0;
+    if (getauxval(AT_SECURE) != 0) {
+        __atomic_store_n(&g_exe_is_sshd, 0, __ATOMIC_RELAXED);
+        return 0;
+    }
     n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n > 0) {
         exe[n] = '\0';
@@ -680,9 +687,14 @@ static int exe_is_sshd(void)
     return v;
 }
 
+void oidc_cache_read_set_caller_sshd(int v)
+{
+    __atomic_store_n(&g_exe_is_sshd, v < 0 ? -1 : v != 0, __ATOMIC_RELAXED);
+}
+
 static int caller_is_sshd(void)
 {
-    return exe_is_sshd() || is_sshd_name(program_invocation_short_name);
+    return exe_is_sshd();
 }
 
 struct preauth_match {

@@ -80,5 +80,8 @@ void oidc_cache_iter_close(struct oidc_cache_iter *it); /* safe on a closed iter
  * STATEDIR "/" OIDC_CACHE_FILE (NULL: back to the default) and drops the current mapping and
  * the calling thread's. Call it while no lookup is running. */
 void oidc_cache_read_set_path(const char *path);
+/* Narrow hook for the same tests: decides whether the calling process counts as sshd (1/0), or
+ * (-1) looks at /proc/self/exe again. tests/nss/getent.sh checks the real decision. */
+void oidc_cache_read_set_caller_sshd(int v);
 
 #endif

@@ -111,6 +111,8 @@ PROV="ci-builder:*:$UID_CI:$UID_CI:nss-pam-oidc provisional:/home/ci-builder:/bi
 expect "sshd gets the provisional entry" 0 "$PROV" "$WORK/bin/sshd" passwd ci-builder
 expect "sshd-session gets the provisional entry" 0 "$PROV" "$WORK/bin/sshd-session" passwd ci-builder
 expect "getent does not get the provisional entry" 2 "" getent passwd ci-builder
+expect "getent started as argv[0] 'sshd' does not get it (the executable decides)" 2 "" \
+    bash -c 'exec -a sshd getent passwd ci-builder'
 expect "the provisional uid does not resolve" 2 "" "$WORK/bin/sshd" passwd "$UID_CI"
 expect "sshd: no provisional entry for a name no pattern allows" 2 "" "$WORK/bin/sshd" passwd someone
 expect "sshd: no provisional entry when the uid is taken" 2 "" "$WORK/bin/sshd" passwd newsquat

@@ -1083,18 +1083,16 @@ static void test_serial_backstop(void **state)
     assert_string_equal(gecos_of("alice"), "Alice Example b4");
 }
 
-/* sshd (and only sshd) gets a provisional entry for a name the preauth record allows. */
-static char g_progname[32];
-
-static void set_progname(const char *s)
+/* sshd (and only sshd) gets a provisional entry for a name the preauth record allows. Whether
+ * the caller is sshd comes from /proc/self/exe (tests/nss/getent.sh runs a copy of getent named
+ * sshd); here the reader's hook decides. */
+static void set_sshd(int yes)
 {
-    snprintf(g_progname, sizeof(g_progname), "%s", s);
-    program_invocation_short_name = g_progname;
+    oidc_cache_read_set_caller_sshd(yes);
 }
 
 static void test_preauth_sshd(void **state)
 {
-    char *saved = program_invocation_short_name;
     uint32_t uid = oidc_idhash_uid("ci-builder", 10, 0x70000000u, 0x7FFFFFFEu);
     uint32_t zuid = oidc_idhash_uid("zzfoo", 5, 5000, 5999);
     struct passwd pw;
@@ -1102,7 +1100,7 @@ static void test_preauth_sshd(void **state)
     int err = 0;
 
     (void)state;
-    set_progname("sshd");
+    set_sshd(1);
     assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_SUCCESS);
     assert_string_equal(pw.pw_name, "ci-builder");
     assert_int_equal(pw.pw_uid, uid);
@@ -1125,9 +1123,9 @@ static void test_preauth_sshd(void **state)
     /* not by uid */
     assert_int_equal(_nss_oidc_getpwuid_r(uid, &pw, g_buf, sizeof(g_buf), &err),
                      NSS_STATUS_NOTFOUND);
-    set_progname("sshd-session");
+    set_sshd(1);
     assert_int_equal(pwnam("new-user", &pw, &err), NSS_STATUS_SUCCESS);
-    set_progname("sshd");
+    set_sshd(1);
     /* no pattern matches, or not a valid name */
     assert_int_equal(pwnam("other", &pw, &err), NSS_STATUS_NOTFOUND);
     assert_int_equal(pwnam("new-UPPER", &pw, &err), NSS_STATUS_NOTFOUND);
@@ -1137,56 +1135,53 @@ static void test_preauth_sshd(void **state)
     setenv(OIDC_CACHE_LOOPS_ENV, "NO", 1);
     assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_NOTFOUND);
     unsetenv(OIDC_CACHE_LOOPS_ENV);
-    program_invocation_short_name = saved;
+    set_sshd(-1);
 }
 
 static void test_preauth_not_for_others(void **state)
 {
-    char *saved = program_invocation_short_name;
     struct passwd pw;
     int err = 0;
 
     (void)state;
-    set_progname("getent");
+    set_sshd(0);
     assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_NOTFOUND);
     assert_int_equal(err, ENOENT);
-    set_progname("sshd-keygen");
+    set_sshd(0);
     assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_NOTFOUND);
-    set_progname("xsshd");
+    set_sshd(0);
     assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_NOTFOUND);
-    program_invocation_short_name = saved;
+    set_sshd(-1);
 }
 
 /* The uid the name would hash to belongs to another cached user: no provisional entry. */
 static void test_preauth_uid_taken(void **state)
 {
-    char *saved = program_invocation_short_name;
     struct passwd pw;
     int err = 0;
 
     (void)state;
-    set_progname("sshd");
+    set_sshd(1);
     assert_int_equal(pwnam("newsquat", &pw, &err), NSS_STATUS_NOTFOUND);
     assert_int_equal(err, ENOENT);
     assert_int_equal(pwnam("squatter", &pw, &err), NSS_STATUS_SUCCESS);
     assert_int_equal(pw.pw_uid, oidc_idhash_uid("newsquat", 8, 0x70000000u, 0x7FFFFFFEu));
-    program_invocation_short_name = saved;
+    set_sshd(-1);
 }
 
 /* Without a preauth record (or with no file at all) sshd gets nothing either. */
 static void test_preauth_no_record(void **state)
 {
-    char *saved = program_invocation_short_name;
     struct passwd pw;
     int err = 0;
 
     (void)state;
-    set_progname("sshd");
+    set_sshd(1);
     assert_int_equal(fx_write_damaged(g_path, "badrecord"), 0); /* no "p" record */
     assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_NOTFOUND);
     unlink(g_path);
     assert_int_equal(pwnam("ci-builder", &pw, &err), NSS_STATUS_NOTFOUND);
-    program_invocation_short_name = saved;
+    set_sshd(-1);
     write_basic("v1");
 }
 
