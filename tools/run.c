@@ -20,6 +20,7 @@
 
 #include <security/pam_appl.h>
 
+#include "cache.h"
 #include "provider.h"
 #include "tokprompt.h"
 
@@ -248,7 +249,12 @@ static void become_and_exec(const struct oidc_identity *id, char **cmd, char **e
     groups[n++] = (gid_t)id->gid;
     for (i = 0; i < id->n_groups && n < OIDC_GROUPS_MAX + 1; i++)
         groups[n++] = (gid_t)id->groups[i].gid;
-    (void)setpgid(0, 0);
+    /* its own process group, to be stopped as a whole; and, on a terminal, its own session, so
+     * it cannot push input into root's terminal (TIOCSTI) */
+    if (isatty(STDIN_FILENO) ? setsid() < 0 : setpgid(0, 0) != 0)
+        _exit(126);
+    /* nothing of ours, or of the PAM modules', reaches the job but stdin, stdout and stderr */
+    (void)close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
     if (setgroups(n, groups) != 0 || setgid((gid_t)id->gid) != 0 || setuid((uid_t)id->uid) != 0) {
         fprintf(stderr, "oidcctl: run: cannot switch to user %s (uid %" PRIu32 "): %s\n", id->name,
                 id->uid, strerror(errno));
@@ -262,6 +268,9 @@ static void become_and_exec(const struct oidc_identity *id, char **cmd, char **e
         if (chdir("/") != 0)
             _exit(126);
     }
+    /* execvpe() searches the PATH of this process: make it the job's */
+    if (setenv("PATH", RUN_PATH, 1) != 0)
+        _exit(126);
     execvpe(cmd[0], cmd, env);
     fprintf(stderr, "oidcctl: run: cannot run %s: %s\n", cmd[0], strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
@@ -301,6 +310,35 @@ static int wait_job(pid_t pid, int64_t kill_at)
     if (WIFSIGNALED(status))
         return 128 + WTERMSIG(status);
     return 1;
+}
+
+/* The ids the job gets must be the ones the module stored (and the cache writer checked for
+ * collisions): the same uid, gid, issuer and subject as the cache entry of the user. */
+static int matches_cache(const struct oidc_cfg *cfg, const struct oidc_identity *id)
+{
+    struct oidc_cache_opts opts = {0};
+    struct oidc_cache *cache = NULL;
+    const struct oidc_cache_user *u;
+    struct oidc_err err = {0};
+    int rc = RUN_FAILED;
+
+    opts.dir = cfg->state_dir;
+    if (oidc_cache_load(&opts, &cache, &err) != OIDC_OK) {
+        ctl_err("run: identity cache: %s", oidc_err_msg(&err));
+        return RUN_FAILED;
+    }
+    if ((u = oidc_cache_find(cache, id->name)) == NULL)
+        ctl_err("run: '%s' is not in the identity cache after the PAM login", id->name);
+    else if (u->uid != id->uid || u->gid != id->gid || !oidc_streq(u->issuer, id->issuer) ||
+             !oidc_streq(u->subject, id->subject))
+        ctl_err("run: the cache entry of '%s' (uid %" PRIu32 ", issuer %s) is not this token's "
+                "identity (uid %" PRIu32 ", issuer %s)",
+                id->name, u->uid, u->issuer != NULL ? u->issuer : "?", id->uid,
+                id->issuer != NULL ? id->issuer : "?");
+    else
+        rc = CTL_OK;
+    oidc_cache_close(cache);
+    return rc;
 }
 
 static int pam_failed(pam_handle_t *pamh, const char *what, int pr)
@@ -378,6 +416,8 @@ int cmd_run(int argc, char **argv)
                 (const char *)user, id->name, pcfg->name);
         goto out;
     }
+    if (matches_cache(cfg, id) != CTL_OK)
+        goto out;
     if ((pr = pam_setcred(pamh, PAM_ESTABLISH_CRED)) != PAM_SUCCESS) {
         rc = pam_failed(pamh, "credentials", pr);
         goto out;
@@ -413,7 +453,7 @@ int cmd_run(int argc, char **argv)
         signal(SIGHUP, SIG_DFL);
         become_and_exec(id, a.cmd, env);
     }
-    (void)setpgid(pid, pid);
+    (void)setpgid(pid, pid); /* also here: no race with the first kill() */
     rc = wait_job(pid, a.kill_at_expiry ? tok->exp : 0);
 out:
     if (pamh != NULL) {
