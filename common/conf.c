@@ -60,6 +60,7 @@ enum target { IN_NONE = 0, IN_CFG, IN_PROVIDER };
 #define F_EMPTY_OK   1u /* an empty value is valid */
 #define F_EMPTY_NULL 2u /* an empty string value is stored as NULL */
 #define F_BARE       4u /* module argument given as a bare word means "yes" */
+#define F_NOCASE     8u /* T_ENUM: names match ignoring ASCII case (as booleans do) */
 
 struct enum_val {
     const char *name;
@@ -99,6 +100,21 @@ static const struct enum_val flow_vals[] = {
     {"device", OIDC_FLOW_DEVICE},
     {"token", OIDC_FLOW_TOKEN},
     {"auto", OIDC_FLOW_AUTO},
+    {NULL, 0},
+};
+
+/* qr: a style, or a boolean (yes = ascii, the rendering every terminal shows). */
+static const struct enum_val qr_vals[] = {
+    {"no", OIDC_QR_NO},
+    {"ascii", OIDC_QR_ASCII},
+    {"compact", OIDC_QR_COMPACT},
+    {"yes", OIDC_QR_ASCII},
+    {"true", OIDC_QR_ASCII},
+    {"on", OIDC_QR_ASCII},
+    {"1", OIDC_QR_ASCII},
+    {"false", OIDC_QR_NO},
+    {"off", OIDC_QR_NO},
+    {"0", OIDC_QR_NO},
     {NULL, 0},
 };
 
@@ -155,7 +171,8 @@ static const struct key keys[] = {
     /* authentication and authorization (pam_oidc.so) */
     {"flow", SP, T_ENUM, PRV(flow), .enums = flow_vals},
     {"login_timeout", SP, T_SECONDS, PRV(login_timeout), .min = 10, .max = 3600},
-    {"qr", SP, T_BOOL, PRV(qr)},
+    {"qr", SP, T_ENUM, PRV(qr), .enums = qr_vals, .flags = F_NOCASE,
+     .expect = "no, yes, ascii or compact"},
     {"ephemeral", SP, T_BOOL, PRV(ephemeral)},
     {"replay_protection", SP, T_BOOL, PRV(replay_protection)},
     {"allow_users", SP, T_LIST, PRV(allow_users), .expect = "glob patterns of login names"},
@@ -172,7 +189,8 @@ static const struct key keys[] = {
     {"provider", SA, T_NAME, CFG(default_provider)},
     {"flow", SA, T_ENUM, CFG(flow), .enums = flow_vals},
     {"timeout", SA, T_SECONDS, CFG(login_timeout), .min = 10, .max = 3600},
-    {"qr", SA, T_BOOL, CFG(qr)},
+    {"qr", SA, T_ENUM, CFG(qr), .enums = qr_vals, .flags = F_NOCASE,
+     .expect = "no, yes, ascii or compact"},
     {"use_first_pass", SA, T_BOOL, CFG(use_first_pass), .flags = F_BARE},
     {"try_first_pass", SA, T_BOOL, CFG(try_first_pass), .flags = F_BARE},
     {"require_group", SA, T_LIST, CFG(require_groups), .expect = "group names"},
@@ -859,7 +877,8 @@ static int apply(const struct key *k, void *base, const char *value, const char 
         return OIDC_OK;
     case T_ENUM:
         for (i = 0; k->enums[i].name != NULL; i++)
-            if (strcmp(value, k->enums[i].name) == 0)
+            if ((k->flags & F_NOCASE ? ascii_casecmp(value, k->enums[i].name)
+                                     : strcmp(value, k->enums[i].name)) == 0)
                 return store_int(k, field, k->enums[i].value);
         return bad_value(err, where, k, value, "is not a known value");
     case T_UID:

@@ -16,6 +16,8 @@ enum oidc_client_auth { OIDC_CLIENT_AUTH_BASIC = 0, OIDC_CLIENT_AUTH_POST };
 enum oidc_uid_key { OIDC_UID_KEY_NAME = 0, OIDC_UID_KEY_SUBJECT, OIDC_UID_KEY_CLAIM };
 /* How pam_oidc.so obtains a credential. OIDC_FLOW_UNSET only in struct oidc_cfg (no flow= arg). */
 enum oidc_flow { OIDC_FLOW_UNSET = -1, OIDC_FLOW_DEVICE = 0, OIDC_FLOW_TOKEN, OIDC_FLOW_AUTO };
+/* The device prompt's QR code (qr = no | yes | ascii | compact): yes means ascii. */
+enum oidc_qr { OIDC_QR_NO = 0, OIDC_QR_ASCII = 1, OIDC_QR_COMPACT = 2 };
 
 #define OIDC_CACHE_TTL_DEFAULT      (30 * 86400) /* cache_ttl: entries expire 30 days after login */
 #define OIDC_LOGIN_TIMEOUT_DEFAULT  110          /* below sshd's LoginGraceTime (120 s) */
@@ -66,7 +68,7 @@ struct oidc_provider_cfg {
     /* PAM */
     enum oidc_flow flow;                /* flow = device | token | auto, default device */
     int login_timeout;                  /* seconds for a whole device login, default 110 */
-    int qr;                             /* show a QR code with the device prompt */
+    int qr;                             /* enum oidc_qr, the device prompt's QR code; default no */
     int ephemeral;                      /* remove the cache entry when the session closes */
     int replay_protection;              /* refuse a jti seen before (token flow), default yes */
     struct oidc_strlist allow_users;    /* glob patterns; empty = everyone */
@@ -87,7 +89,7 @@ struct oidc_cfg {
     /* PAM module arguments only; they add to (require_*) or override the provider's values */
     enum oidc_flow flow;                /* flow=; OIDC_FLOW_UNSET when absent */
     int login_timeout;                  /* timeout=; 0 when absent */
-    int qr;                             /* qr=; -1 when absent */
+    int qr;                             /* qr= (enum oidc_qr); -1 when absent */
     int use_first_pass, try_first_pass; /* bare words */
     struct oidc_strlist require_groups; /* require_group= */
     struct oidc_strlist require_claims; /* require_claim= NAME=GLOB items */

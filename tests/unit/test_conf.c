@@ -1457,11 +1457,51 @@ static void test_login_timeout_range(void **state)
     parse_fails(MINIMAL "login_timeout = 2w\n", "login_timeout: '2w' has an unknown unit");
 }
 
+/* qr: a style, or a boolean meaning ascii or no, in any ASCII case (as booleans are); the same
+ * values as a module argument */
+static void test_qr_values(void **state)
+{
+    static const struct {
+        const char *value;
+        int qr;
+    } vals[] = {
+        {"no", OIDC_QR_NO},       {"yes", OIDC_QR_ASCII},
+        {"ascii", OIDC_QR_ASCII}, {"compact", OIDC_QR_COMPACT},
+        {"true", OIDC_QR_ASCII},  {"false", OIDC_QR_NO},
+        {"on", OIDC_QR_ASCII},    {"off", OIDC_QR_NO},
+        {"1", OIDC_QR_ASCII},     {"0", OIDC_QR_NO},
+        {"YES", OIDC_QR_ASCII},   {"Compact", OIDC_QR_COMPACT},
+        {"ASCII", OIDC_QR_ASCII}, {"Off", OIDC_QR_NO},
+    };
+    char text[256];
+    struct oidc_cfg *cfg;
+    struct oidc_err err;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        snprintf(text, sizeof(text), MINIMAL "qr = %s\n", vals[i].value);
+        cfg = parse_ok(text);
+        assert_int_equal(cfg->providers[0]->qr, vals[i].qr);
+        oidc_cfg_free(cfg);
+        cfg = oidc_cfg_new();
+        assert_non_null(cfg);
+        assert_int_equal(set_arg(cfg, "qr", vals[i].value, &err), OIDC_OK);
+        assert_int_equal(cfg->qr, vals[i].qr);
+        oidc_cfg_free(cfg);
+    }
+    parse_fails(MINIMAL "qr = unicode\n", "qr: 'unicode' is not a known value");
+    parse_fails(MINIMAL "qr = 2\n", "qr: '2' is not a known value");
+    parse_fails(MINIMAL "qr = compact-ish\n", "qr: 'compact-ish' is not a known value");
+    parse_fails(MINIMAL "qr =\n", "qr: is empty (expected no, yes, ascii or compact)");
+}
+
 static void test_pam_bools(void **state)
 {
     (void)state;
     parse_fails(MINIMAL "preauth = sometimes\n", "preauth: 'sometimes' is not a boolean");
-    parse_fails(MINIMAL "qr = maybe\n", "qr: 'maybe' is not a boolean");
+    parse_fails(MINIMAL "qr = maybe\n",
+                "qr: 'maybe' is not a known value (expected no, yes, ascii or compact)");
     parse_fails(MINIMAL "ephemeral = 2\n", "ephemeral: '2' is not a boolean");
     parse_fails(MINIMAL "replay_protection = off-ish\n",
                 "replay_protection: 'off-ish' is not a boolean");
@@ -1688,7 +1728,8 @@ static void test_args_pam_keys_refused(void **state)
     assert_int_equal(set_arg(cfg, "timeout", "2h", &err), OIDC_ERR_CONFIG);
     assert_int_equal(cfg->login_timeout, 0);
     assert_int_equal(set_arg(cfg, "qr", "perhaps", &err), OIDC_ERR_CONFIG);
-    assert_msg(&err, "argument 1: qr: 'perhaps' is not a boolean");
+    assert_msg(&err, "argument 1: qr: 'perhaps' is not a known value (expected no, yes, ascii or "
+                     "compact)");
     assert_int_equal(cfg->qr, -1);
     /* only debug and the *_first_pass words may stand alone */
     assert_int_equal(set_arg(cfg, "flow", NULL, &err), OIDC_ERR_CONFIG);
@@ -1963,7 +2004,7 @@ static void test_man_page_keys(void **state)
     assert_non_null(strstr(text, "\n.BI provider= "));
     assert_non_null(strstr(text, "\n.BR flow= "));
     assert_non_null(strstr(text, "\n.BI timeout= "));
-    assert_non_null(strstr(text, "\n.BI qr= "));
+    assert_non_null(strstr(text, "\n.BR qr= "));
     assert_non_null(strstr(text, "\n.BR use_first_pass \", \" try_first_pass"));
     assert_non_null(strstr(text, "\n.BI require_group= "));
     assert_non_null(strstr(text, "\n.BI require_claim= "));
@@ -2020,6 +2061,7 @@ int main(void)
         cmocka_unit_test(test_pam_keys_parse),
         cmocka_unit_test(test_flow_values),
         cmocka_unit_test(test_login_timeout_range),
+        cmocka_unit_test(test_qr_values),
         cmocka_unit_test(test_pam_bools),
         cmocka_unit_test(test_access_lists_need_items),
         cmocka_unit_test(test_require_claim_rule_checked),
