@@ -15,6 +15,7 @@
 #include "pam_int.h"
 
 #define PROMPT_MAX 8192
+#define TERM_LINES 24 /* a compact QR code keeps the prompt within an 80x24 terminal */
 
 /* Monotonic milliseconds: whole seconds of oidc_now() could make a poll 1 ms after the code was
  * issued look a second old. */
@@ -31,35 +32,60 @@ static int want_qr(const struct oidc_pam_ctx *c, const struct oidc_provider_cfg 
     return c->cfg->qr >= 0 ? c->cfg->qr : pcfg->qr;
 }
 
+/* Rows that text takes on an 80-column terminal (it is printable ASCII: oidc_printable); a last
+ * line without '\n' counts as one. */
+static int term_rows(const char *s)
+{
+    size_t len;
+    int n = 0;
+
+    while (*s != '\0') {
+        len = strcspn(s, "\n");
+        n += len == 0 ? 1 : (int)((len + OIDC_QR_COLUMNS - 1) / OIDC_QR_COLUMNS);
+        s += len;
+        if (*s == '\n')
+            s++;
+    }
+    return n;
+}
+
 /* The one prompt. Everything from the IdP passes through oidc_printable so that it cannot drive
- * the user's terminal. */
+ * the user's terminal. A compact QR code comes only when the whole prompt fits TERM_LINES rows. */
 static char *device_prompt(const struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg,
                            const struct oidc_device_auth *da, int64_t deadline, int64_t now)
 {
-    char url[1024], uri[1024], code[64], user[64];
+    char url[1024], uri[1024], code[64], user[64], tail[96];
     const char *complete = da->verification_uri_complete;
     char *qr = NULL, *out;
     int64_t left = deadline - now;
+    int n, style = want_qr(c, pcfg);
 
     if ((out = malloc(PROMPT_MAX)) == NULL)
         return NULL;
-    if (complete != NULL && want_qr(c, pcfg))
-        qr = oidc_pam_qr_ascii(complete);
     oidc_printable(url, sizeof(url), complete != NULL ? complete : da->verification_uri);
     oidc_printable(uri, sizeof(uri), da->verification_uri);
     oidc_printable(code, sizeof(code), da->user_code);
     if (da->expires_at - now < left)
         left = da->expires_at - now;
-    snprintf(out, PROMPT_MAX,
-             "To sign in%s%s with %s, open this address in a browser:\n\n"
-             "    %s\n\n"
-             "and check that it shows the code: %s\n"
-             "(or open %s and enter the code)\n"
-             "%s%s"
-             "Press Enter once you have approved (within %lld s): ",
-             c->user != NULL ? " as " : "",
-             c->user != NULL ? oidc_printable(user, sizeof(user), c->user) : "", pcfg->name, url,
-             code, uri, qr != NULL ? qr : "", qr != NULL ? "\n" : "", (long long)left);
+    n = snprintf(out, PROMPT_MAX,
+                 "To sign in%s%s with %s, open this address in a browser:\n\n"
+                 "    %s\n\n"
+                 "and check that it shows the code: %s\n"
+                 "(or open %s and enter the code)\n",
+                 c->user != NULL ? " as " : "",
+                 c->user != NULL ? oidc_printable(user, sizeof(user), c->user) : "", pcfg->name,
+                 url, code, uri);
+    snprintf(tail, sizeof(tail),
+             "Press Enter once you have approved (within %lld s): ", (long long)left);
+    if (n < 0 || n >= PROMPT_MAX) {
+        free(out);
+        return NULL;
+    }
+    /* the QR code is followed by an empty line */
+    if (complete != NULL && style != OIDC_QR_NO)
+        qr = oidc_pam_qr(complete, style, TERM_LINES - term_rows(out) - 1 - term_rows(tail));
+    snprintf(out + n, PROMPT_MAX - (size_t)n, "%s%s%s", qr != NULL ? qr : "",
+             qr != NULL ? "\n" : "", tail);
     free(qr);
     return out;
 }

@@ -71,9 +71,12 @@ int oidc_pam_close_session(struct oidc_pam_ctx *c);
 struct oidc_provider;
 int oidc_pam_device_login(struct oidc_pam_ctx *c, struct oidc_provider *prov, int64_t deadline,
                           cJSON **claims, int64_t *exp, struct oidc_err *err);
-/* pam_qr.c: an ASCII rendering of a QR code for text, or NULL (not built with libqrencode, too
- * large, or out of memory). */
-char *oidc_pam_qr_ascii(const char *text);
+/* pam_qr.c: a QR code of text drawn for a terminal of OIDC_QR_COLUMNS columns in style
+ * OIDC_QR_ASCII (ASCII only, 2 columns per module) or OIDC_QR_COMPACT (UTF-8 half blocks, two
+ * module rows per line, at most max_lines lines), each line ending in '\n'; to be freed. NULL when
+ * not built with libqrencode, when the symbol does not fit, or out of memory. */
+#define OIDC_QR_COLUMNS 80
+char *oidc_pam_qr(const char *text, int style, int max_lines);
 
 /* pam_conv.c: the conversation. */
 /* One message; *resp (when not NULL) receives the answer, to be freed with oidc_free_secret. */
