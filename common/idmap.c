@@ -4,8 +4,8 @@
 #include "idmap.h"
 #include "idhash.h"
 #include "json.h"
+#include "localdb.h"
 
-#include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,8 +16,6 @@
 #define DEFAULT_GROUPS_CLAIM   "groups"
 #define DEFAULT_HOME           "/home/{name}"
 #define DEFAULT_SHELL          "/bin/bash"
-#define DEFAULT_PASSWD_PATH    "/etc/passwd"
-#define DEFAULT_GROUP_PATH     "/etc/group"
 
 #define SUB_MAX        255  /* OpenID Connect Core 1.0, section 2: sub is at most 255 ASCII chars */
 #define GECOS_MAX      128  /* bytes of the sanitised "name" claim kept as gecos */
@@ -25,7 +23,6 @@
 #define RAW_NAME_MAX   1024 /* bytes of a username before strip_domain, NUL included */
 #define CLAIM_NAME_MAX 128  /* bytes of a placeholder's claim name */
 #define ECHO_MAX       64   /* bytes of an untrusted value echoed into an error message */
-#define LINE_BUF       1024 /* bytes read per fgets() from passwd/group */
 
 /* Copies at most ECHO_MAX bytes of an untrusted value for an error message: control bytes become
  * '?', a cut never splits a UTF-8 sequence, and a cut is marked with "...". */
@@ -234,51 +231,6 @@ int oidc_idmap_template(const char *tmpl, const cJSON *claims, char *out, size_t
     if (tmpl == NULL || out == NULL || cap == 0)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "template: no template or no output buffer");
     return expand(tmpl, claims, NULL, 0, out, cap, err);
-}
-
-/* Scans a passwd- or group-format file and sets found[i] for every names[i] that is the name
- * field (the bytes before the first ':') of a line. Reads with fgets() into a bounded buffer and
- * skips the rest of an over-long line; never calls getpwnam()/getgrnam(), which would consult
- * NSS modules, ours included. A file that cannot be read is an error: the caller fails closed. */
-static int scan_names(const char *path, const char *const *names, size_t n, unsigned char *found,
-                      struct oidc_err *err)
-{
-    char line[LINE_BUF], *colon;
-    FILE *f = NULL;
-    int in_long_line = 0, r = OIDC_ERR_INTERNAL;
-    size_t i;
-
-    f = fopen(path, "re");
-    if (f == NULL) {
-        r = OIDC_ERR_SET(err, OIDC_ERR_IO,
-                         "cannot read %s to check for local names: %s (refusing the login)", path,
-                         strerror(errno));
-        goto out;
-    }
-    for (;;) {
-        int starts_line = !in_long_line;
-
-        line[sizeof(line) - 2] =
-            '\0'; /* sentinel: still NUL after fgets unless the buffer filled */
-        if (fgets(line, sizeof(line), f) == NULL)
-            break;
-        in_long_line = line[sizeof(line) - 2] != '\0' && line[sizeof(line) - 2] != '\n';
-        if (!starts_line || (colon = strchr(line, ':')) == NULL)
-            continue;
-        *colon = '\0';
-        for (i = 0; i < n; i++)
-            if (names[i] != NULL && strcmp(line, names[i]) == 0)
-                found[i] = 1;
-    }
-    if (ferror(f)) {
-        r = OIDC_ERR_SET(err, OIDC_ERR_IO, "error reading %s (refusing the login)", path);
-        goto out;
-    }
-    r = OIDC_OK;
-out:
-    if (f != NULL)
-        fclose(f);
-    return r;
 }
 
 /* The configuration hint for an unusable username. */
@@ -615,14 +567,10 @@ static int get_iss_sub(const cJSON *claims, const char **iss, const char **sub,
 int oidc_idmap_map(const struct oidc_provider_cfg *pcfg, const struct oidc_idmap_env *env,
                    const cJSON *claims, struct oidc_identity **out, struct oidc_err *err)
 {
-    const char *passwd_path =
-        env != NULL && env->passwd_path != NULL ? env->passwd_path : DEFAULT_PASSWD_PATH;
-    const char *group_path =
-        env != NULL && env->group_path != NULL ? env->group_path : DEFAULT_GROUP_PATH;
     const char *shell, *iss, *sub;
     /* names[0] is the user's name (and private group); names[1..n] the candidate groups */
     char *names[1 + OIDC_GROUPS_MAX] = {NULL};
-    unsigned char in_passwd = 0, in_group[1 + OIDC_GROUPS_MAX] = {0};
+    struct oidc_localdb *local = NULL;
     struct oidc_identity *id = NULL;
     uint32_t min, max;
     size_t n = 0, i;
@@ -646,19 +594,18 @@ int oidc_idmap_map(const struct oidc_provider_cfg *pcfg, const struct oidc_idmap
     if ((r = group_candidates(pcfg, claims, id->name, names + 1, &n, err)) != OIDC_OK)
         goto out;
 
-    /* Local accounts and groups win: the user is refused, an IdP group is dropped. */
-    if ((r = scan_names(passwd_path, (const char *const *)names, 1, &in_passwd, err)) != OIDC_OK)
+    /* Local accounts and groups win: the user is refused, an IdP group is dropped. The files are
+     * read directly (localdb), never through getpwnam()/getgrnam(): see docs/idmap.md. */
+    if ((r = oidc_localdb_load(env, &local, err)) != OIDC_OK)
         goto out;
-    if ((r = scan_names(group_path, (const char *const *)names, 1 + n, in_group, err)) != OIDC_OK)
-        goto out;
-    if (in_passwd) {
+    if (oidc_localdb_user_name(local, id->name) != NULL) {
         r = OIDC_ERR_SET(err, OIDC_ERR_MAPPING, "username '%s' is a local account in %s", id->name,
-                         passwd_path);
+                         local->passwd_path);
         goto out;
     }
-    if (in_group[0]) {
+    if (oidc_localdb_group_name(local, id->name) != NULL) {
         r = OIDC_ERR_SET(err, OIDC_ERR_MAPPING, "username '%s' is a local group in %s", id->name,
-                         group_path);
+                         local->group_path);
         goto out;
     }
 
@@ -694,7 +641,7 @@ int oidc_idmap_map(const struct oidc_provider_cfg *pcfg, const struct oidc_idmap
         goto out;
     }
     for (i = 1; i <= n; i++) {
-        if (in_group[i])
+        if (oidc_localdb_group_name(local, names[i]) != NULL)
             continue;
         id->groups[id->n_groups].name = names[i];
         id->groups[id->n_groups].gid = oidc_idhash_gid(names[i], strlen(names[i]), min, max);
@@ -708,6 +655,7 @@ int oidc_idmap_map(const struct oidc_provider_cfg *pcfg, const struct oidc_idmap
 out:
     for (i = 1; i <= n; i++)
         free(names[i]);
+    oidc_localdb_free(local);
     oidc_identity_free(id);
     return r;
 }

@@ -24,9 +24,10 @@ struct oidc_identity {
     size_t n_groups;
 };
 
-/* Hooks that decide whether a name is a local account or group (default: getpwnam/getgrnam of
- * the files in /etc, read directly so NSS modules, including ours, are not consulted). Tests
- * point these at fixture files. */
+/* The files that decide whether a name is a local account or group (default /etc/passwd and
+ * /etc/group), read directly by localdb.c, never through getpwnam()/getgrnam(), so no NSS module
+ * (ours, LDAP, SSSD ...) is consulted: names that only other NSS sources know are not checked (see
+ * docs/idmap.md). Tests point these at fixture files. */
 struct oidc_idmap_env {
     const char *passwd_path; /* NULL = /etc/passwd */
     const char *group_path;  /* NULL = /etc/group */

@@ -1,6 +1,7 @@
 /* The local account databases (/etc/passwd and /etc/group, or the fixture files of struct
- * oidc_idmap_env), read directly so no NSS module, ours included, is consulted. The identity cache
- * writer refuses any uid, gid or name these files already use. */
+ * oidc_idmap_env), read directly so no NSS module, ours included, is consulted. The one reader of
+ * these files: the identity mapping refuses a login name they hold and drops an IdP group whose
+ * name they hold; the identity cache writer refuses any uid, gid or name they already use. */
 #ifndef OIDC_LOCALDB_H
 #define OIDC_LOCALDB_H
 

@@ -38,9 +38,9 @@ static void write_file(const char *path, const char *text)
 
 static int group_setup(void **state)
 {
-    char longline[3000];
+    char longline[8300];
     char *passwd;
-    size_t n;
+    size_t n, at;
 
     (void)state;
     strcpy(dir, "/tmp/test_idmap.XXXXXX");
@@ -49,15 +49,18 @@ static int group_setup(void **state)
     snprintf(passwd_path, sizeof(passwd_path), "%s/passwd", dir);
     snprintf(group_path, sizeof(group_path), "%s/group", dir);
     snprintf(missing_path, sizeof(missing_path), "%s/absent", dir);
-    /* An over-long line whose continuation (from byte 1023 on, past one fgets buffer) starts with
-     * "alice:": the reader must not take it for alice's entry. */
+    /* An over-long line with "alice:" where a continuation would start for a reader with a
+     * 1024- or 4096-byte buffer (localdb reads 4095 bytes per fgets), at bytes 1023, 4095 and
+     * 8190: the reader must not take any of them for alice's entry. */
     n = (size_t)snprintf(longline, sizeof(longline), "filler:x:1:1:");
-    memset(longline + n, 'x', 1023 - n);
-    snprintf(longline + 1023, sizeof(longline) - 1023, "alice:x:2:2::/:/bin/sh\n");
-    passwd = malloc(4096);
+    memset(longline + n, 'x', sizeof(longline) - n);
+    for (at = 1023; at <= 8190; at = at == 1023 ? 4095 : at + 4095)
+        memcpy(longline + at, "alice:x:2:2:", 12);
+    snprintf(longline + 8190 + 12, sizeof(longline) - 8190 - 12, ":/:/bin/sh\n");
+    passwd = malloc(16384);
     if (passwd == NULL)
         return -1;
-    snprintf(passwd, 4096,
+    snprintf(passwd, 16384,
              "root:x:0:0:root:/root:/bin/bash\n"
              "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
              "%s"
