@@ -811,38 +811,46 @@ int oidc_json_get_array(const cJSON *obj, const char *name, const cJSON **out)
     return OIDC_OK;
 }
 
-const cJSON *oidc_json_get_path(const cJSON *obj, const char *path)
+#define PATH_DOTS_MAX 16 /* bounds the backtracking of path_walk() */
+
+/* The member at path below cur: the first step is the shortest run of the path that names a
+ * member from which the rest resolves; so nested objects come first ("realm_access.roles"), and
+ * member names that hold dots ("kubernetes.io") are reached when no nesting fits. */
+static const cJSON *path_walk(const cJSON *cur, const char *p)
 {
     char step[128];
-    const char *p = path;
-    const cJSON *cur = obj, *next;
+    const cJSON *next, *found;
     size_t n;
 
-    if (path == NULL || *path == '\0')
-        return NULL;
-    while (cur != NULL) {
-        /* The step is the longest run of the remaining path that names a member, so a member
-         * whose name has dots ("kubernetes.io" in Kubernetes tokens) is reachable. */
-        n = strlen(p);
-        for (next = NULL;;) {
-            if (n > 0 && n < sizeof(step) && p[n - 1] != '.') {
-                memcpy(step, p, n);
-                step[n] = '\0';
-                if ((next = member(cur, step)) != NULL)
-                    break;
-            }
-            while (n > 0 && p[n - 1] != '.') /* back to the previous dot */
-                n--;
-            if (n == 0)
-                return NULL;
-            n--; /* p[n] is that dot */
+    for (n = 0;; n++) {
+        if (p[n] != '.' && p[n] != '\0')
+            continue;
+        if (n == 0 || p[n - 1] == '.' || n >= sizeof(step))
+            return NULL; /* an empty step, or one too long */
+        memcpy(step, p, n);
+        step[n] = '\0';
+        if ((next = member(cur, step)) != NULL) {
+            if (p[n] == '\0')
+                return next;
+            if ((found = path_walk(next, p + n + 1)) != NULL)
+                return found;
         }
-        cur = next;
         if (p[n] == '\0')
-            return cur;
-        p += n + 1;
+            return NULL;
     }
-    return NULL;
+}
+
+const cJSON *oidc_json_get_path(const cJSON *obj, const char *path)
+{
+    size_t dots = 0;
+    const char *p;
+
+    if (obj == NULL || path == NULL || *path == '\0')
+        return NULL;
+    for (p = path; *p != '\0'; p++)
+        if (*p == '.' && ++dots > PATH_DOTS_MAX)
+            return NULL;
+    return path_walk(obj, path);
 }
 
 int oidc_json_string_or_array_has(const cJSON *v, const char *s)

@@ -32,9 +32,10 @@ int oidc_json_get_bool(const cJSON *obj, const char *name, int *out);
 int oidc_json_get_int64(const cJSON *obj, const char *name, int64_t *out);
 int oidc_json_get_object(const cJSON *obj, const char *name, const cJSON **out);
 int oidc_json_get_array(const cJSON *obj, const char *name, const cJSON **out);
-/* Dotted path lookup ("realm_access.roles"); NULL when any step is missing or not an object. A
- * step is the longest run of the remaining path that names a member, so member names with dots
- * work too: "kubernetes.io.serviceaccount.name" walks "kubernetes.io", then "serviceaccount". */
+/* Dotted path lookup ("realm_access.roles"); NULL when no walk reaches a member. Nested objects
+ * come first; a member whose name holds dots is reached when no nesting fits:
+ * "kubernetes.io.serviceaccount.name" walks "kubernetes.io" (there is no "kubernetes"), then
+ * "serviceaccount". At most 16 dots. */
 const cJSON *oidc_json_get_path(const cJSON *obj, const char *path);
 /* Whether a claim value (string or array of strings) contains s. */
 int oidc_json_string_or_array_has(const cJSON *v, const char *s);

@@ -937,28 +937,44 @@ static void test_get_path_non_object_intermediate(void **state)
     cJSON_Delete(root);
 }
 
-/* Member names may contain dots: the longest run of steps naming a member wins. */
+/* Member names may contain dots: nested objects come first, dotted names when no nesting fits. */
 static void test_get_path_dotted_member_names(void **state)
 {
     static const char doc[] = "{\"kubernetes.io\":{\"serviceaccount\":{\"name\":\"b\"}},"
                               "\"kubernetes\":{\"io\":{\"x\":1}},\"a.b\":{\"c\":2},"
-                              "\"a\":{\"b\":{\"d\":3}}}";
+                              "\"a\":{\"b\":{\"d\":3}},\"r.s\":\"top\",\"r\":{\"s\":\"nested\"}}";
     cJSON *root = NULL;
     const cJSON *v;
+    char deep[64];
+    size_t i;
 
     (void)state;
     assert_int_equal(parse_n(doc, strlen(doc), &root), OIDC_OK);
+    /* no "kubernetes" member leads there: "kubernetes.io" does */
     v = oidc_json_get_path(root, "kubernetes.io.serviceaccount.name");
     assert_non_null(v);
     assert_string_equal(v->valuestring, "b");
-    /* "kubernetes.io" is a member, so the path does not go through "kubernetes" */
-    assert_null(oidc_json_get_path(root, "kubernetes.io.x"));
-    /* the longer name wins: "a.b" then "c"; "a.b.d" finds no "d" under "a.b" */
+    /* nesting first: "kubernetes" -> "io" -> "x" */
+    v = oidc_json_get_path(root, "kubernetes.io.x");
+    assert_non_null(v);
+    assert_int_equal((int)v->valuedouble, 1);
+    /* "a" -> "b" has no "c": the walk backs up and finds "a.b" -> "c" */
     v = oidc_json_get_path(root, "a.b.c");
     assert_non_null(v);
     assert_int_equal((int)v->valuedouble, 2);
-    assert_null(oidc_json_get_path(root, "a.b.d"));
+    v = oidc_json_get_path(root, "a.b.d");
+    assert_non_null(v);
+    assert_int_equal((int)v->valuedouble, 3);
+    /* a top-level claim named like a path does not shadow the nested one */
+    v = oidc_json_get_path(root, "r.s");
+    assert_non_null(v);
+    assert_string_equal(v->valuestring, "nested");
     assert_null(oidc_json_get_path(root, "kubernetes.io."));
+    /* over 16 dots: refused, whatever the document */
+    for (i = 0; i < 17; i++)
+        memcpy(deep + 2 * i, "a.", 2);
+    memcpy(deep + 34, "b", 2);
+    assert_null(oidc_json_get_path(root, deep));
     cJSON_Delete(root);
 }
 
