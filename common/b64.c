@@ -130,3 +130,27 @@ char *oidc_b64url_encode(const unsigned char *in, size_t len)
     out[o] = '\0';
     return out;
 }
+
+int oidc_jws_shape_ok(const char *s)
+{
+    size_t parts = 0, len = 0;
+
+    if (s == NULL)
+        return 0;
+    for (;; s++) {
+        if (*s == '.' || *s == '\0') {
+            if (len == 0)
+                return 0;
+            parts++;
+            len = 0;
+            if (*s == '\0')
+                break;
+            continue;
+        }
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_'))
+            return 0;
+        len++;
+    }
+    return parts == 3;
+}

@@ -17,4 +17,9 @@ int oidc_b64url_decode_buf(const char *in, size_t inlen, unsigned char *out, siz
 /* Encodes without padding; returns a malloc'd NUL-terminated string or NULL. */
 char *oidc_b64url_encode(const unsigned char *in, size_t len);
 
+/* Whether s has the shape of a compact JWS: three non-empty parts of base64url characters
+ * separated by two dots, nothing else (a cheap test before any decoding: is this a token at all,
+ * or a password?). */
+int oidc_jws_shape_ok(const char *s);
+
 #endif

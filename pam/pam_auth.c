@@ -9,6 +9,7 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "b64.h"
 #include "cache.h"
 #include "json.h"
 #include "jwt.h"
@@ -37,21 +38,6 @@ static int refuse_tell(struct oidc_pam_ctx *c, int rc, const char *reason)
     return refuse(c, rc, reason);
 }
 
-/* Whether s has the shape of a compact JWS: three base64url parts. */
-static int looks_like_jws(const char *s)
-{
-    size_t dots = 0;
-
-    for (; *s != '\0'; s++) {
-        if (*s == '.')
-            dots++;
-        else if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-                   (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
-            return 0;
-    }
-    return dots == 2;
-}
-
 /* The token: PAM_AUTHTOK with use_first_pass/try_first_pass, else the chunked prompt. */
 static int get_token(struct oidc_pam_ctx *c, const char *prompt, char **tok, size_t *len)
 {
@@ -61,7 +47,7 @@ static int get_token(struct oidc_pam_ctx *c, const char *prompt, char **tok, siz
     *len = 0;
     if (c->cfg->use_first_pass || c->cfg->try_first_pass) {
         if (pam_get_item(c->pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS && item != NULL &&
-            looks_like_jws(item)) {
+            oidc_jws_shape_ok(item)) {
             if ((*tok = strdup(item)) == NULL)
                 return PAM_BUF_ERR;
             *len = strlen(*tok);

@@ -10,6 +10,7 @@
  * is not answered: exit 1, nothing on standard output, because an answer to a prompt we do not
  * understand could hand the token to the wrong question or say "yes" to an unknown host key. */
 #include "config.h"
+#include "b64.h"
 #include "oidcctl.h"
 
 #include <errno.h>
@@ -86,29 +87,6 @@ static enum prompt_kind classify(const char *prompt, size_t *offset)
         return PROMPT_BAD_NEXT;
     *offset = v;
     return PROMPT_NEXT;
-}
-
-/* A JWS in compact form: three non-empty base64url segments separated by two dots. */
-static int looks_like_jws(const char *t)
-{
-    size_t seg = 0, len = 0;
-
-    for (;; t++) {
-        if (*t == '.' || *t == '\0') {
-            if (len == 0)
-                return 0;
-            seg++;
-            len = 0;
-            if (*t == '\0')
-                break;
-            continue;
-        }
-        if (!((*t >= 'A' && *t <= 'Z') || (*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') ||
-              *t == '-' || *t == '_'))
-            return 0;
-        len++;
-    }
-    return seg == 3;
 }
 
 /* The token from the variable name (trimmed, copied). */
@@ -240,7 +218,7 @@ int cmd_askpass(int argc, char **argv)
         return r;
     r = CTL_USAGE;
     len = strlen(token);
-    if (!looks_like_jws(token)) {
+    if (!oidc_jws_shape_ok(token)) {
         ctl_err("askpass: the token is not a JWS in compact form (three base64url parts "
                 "separated by dots)");
         goto out;
