@@ -14,6 +14,7 @@
 #include "oidcctl.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 
 #define ENV_FILE  "OIDC_TOKEN_FILE"
 #define ENV_TOKEN "OIDC_TOKEN"
+#define ENV_HOSTS "OIDC_TOKEN_HOSTS"
+#define HOST_MAX  256
 #define SHOW_MAX  80 /* bytes of a refused prompt echoed on standard error */
 #define COUNT_MAX 20 /* digits of a byte count */
 #define ASKPASS_N 1  /* exit code for a prompt that is not answered */
@@ -32,9 +35,10 @@ enum prompt_kind { PROMPT_OTHER = 0, PROMPT_FIRST, PROMPT_NEXT, PROMPT_BAD_NEXT 
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: oidcctl askpass [--token-file FILE | --token-env VAR] PROMPT\n"
-            "  As SSH_ASKPASS: the token comes from $" ENV_FILE " (a file) or $" ENV_TOKEN ".\n");
+    fprintf(f, "Usage: oidcctl askpass [--token-file FILE | --token-env VAR] [--hosts PATTERNS] "
+               "PROMPT\n"
+               "  As SSH_ASKPASS: the token comes from $" ENV_FILE " (a file) or $" ENV_TOKEN
+               ";\n  $" ENV_HOSTS " (or --hosts) limits the hosts it is given to.\n");
 }
 
 /* The prompt the module wrote, out of what ssh passes: sshd puts PAM text messages, each ending
@@ -53,6 +57,43 @@ static const char *module_prompt(const char *prompt)
         memchr(p + 1, '(', (size_t)(close - p - 1)) != NULL)
         return p;
     return close + 2;
+}
+
+/* The host of the "(user@host) " prefix OpenSSH puts in front of a keyboard-interactive prompt
+ * (before any PAM messages), into host (cap bytes); 0 when the prompt has no such prefix. */
+static int prompt_host(const char *prompt, char *host, size_t cap)
+{
+    const char *p = prompt, *at, *close;
+
+    if (*p != '(' || (close = strpbrk(p, ")\n")) == NULL || *close != ')' || close[1] != ' ')
+        return 0;
+    for (at = close; at > p && *at != '@'; at--)
+        ;
+    if (at == p || (size_t)(close - at - 1) >= cap || close == at + 1)
+        return 0;
+    memcpy(host, at + 1, (size_t)(close - at - 1));
+    host[close - at - 1] = '\0';
+    return 1;
+}
+
+/* Whether host matches one of the glob patterns of list (commas and blanks separate them). */
+static int host_allowed(const char *list, const char *host)
+{
+    char pat[HOST_MAX];
+    size_t n;
+
+    while (*list != '\0') {
+        n = strcspn(list, ", \t");
+        if (n > 0 && n < sizeof(pat)) {
+            memcpy(pat, list, n);
+            pat[n] = '\0';
+            if (fnmatch(pat, host, FNM_CASEFOLD) == 0)
+                return 1;
+        }
+        list += n;
+        list += strspn(list, ", \t");
+    }
+    return 0;
 }
 
 static int starts_with(const char *s, const char *prefix)
@@ -142,10 +183,12 @@ int cmd_askpass(int argc, char **argv)
     static const struct option opts[] = {
         {"token-file", required_argument, NULL, 'f'},
         {"token-env", required_argument, NULL, 'e'},
+        {"hosts", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *file = NULL, *var = NULL, *prompt, *hint;
+    const char *file = NULL, *var = NULL, *hosts = NULL, *prompt, *hint;
+    char host[HOST_MAX];
     char out[OIDC_TOKPROMPT_CHUNK + 2], shown[SHOW_MAX + 1];
     char *token = NULL;
     size_t offset = 0, len, n;
@@ -160,6 +203,9 @@ int cmd_askpass(int argc, char **argv)
             break;
         case 'e':
             var = optarg;
+            break;
+        case 'H':
+            hosts = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -192,6 +238,20 @@ int cmd_askpass(int argc, char **argv)
         ctl_err("askpass: malformed continuation prompt, not answered: '%s'",
                 oidc_printable(shown, sizeof(shown), prompt));
         return CTL_USAGE;
+    }
+    /* every host ssh reaches while SSH_ASKPASS is set (each ProxyJump hop too) can show this
+     * prompt: with a host list, the token goes only to the hosts named in the prompt's prefix */
+    if (hosts == NULL && (hosts = getenv(ENV_HOSTS)) != NULL && hosts[0] == '\0')
+        hosts = NULL;
+    if (hosts != NULL && !prompt_host(prompt, host, sizeof(host))) {
+        ctl_err("askpass: a host list is set but the prompt names no host ('(user@host) '): not "
+                "answered");
+        return ASKPASS_N;
+    }
+    if (hosts != NULL && !host_allowed(hosts, host)) {
+        ctl_err("askpass: host '%s' is not in the host list: not answered",
+                oidc_printable(shown, sizeof(shown), host));
+        return ASKPASS_N;
     }
 
     if (file == NULL && var == NULL) {

@@ -164,6 +164,22 @@ all "continuation prompt as ssh shows it: answered" \
 refused "password prompt as ssh shows it refused" 1 "(ci@runner.example) Password: " \
     --token-file "$WORK/token"
 refused "a prefix that is not (user@host) refused" 1 "(runner) $FIRST" --token-file "$WORK/token"
+# a host list: the token goes only to the hosts it names (ProxyJump hops and other hosts ask too)
+ask "(ci@runner.example) $FIRST" --token-file "$WORK/token" --hosts "bastion, runner.*"
+all "host list: a listed host is answered" '[ "$RC" = 0 ] && [ "$(wc -c <"$WORK/out")" = 1002 ]'
+refused "host list: another host is not answered" 1 "(ci@evil.example) $FIRST" \
+    --token-file "$WORK/token" --hosts "bastion, runner.*"
+refused "host list: a prompt without (user@host) is not answered" 1 "$FIRST" \
+    --token-file "$WORK/token" --hosts "runner.*"
+export OIDC_TOKEN_HOSTS="runner.example"
+ask "$(printf '(ci@runner.example) Welcome\n%s' "$FIRST")" --token-file "$WORK/token"
+all "host list from \$OIDC_TOKEN_HOSTS, prefix before PAM messages: answered" '[ "$RC" = 0 ]'
+OIDC_TOKEN_HOSTS="bastion"
+ask "(ci@runner.example) $FIRST" --token-file "$WORK/token"
+all "host list from \$OIDC_TOKEN_HOSTS: another host is not answered" \
+    '[ "$RC" = 1 ] && [ ! -s "$WORK/out" ]'
+unset OIDC_TOKEN_HOSTS
+
 # sshd puts PAM text messages in front of the prompt
 ask "$(printf 'Welcome to the job runner\nToken logins only\n%s' "$FIRST")" --token-file "$WORK/token"
 all "prompt after PAM messages: answered" '[ "$RC" = 0 ] && [ "$(wc -c <"$WORK/out")" = 1002 ]'
