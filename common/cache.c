@@ -273,13 +273,9 @@ static int cmp_group_name(const void *a, const void *b)
     return strcmp(((const struct oidc_group *)a)->name, ((const struct oidc_group *)b)->name);
 }
 
-/* A deep copy; the groups are kept in name order. */
-static struct oidc_cache_user *user_dup(const struct oidc_cache_user *s)
+int oidc_cache_user_copy(const struct oidc_cache_user *s, struct oidc_cache_user *u)
 {
-    struct oidc_cache_user *u = calloc(1, sizeof(*u));
-
-    if (u == NULL)
-        return NULL;
+    memset(u, 0, sizeof(*u));
     memcpy(u->name, s->name, sizeof(u->name));
     u->uid = s->uid;
     u->gid = s->gid;
@@ -303,10 +299,24 @@ static struct oidc_cache_user *user_dup(const struct oidc_cache_user *s)
         if (u->n_groups > 1)
             qsort(u->groups, u->n_groups, sizeof(*u->groups), cmp_group_name);
     }
-    return u;
+    return OIDC_OK;
 fail:
-    user_free(u);
-    return NULL;
+    oidc_cache_user_clear(u);
+    return OIDC_ERR_NOMEM;
+}
+
+/* A deep copy on the heap. */
+static struct oidc_cache_user *user_dup(const struct oidc_cache_user *s)
+{
+    struct oidc_cache_user *u = malloc(sizeof(*u));
+
+    if (u == NULL)
+        return NULL;
+    if (oidc_cache_user_copy(s, u) != OIDC_OK) {
+        free(u);
+        return NULL;
+    }
+    return u;
 }
 
 static void view_invalidate(struct oidc_cache *c)

@@ -111,5 +111,7 @@ int oidc_cache_preprovision_uid(const struct oidc_provider_cfg *p, const char *n
                                 const char *subject, uint32_t *uid, struct oidc_err *err);
 
 void oidc_cache_user_clear(struct oidc_cache_user *u); /* frees the members, not u */
+/* A deep copy of src into dst (groups in name order); on failure dst is left cleared. */
+int oidc_cache_user_copy(const struct oidc_cache_user *src, struct oidc_cache_user *dst);
 
 #endif

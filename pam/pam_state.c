@@ -83,35 +83,6 @@ int oidc_pam_preauth_name(const struct oidc_cfg *cfg, const char *name)
     return 0;
 }
 
-static int copy_user(const struct oidc_cache_user *src, struct oidc_cache_user *dst)
-{
-    size_t i;
-
-    memset(dst, 0, sizeof(*dst));
-    memcpy(dst->name, src->name, sizeof(dst->name));
-    dst->uid = src->uid;
-    dst->gid = src->gid;
-    dst->first_login = src->first_login;
-    dst->last_login = src->last_login;
-    dst->expires = src->expires;
-    dst->flags = src->flags;
-    if ((src->issuer != NULL && (dst->issuer = strdup(src->issuer)) == NULL) ||
-        (src->subject != NULL && (dst->subject = strdup(src->subject)) == NULL) ||
-        (src->provider != NULL && (dst->provider = strdup(src->provider)) == NULL))
-        return OIDC_ERR_NOMEM;
-    if (src->n_groups > 0) {
-        if ((dst->groups = calloc(src->n_groups, sizeof(*dst->groups))) == NULL)
-            return OIDC_ERR_NOMEM;
-        for (i = 0; i < src->n_groups; i++) {
-            dst->groups[i].gid = src->groups[i].gid;
-            if ((dst->groups[i].name = strdup(src->groups[i].name)) == NULL)
-                return OIDC_ERR_NOMEM;
-            dst->n_groups = i + 1;
-        }
-    }
-    return OIDC_OK;
-}
-
 int oidc_pam_cache_lookup(const struct oidc_cfg *cfg, const char *name, struct oidc_cache_user *out,
                           struct oidc_err *err)
 {
@@ -136,8 +107,8 @@ int oidc_pam_cache_lookup(const struct oidc_cfg *cfg, const char *name, struct o
         return r;
     if ((u = oidc_cache_find(cache, name)) == NULL)
         r = OIDC_ERR_NOTFOUND;
-    else if ((r = copy_user(u, out)) != OIDC_OK)
-        oidc_cache_user_clear(out);
+    else
+        r = oidc_cache_user_copy(u, out);
     oidc_cache_close(cache);
     return r;
 }
