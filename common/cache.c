@@ -411,7 +411,7 @@ static int user_add(struct oidc_cache *c, struct oidc_cache_user *u)
     uint32_t i = (uint32_t)c->n_users;
     size_t k;
 
-    if (c->n_users == c->cap_users) {
+    if (c->n_users >= c->cap_users || c->users == NULL) {
         size_t cap = c->cap_users != 0 ? c->cap_users * 2 : 64;
         if ((nu = realloc(c->users, cap * sizeof(*nu))) == NULL)
             return -1;
@@ -441,9 +441,13 @@ static int user_add(struct oidc_cache *c, struct oidc_cache_user *u)
 /* Removes and frees user i. */
 static void user_remove(struct oidc_cache *c, uint32_t i)
 {
-    struct oidc_cache_user *u = c->users[i];
+    struct oidc_cache_user *u;
     uint32_t last = (uint32_t)c->n_users - 1;
     size_t k;
+
+    if (c->users == NULL || i >= c->n_users)
+        return;
+    u = c->users[i];
 
     for (k = 0; k < u->n_groups; k++)
         group_unref(c, u->groups[k].name);
@@ -619,7 +623,8 @@ static int load_meta(struct oidc_cache *c, const char *name, const unsigned char
     long i = find_user(c, name);
     int r;
 
-    if (oidc_cache_meta_decode(rec, len, &m) != 0)
+    if (oidc_cache_meta_decode(rec, len, &m) != 0 || m.issuer == NULL || m.subject == NULL ||
+        m.provider == NULL)
         return CORRUPT("a provenance record does not decode");
     if (i < 0)
         return CORRUPT("a provenance record has no user record");
@@ -635,10 +640,10 @@ static int load_meta(struct oidc_cache *c, const char *name, const unsigned char
         (m.ngroups > 0 && (u->groups = calloc(m.ngroups, sizeof(*u->groups))) == NULL))
         return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
     while ((r = oidc_cache_meta_next_group(&m, &pos, &gid, &gname)) == 1) {
-        if (u->n_groups >= m.ngroups)
+        if (gname == NULL || u->n_groups >= m.ngroups)
             return CORRUPT("a provenance record has more groups than it says");
         for (k = 0; k < u->n_groups; k++)
-            if (strcmp(u->groups[k].name, gname) == 0)
+            if (oidc_streq(u->groups[k].name, gname))
                 return CORRUPT("a user lists a group twice");
         if (strcmp(gname, u->name) == 0)
             return CORRUPT("a user lists its own private group as a supplementary group");
