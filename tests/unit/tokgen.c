@@ -8,6 +8,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include "b64.h"
@@ -31,16 +32,46 @@ static const char *md_of(const char *alg)
     return NULL;
 }
 
+/* An RSA key of bits: generated, or, when TG_KEY_DIR names a directory of PEM files
+ * rsa<bits>-<n>.pem (n from 1), the next of those in turn. RSA key generation under valgrind takes
+ * minutes; tests/run-all.sh makes such a pool with openssl for its valgrind stage. */
+static EVP_PKEY *rsa_key(unsigned bits)
+{
+    static unsigned next[2];
+    const char *dir = getenv("TG_KEY_DIR");
+    unsigned *n = &next[bits == 1024 ? 0 : 1];
+    char path[4096];
+    EVP_PKEY *pkey = NULL;
+    FILE *f;
+
+    if (dir != NULL && *dir != '\0') {
+        snprintf(path, sizeof(path), "%s/rsa%u-%u.pem", dir, bits, *n + 1);
+        if ((f = fopen(path, "re")) == NULL && *n > 0) {
+            *n = 0; /* wrap around */
+            snprintf(path, sizeof(path), "%s/rsa%u-%u.pem", dir, bits, 1u);
+            f = fopen(path, "re");
+        }
+        if (f != NULL) {
+            pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+            fclose(f);
+            CHECK(pkey != NULL && EVP_PKEY_get_bits(pkey) == (int)bits);
+            (*n)++;
+            return pkey;
+        }
+    }
+    return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+}
+
 struct tg_key *tg_key_new(const char *alg, const char *kid)
 {
     struct tg_key *k = calloc(1, sizeof(*k));
 
     CHECK(k != NULL);
     if (strcmp(alg, "RS256-1024") == 0) {
-        k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+        k->pkey = rsa_key(1024);
         snprintf(k->alg, sizeof(k->alg), "RS256");
     } else if (alg[0] == 'R' || alg[0] == 'P') {
-        k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+        k->pkey = rsa_key(2048);
         snprintf(k->alg, sizeof(k->alg), "%s", alg);
     } else if (strcmp(alg, "ES256") == 0) {
         k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
