@@ -6,19 +6,11 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 OIDCCTL=${OIDCCTL:-$top_builddir/tools/oidcctl}
-PASS=0
-FAIL=0
 WORK=$(mktemp -d /tmp/oidc-askpass.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 unset OIDC_TOKEN OIDC_TOKEN_FILE SSH_ASKPASS_PROMPT
 
-ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
-not_ok() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
-check() {
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+. "$top_srcdir/tests/integration/results.sh"
 # all NAME CONDITION...: like check, for a condition given as one shell string (&& inside)
 all() {
     name=$1
@@ -239,5 +231,4 @@ check "no prompt argument: exit 2" [ $? = 2 ]
 check "no part of the token ever appeared on stderr" \
     sh -c '! grep -qF "$1" "$2"' - "$(printf %s "$TOKEN" | cut -c 100-140)" "$WORK/allerr"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+finish

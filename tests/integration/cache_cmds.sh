@@ -7,9 +7,6 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 OIDCCTL=${OIDCCTL:-$top_builddir/tools/oidcctl}
-PASS=0
-FAIL=0
-
 if [ "$(id -u)" != 0 ]; then
     echo "SKIP: the configuration must be root-owned, so these tests run as root"
     exit 77
@@ -20,25 +17,7 @@ STATE=$WORK/state
 CONF=$WORK/conf
 CACHE=$STATE/cache.cdb
 
-ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
-not_ok() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
-check() {
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-# expect_exit NAME CODE PATTERN CMD...: CMD must exit with CODE and its output match PATTERN
-expect_exit() {
-    name=$1 code=$2 pattern=$3
-    shift 3
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" = "$code" ] && printf '%s\n' "$out" | grep -Eq -- "$pattern"; then
-        ok "$name"
-    else
-        not_ok "$name (exit $rc, wanted $code; output: $(printf '%s' "$out" | tail -n 3))"
-    fi
-}
+. "$top_srcdir/tests/integration/results.sh"
 write_config() { # write_config [home template of the preauth provider]
     {
         printf '[global]\nstate_dir = %s\n\n' "$STATE"
@@ -147,5 +126,4 @@ check "all 200 concurrently added users are present ($n)" test "$n" = 200
 expect_exit "cache verify clean after 200 concurrent writers" 0 'cache OK: 201 users' ctl cache verify
 check "no temporary file left behind" test "$(ls "$STATE" | grep -c '^cache\.cdb\.')" = 0
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+finish

@@ -7,9 +7,6 @@ set -u
 : "${top_builddir:=$top_srcdir}"
 OIDCCTL=${OIDCCTL:-$top_builddir/tools/oidcctl}
 IDP_DIR=$top_srcdir/tests/idp
-PASS=0
-FAIL=0
-
 if [ -z "${IDP_NODE_MODULES:-}" ] && [ ! -d "$IDP_DIR/node_modules" ]; then
     echo "SKIP: the test IdP's Node modules are missing (cd tests/idp && npm ci)"
     exit 77
@@ -27,33 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
-not_ok() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
-
-# check NAME CONDITION...: runs the condition, records the result
-check() {
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-
-# expect_exit NAME CODE PATTERN CMD...: CMD must exit with CODE and its output match PATTERN
-expect_exit() {
-    name=$1 code=$2 pattern=$3
-    shift 3
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" = "$code" ] && printf '%s\n' "$out" | grep -Eq -- "$pattern"; then
-        ok "$name"
-    else
-        not_ok "$name (exit $rc, wanted $code; output: $(printf '%s' "$out" | tail -n 3))"
-    fi
-}
-
-finish() {
-    echo "$PASS passed, $FAIL failed"
-    [ "$FAIL" = 0 ]
-}
+. "$top_srcdir/tests/integration/results.sh"
 
 start_idp() {
     "$IDP_DIR/idp-ctl.sh" start "$IDP" >/dev/null || { echo "cannot start the test IdP"; exit 99; }
