@@ -22,6 +22,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 static char dir[64];
 static char path[96];
 
+static void cleanup(void)
+{
+    char tmp[128];
+
+    snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
+    unlink(tmp);
+    unlink(path);
+    rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -30,6 +40,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (mkdtemp(dir) == NULL)
         abort();
     snprintf(path, sizeof(path), "%s/%s", dir, OIDC_CACHE_FILE);
+    atexit(cleanup);
     return 0;
 }
 
