@@ -1,7 +1,7 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: dependencies, then gcc and clang builds with -Werror and
-# `make check` (unit tests and integration tests against the bundled IdP), unit tests under
-# ASan+UBSan and under valgrind, `make distcheck`, scan-build, the clang-format check, the
+# `make check` (unit tests and integration tests against the bundled IdP), a libFuzzer smoke run
+# of every parser, unit tests under ASan+UBSan and under valgrind, `make distcheck`, scan-build, the clang-format check, the
 # end-to-end tests (real sshd, ssh, sudo in a sandbox), the benchmarks, and a check that the
 # build left no untracked files. Exit 0 only if every stage passed.
 set -u
@@ -87,6 +87,8 @@ stage gcc-build build "$ROOT/build-gcc" CC=gcc --enable-werror
 stage gcc-check check_in "$ROOT/build-gcc"
 stage clang-build build "$ROOT/build-clang" CC=clang --enable-werror
 stage clang-check check_in "$ROOT/build-clang"
+stage fuzz-build build "$ROOT/build-fuzz" CC=clang --enable-fuzzing --enable-werror CFLAGS='-O1 -g'
+stage fuzz-smoke "$ROOT/tests/fuzz-smoke.sh" "$ROOT/build-fuzz"
 stage asan-ubsan-build build "$ROOT/build-asan" CC=gcc \
     CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
     LDFLAGS="-fsanitize=address,undefined"
