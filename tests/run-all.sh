@@ -1,9 +1,9 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: dependencies, then gcc and clang builds with -Werror and
 # `make check` (unit tests and integration tests against the bundled IdP), a libFuzzer smoke run
-# of every parser, unit tests under ASan+UBSan and under valgrind, `make distcheck`, scan-build, the clang-format check, the
-# end-to-end tests (real sshd, ssh, sudo in a sandbox), the benchmarks, and a check that the
-# build left no untracked files. Exit 0 only if every stage passed.
+# of every parser, unit tests under ASan+UBSan and under valgrind, `make distcheck`, scan-build,
+# the clang-format check, the end-to-end tests (real sshd, ssh, sudo in a sandbox), the
+# benchmarks, and a check that the build left no untracked files. Exit 0 only if every stage passed.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
