@@ -3,6 +3,7 @@
  * initgroups lists are derived from them when the file is written. */
 #include "config.h"
 #include "cache.h"
+#include "cache_layout.h"
 #include "idhash.h"
 #include "localdb.h"
 
@@ -665,20 +666,8 @@ static int load_meta(struct oidc_cache *c, const char *name, const unsigned char
 static int cdb_layout_ok(const struct cdb *db, off_t fsize, unsigned records_end)
 {
     const unsigned char *h = cdb_get(db, 2048, 0);
-    uint32_t pos, n, first = UINT32_MAX;
-    unsigned i;
 
-    if (h == NULL)
-        return 0;
-    for (i = 0; i < 256; i++) {
-        pos = oidc_cache_get_u32(h + 8 * i);
-        n = oidc_cache_get_u32(h + 8 * i + 4);
-        if (pos < 2048 || (off_t)pos > fsize || (uint64_t)n * 8 > (uint64_t)(fsize - pos))
-            return 0;
-        if (pos < first)
-            first = pos;
-    }
-    return first == records_end;
+    return h != NULL && oidc_cache_records_end(h, (uint64_t)fsize) == records_end;
 }
 
 static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
@@ -692,7 +681,8 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
     struct oidc_cache_pw pw;
     uint32_t n, idv;
     uint64_t gen;
-    int r = OIDC_ERR_INTERNAL, have_version = 0, cdb_open = 0;
+    int r = OIDC_ERR_INTERNAL, have_version = 0, cdb_open = 0, index_bad = 0;
+    struct oidc_cache_index index[sizeof(OIDC_CACHE_INDEXED) - 1] = {{NULL, 0}};
     struct stat st;
 
     if (fstat(fd, &st) != 0)
@@ -789,6 +779,17 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
             c->preauth.len = c->preauth.cap = vlen;
             c->has_preauth = 1;
             break;
+        case OIDC_CACHE_K_INDEX: {
+            const char *t = klen == 2 && key[1] != '\0' ? strchr(OIDC_CACHE_INDEXED, key[1]) : NULL;
+            if (t == NULL || index[t - OIDC_CACHE_INDEXED].nb != 0) {
+                r = CORRUPT("a lookup index of an unknown kind, or a second one");
+                goto out;
+            }
+            /* derived data: a malformed one is rebuilt by the next commit (below) */
+            if (oidc_cache_index_decode(val, vlen, &index[t - OIDC_CACHE_INDEXED]) != 0)
+                index_bad = 1;
+            break;
+        }
         case OIDC_CACHE_K_SERIAL:
             if (klen != 1 || c->file_gen != 0 || oidc_cache_serial_decode(val, vlen, &gen) != 0) {
                 r = CORRUPT("a bad or second generation record");
@@ -813,6 +814,13 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
         r = CORRUPT("no version record");
         goto out;
     }
+    /* A file without a lookup index (written before there was one), or with one that does not
+     * fit, is rewritten with a new one by the next commit, even when nothing else changed. */
+    for (i = 0; i < sizeof(index) / sizeof(index[0]); i++)
+        if (index[i].nb == 0 || oidc_cache_index_check(&index[i], pos) != 0)
+            index_bad = 1;
+    if (index_bad && !c->readonly)
+        c->dirty = 1;
     for (i = 0; i < n_metas; i++)
         if ((r = load_meta(c, metas[i].key, metas[i].rec, metas[i].len, err)) != OIDC_OK)
             goto out;
@@ -1412,12 +1420,18 @@ const struct oidc_cache_user *oidc_cache_at(const struct oidc_cache *c, size_t i
 
 /* ------------------------------------------------------------------ commit */
 
-static int put(struct cdb_make *m, const unsigned char *key, size_t klen,
+static int put_flags(struct oidc_cache_layout *m, const unsigned char *key, size_t klen,
+                     const struct oidc_cache_buf *b, unsigned flags)
+{
+    if (b->failed)
+        return -1;
+    return oidc_cache_layout_add(m, key, klen, b->p, b->len, flags);
+}
+
+static int put(struct oidc_cache_layout *m, const unsigned char *key, size_t klen,
                const struct oidc_cache_buf *b)
 {
-    if (b->failed || b->len > UINT32_MAX)
-        return -1;
-    return cdb_make_add(m, key, (unsigned)klen, b->p, (unsigned)b->len);
+    return put_flags(m, key, klen, b, 0);
 }
 
 static void enc_pw(struct oidc_cache_buf *b, const struct oidc_cache_user *u)
@@ -1479,7 +1493,8 @@ static int cmp_grp_idx(const void *a, const void *b, void *ctx)
     return strcmp(g[*(const uint32_t *)a].name, g[*(const uint32_t *)b].name);
 }
 
-static int put_user(struct cdb_make *m, struct oidc_cache_buf *b, const struct oidc_cache_user *u)
+static int put_user(struct oidc_cache_layout *m, struct oidc_cache_buf *b,
+                    const struct oidc_cache_user *u)
 {
     unsigned char key[OIDC_CACHE_KEY_MAX];
     size_t kn, ki;
@@ -1488,13 +1503,14 @@ static int put_user(struct cdb_make *m, struct oidc_cache_buf *b, const struct o
     enc_pw(b, u);
     if (put(m, key, kn, b) != 0)
         return -1;
-    ki = oidc_cache_key_id(OIDC_CACHE_K_USER_ID, u->uid, key);
-    if (put(m, key, ki, b) != 0)
-        return -1;
-    key[0] = OIDC_CACHE_K_INITGROUPS;
+    /* right after the "n" record: initgroups reads both, and finds this one on the same page */
     oidc_cache_key_name(OIDC_CACHE_K_INITGROUPS, u->name, key);
     enc_initgroups(b, u);
-    if (put(m, key, kn, b) != 0)
+    if (put_flags(m, key, kn, b, OIDC_CACHE_LAYOUT_FOLLOW) != 0)
+        return -1;
+    enc_pw(b, u);
+    ki = oidc_cache_key_id(OIDC_CACHE_K_USER_ID, u->uid, key);
+    if (put(m, key, ki, b) != 0)
         return -1;
     oidc_cache_key_name(OIDC_CACHE_K_META, u->name, key);
     enc_meta(b, u);
@@ -1509,9 +1525,9 @@ static int put_user(struct cdb_make *m, struct oidc_cache_buf *b, const struct o
     return put(m, key, ki, b);
 }
 
-/* Writes every record into m, the generation record "s" = gen first. */
-static int write_records(struct oidc_cache *c, struct cdb_make *m, uint64_t gen,
-                         struct oidc_err *err)
+/* Adds every record to m, the generation record "s" = gen first. */
+static int add_records(struct oidc_cache *c, struct oidc_cache_layout *m, uint64_t gen,
+                       struct oidc_err *err)
 {
     const struct oidc_cache_user **users;
     struct oidc_cache_buf b = {0};
@@ -1551,7 +1567,7 @@ static int write_records(struct oidc_cache *c, struct cdb_make *m, uint64_t gen,
         }
     qsort_r(order, c->n_groups, sizeof(*order), cmp_grp_idx, c->groups);
 
-    if (cdb_make_add(m, "V", 1, OIDC_CACHE_VERSION, (unsigned)strlen(OIDC_CACHE_VERSION)) != 0)
+    if (oidc_cache_layout_add(m, "V", 1, OIDC_CACHE_VERSION, strlen(OIDC_CACHE_VERSION), 0) != 0)
         goto io;
     oidc_cache_buf_i64(&b, (int64_t)gen);
     if (put(m, (const unsigned char *)"s", 1, &b) != 0)
@@ -1573,14 +1589,12 @@ static int write_records(struct oidc_cache *c, struct cdb_make *m, uint64_t gen,
         if (put(m, key, kl, &b) != 0)
             goto io;
     }
-    if (c->has_preauth && cdb_make_add(m, "p", 1, c->preauth.p, (unsigned)c->preauth.len) != 0)
+    if (c->has_preauth && oidc_cache_layout_add(m, "p", 1, c->preauth.p, c->preauth.len, 0) != 0)
         goto io;
     r = OIDC_OK;
     goto out;
 io:
-    r = b.failed ? OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory encoding the cache")
-                 : OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot write the new cache file: %s",
-                                strerror(errno));
+    r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory encoding the cache");
     goto out;
 nomem:
     r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory writing the cache");
@@ -1680,6 +1694,7 @@ fail:
 int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err)
 {
     char tmp[sizeof(TMP_PREFIX) + TMP_SUFFIX_LEN];
+    struct oidc_cache_layout layout;
     struct cdb_make m;
     void *serial = NULL;
     uint64_t cur = 0, gen;
@@ -1707,7 +1722,13 @@ int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err)
         goto out;
     }
     made = 1;
-    if ((r = write_records(c, &m, gen, err)) != OIDC_OK)
+    oidc_cache_layout_init(&layout);
+    r = add_records(c, &layout, gen, err);
+    if (r == OIDC_OK && oidc_cache_layout_write(&layout, &m) != 0)
+        r = OIDC_ERR_SET(err, errno == ENOMEM ? OIDC_ERR_NOMEM : OIDC_ERR_IO,
+                         "cannot write the new cache file: %s", strerror(errno));
+    oidc_cache_layout_free(&layout);
+    if (r != OIDC_OK)
         goto out;
     made = 0;
     if (cdb_make_finish(&m) != 0) {
@@ -2009,6 +2030,78 @@ static void verify_serial(struct vctx *v, int dirfd, const char *dir, uint64_t f
     close(fd);
 }
 
+/* The lookup indexes: every record of an indexed type must be found through its type's index,
+ * which is how the NSS module looks for it first. */
+struct vindex {
+    struct oidc_cache_index ix[sizeof(OIDC_CACHE_INDEXED) - 1];
+    const unsigned char *mem;
+    uint32_t dend; /* 0: the hash tables do not fit, the indexes are not checked */
+    size_t unindexed[sizeof(OIDC_CACHE_INDEXED) - 1];
+};
+
+static void verify_index_load(struct vctx *v, struct vindex *vi, off_t size)
+{
+    const unsigned char *rec;
+    unsigned len, count;
+    size_t i;
+    char t[2] = {0, 0};
+
+    memset(vi, 0, sizeof(*vi));
+    vi->mem = cdb_get(v->db, 2048, 0);
+    vi->dend = vi->mem != NULL ? oidc_cache_records_end(vi->mem, (uint64_t)size) : 0;
+    if (vi->dend == 0)
+        return;
+    for (i = 0; i < sizeof(vi->ix) / sizeof(vi->ix[0]); i++) {
+        t[0] = OIDC_CACHE_INDEXED[i];
+        count = 0;
+        rec = vget(v, OIDC_CACHE_K_INDEX, t, 1, &len, &count);
+        if (rec == NULL)
+            problem(v,
+                    "no lookup index for '%c' records (lookups use the hash tables, which is "
+                    "slower; 'oidcctl cache sync' rewrites the file with one)",
+                    t[0]);
+        else if (oidc_cache_index_decode(rec, len, &vi->ix[i]) != 0 ||
+                 oidc_cache_index_check(&vi->ix[i], vi->dend) != 0) {
+            problem(v,
+                    "the lookup index for '%c' records is malformed ('oidcctl cache sync' "
+                    "rewrites it)",
+                    t[0]);
+            vi->ix[i].nb = 0;
+        }
+    }
+}
+
+static void verify_indexed(struct vindex *vi, const unsigned char *key, unsigned klen,
+                           const unsigned char *val)
+{
+    const char *t = strchr(OIDC_CACHE_INDEXED, key[0]);
+    const unsigned char *found = NULL;
+    uint32_t flen, next;
+    size_t i;
+
+    if (vi->dend == 0 || t == NULL || key[0] == '\0')
+        return;
+    i = (size_t)(t - OIDC_CACHE_INDEXED);
+    if (vi->ix[i].nb == 0)
+        return;
+    if (oidc_cache_index_find(&vi->ix[i], vi->mem, vi->dend, key, klen, &found, &flen, &next) == -2)
+        return; /* an overlong bucket: readers use the hash tables for this key */
+    if (found != val)
+        vi->unindexed[i]++;
+}
+
+static void verify_index_report(struct vctx *v, const struct vindex *vi)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(vi->ix) / sizeof(vi->ix[0]); i++)
+        if (vi->unindexed[i] > 0)
+            problem(v,
+                    "the lookup index for '%c' records misses %zu of them ('oidcctl cache "
+                    "sync' rewrites it)",
+                    OIDC_CACHE_INDEXED[i], vi->unindexed[i]);
+}
+
 int oidc_cache_verify(const struct oidc_cache_opts *opts,
                       void (*report)(void *ctx, const char *line), void *ctx, struct oidc_err *err)
 {
@@ -2022,6 +2115,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
     struct oidc_cache_pw pw;
     struct oidc_cache_gr gr;
     struct oidc_cache_meta m;
+    struct vindex vi;
     char name[OIDC_CACHE_NAME_MAX + 1];
     uint32_t n, idv;
     uint64_t file_gen = 0;
@@ -2064,6 +2158,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
     v.db = &db;
     if (oidc_localdb_load(opts->env, &local, &lerr) != OIDC_OK)
         problem(&v, "local accounts not checked: %s", oidc_err_msg(&lerr));
+    verify_index_load(&v, &vi, st.st_size);
 
     cdb_seqinit(&pos, &db);
     while ((rc = cdb_seqnext(&pos, &db)) > 0) {
@@ -2081,6 +2176,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
             problem(&v, "key '%c' + %u bytes appears %u times", key[0], klen - 1, count);
         memcpy(name, key + 1, klen - 1);
         name[klen - 1] = '\0';
+        verify_indexed(&vi, key, klen, val);
         switch (key[0]) {
         case OIDC_CACHE_K_VERSION:
             if (klen == 1 && vlen == strlen(OIDC_CACHE_VERSION) &&
@@ -2139,6 +2235,10 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
             if (klen != 1 || oidc_cache_serial_decode(val, vlen, &file_gen) != 0)
                 problem(&v, "the generation record is malformed");
             break;
+        case OIDC_CACHE_K_INDEX:
+            if (klen != 2 || key[1] == '\0' || strchr(OIDC_CACHE_INDEXED, key[1]) == NULL)
+                problem(&v, "a lookup index of unknown kind");
+            break; /* the known ones: verify_index_load */
         default:
             problem(&v, "a record of unknown kind '%c'", key[0]);
         }
@@ -2150,6 +2250,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
                 OIDC_CACHE_FILE);
     if (!have_version)
         problem(&v, "no version record");
+    verify_index_report(&v, &vi);
     verify_serial(&v, dirfd, opts->dir, file_gen);
     (void)users;
     (void)groups;

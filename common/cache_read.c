@@ -44,6 +44,11 @@ struct oidc_cache_map {
     const uint64_t *serial;
     void *serial_map;
     uint64_t have;
+    /* The lookup index of each type of OIDC_CACHE_INDEXED (nb 0: none; cache_rec.h), the file
+     * image it points into, and where the file's records end (0: the index is not used). */
+    struct oidc_cache_index ix[sizeof(OIDC_CACHE_INDEXED) - 1];
+    const unsigned char *mem;
+    uint32_t dend;
 };
 
 /* Per-thread state: the mapping this thread reads without a lock. */
@@ -90,15 +95,49 @@ static int file_trusted(const struct stat *st)
     return (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-/* A lookup on the template: OIDC_OK with the value, OIDC_ERR_NOTFOUND, or OIDC_ERR_PARSE when
- * tinycdb finds the file inconsistent. */
-static int map_find(const struct oidc_cache_map *m, const unsigned char *key, size_t klen,
-                    const unsigned char **val, unsigned *vlen)
+/* The slot of a type in m->ix, -1 for a type without an index. */
+static int index_slot(unsigned char type)
+{
+    switch (type) {
+    case OIDC_CACHE_K_USER_NAME:
+        return 0;
+    case OIDC_CACHE_K_USER_ID:
+        return 1;
+    case OIDC_CACHE_K_GROUP_NAME:
+        return 2;
+    case OIDC_CACHE_K_GROUP_ID:
+        return 3;
+    default:
+        return -1;
+    }
+}
+
+/* A lookup: OIDC_OK with the value, OIDC_ERR_NOTFOUND, or OIDC_ERR_PARSE when the file is
+ * inconsistent. Through the type's index when the file has one (*next: the offset after the
+ * record, where the writer puts a user's "i" record after its "n" record); otherwise, or when the
+ * bucket is too long to walk, on a copy of the template (struct cdb holds per-lookup state) with
+ * tinycdb (*next 0). */
+static int map_find_next(const struct oidc_cache_map *m, const unsigned char *key, size_t klen,
+                         const unsigned char **val, unsigned *vlen, uint32_t *next)
 {
     struct cdb c = m->cdb;
     const void *v;
-    int r;
+    int r, slot = klen > 0 && m->dend != 0 ? index_slot(key[0]) : -1;
+    uint32_t len;
 
+    *next = 0;
+    if (slot >= 0 && m->ix[slot].nb != 0) {
+        r = oidc_cache_index_find(&m->ix[slot], m->mem, m->dend, key, klen, val, &len, next);
+        if (r == 1) {
+            *vlen = len;
+            return OIDC_OK;
+        }
+        if (r == 0)
+            return OIDC_ERR_NOTFOUND;
+        if (r == -1)
+            return OIDC_ERR_PARSE;
+        /* -2: an overlong bucket; the hash tables answer */
+    }
     r = cdb_find(&c, key, (unsigned)klen);
     if (r < 0)
         return OIDC_ERR_PARSE;
@@ -110,6 +149,33 @@ static int map_find(const struct oidc_cache_map *m, const unsigned char *key, si
     *val = v;
     *vlen = cdb_datalen(&c);
     return OIDC_OK;
+}
+
+static int map_find(const struct oidc_cache_map *m, const unsigned char *key, size_t klen,
+                    const unsigned char **val, unsigned *vlen)
+{
+    uint32_t next;
+
+    return map_find_next(m, key, klen, val, vlen, &next);
+}
+
+/* The file's lookup indexes, when its hash tables lie within it (as cdb_init does not check). */
+static void index_load(struct oidc_cache_map *m, off_t size)
+{
+    unsigned char key[2] = {OIDC_CACHE_K_INDEX, 0};
+    const unsigned char *v;
+    unsigned vlen;
+    size_t i;
+
+    m->mem = cdb_get(&m->cdb, 2048, 0);
+    if (m->mem == NULL || (m->dend = oidc_cache_records_end(m->mem, (uint64_t)size)) == 0)
+        return;
+    for (i = 0; i < sizeof(m->ix) / sizeof(m->ix[0]); i++) {
+        key[1] = (unsigned char)OIDC_CACHE_INDEXED[i];
+        if (map_find(m, key, 2, &v, &vlen) != OIDC_OK ||
+            oidc_cache_index_decode(v, vlen, &m->ix[i]) != 0)
+            m->ix[i].nb = 0; /* none, or malformed: the hash tables answer */
+    }
 }
 
 static int version_ok(const struct oidc_cache_map *m)
@@ -237,8 +303,10 @@ static struct oidc_cache_map *map_load(const char *path)
     if (cdb_init(&m->cdb, fd) != 0) /* short (< 2048 bytes: empty, truncated) or mmap failed */
         goto out;
     m->mapped = 1;
-    if (version_ok(m))
+    if (version_ok(m)) {
         m->status = OIDC_OK;
+        index_load(m, st.st_size);
+    }
 out:
     close(fd);
     fgen = m->status == OIDC_OK ? file_generation(m) : 0;
@@ -887,21 +955,27 @@ static int ig_lookup(const struct oidc_cache_map *m, void *vctx)
     unsigned char key[OIDC_CACHE_KEY_MAX];
     size_t klen = oidc_cache_key_name(OIDC_CACHE_K_USER_NAME, c->name, key);
     struct oidc_cache_pw pw;
-    const unsigned char *rec;
+    const unsigned char *rec, *k;
     unsigned rlen;
-    uint32_t n, i, gid;
+    uint32_t n, i, gid, next, kl, len;
     long newsize;
     gid_t *g;
     int r;
 
     if (klen == 0)
         return OIDC_ERR_NOTFOUND;
-    if ((r = map_find(m, key, klen, &rec, &rlen)) != OIDC_OK)
+    if ((r = map_find_next(m, key, klen, &rec, &rlen, &next)) != OIDC_OK)
         return r;
     if ((r = pw_check(rec, rlen, c->name, 0, &pw)) != OIDC_OK) /* expired users have no groups */
         return r;
     key[0] = OIDC_CACHE_K_INITGROUPS;
-    r = map_find(m, key, klen, &rec, &rlen);
+    if (next != 0 && oidc_cache_record_at(m->mem, m->dend, next, &k, &kl, &rec, &len) == 0 &&
+        kl == klen && memcmp(k, key, klen) == 0) {
+        rlen = len; /* the writer put it right after the user record */
+        r = OIDC_OK;
+    } else {
+        r = map_find(m, key, klen, &rec, &rlen);
+    }
     if (r == OIDC_ERR_NOTFOUND)
         return OIDC_OK; /* a user without supplementary groups */
     if (r != OIDC_OK)

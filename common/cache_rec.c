@@ -45,7 +45,7 @@ static uint32_t id_mix(uint32_t x)
     return x;
 }
 
-static void put_u32(unsigned char *p, uint32_t v)
+void oidc_cache_put_u32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)(v & 0xff);
     p[1] = (unsigned char)((v >> 8) & 0xff);
@@ -56,8 +56,8 @@ static void put_u32(unsigned char *p, uint32_t v)
 size_t oidc_cache_key_id(char type, uint32_t id, unsigned char *key)
 {
     key[0] = (unsigned char)type;
-    put_u32(key + 1, id);
-    put_u32(key + 5, id_mix(id));
+    oidc_cache_put_u32(key + 1, id);
+    oidc_cache_put_u32(key + 5, id_mix(id));
     return OIDC_CACHE_KEY_ID_LEN;
 }
 
@@ -430,4 +430,126 @@ int oidc_cache_home_expand(const char *tmpl, const char *name, char *out, size_t
     }
     out[o] = '\0';
     return 0;
+}
+
+/* ---------------------------------------------------------------- lookup index */
+
+/* Little-endian load of n <= 8 bytes. */
+static uint64_t load_le(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+
+    while (n-- > 0)
+        v = v << 8 | p[n];
+    return v;
+}
+
+uint32_t oidc_cache_index_bucket(const unsigned char *key, size_t klen, uint32_t nb)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u ^ klen;
+    size_t i;
+
+    /* Eight bytes a multiply (a key is at most 33 bytes: five rounds at most), then a
+     * multiply-xorshift finish; the high 32 bits map onto [0, nb) without a division. */
+    for (i = 0; i < klen; i += 8) {
+        h ^= load_le(key + i, klen - i < 8 ? klen - i : 8);
+        h *= 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+    }
+    h *= 0xc4ceb9fe1a85ec53u;
+    h ^= h >> 29;
+    return (uint32_t)(((h >> 32) * (uint64_t)nb) >> 32);
+}
+
+int oidc_cache_index_decode(const void *rec, size_t len, struct oidc_cache_index *out)
+{
+    const unsigned char *p = rec;
+    uint32_t nb;
+
+    if (len < 12 || oidc_cache_get_u32(p) != OIDC_CACHE_INDEX_VERSION)
+        return -1;
+    nb = oidc_cache_get_u32(p + 4);
+    if (nb == 0 || (uint64_t)len != 8 + 4 * ((uint64_t)nb + 1))
+        return -1;
+    out->dir = p + 8;
+    out->nb = nb;
+    return 0;
+}
+
+int oidc_cache_index_check(const struct oidc_cache_index *ix, uint32_t dend)
+{
+    uint32_t b, prev = 2048, v;
+
+    for (b = 0; b <= ix->nb; b++) {
+        v = oidc_cache_get_u32(ix->dir + 4 * (size_t)b);
+        if (v < prev)
+            return -1;
+        prev = v;
+    }
+    return prev <= dend ? 0 : -1;
+}
+
+int oidc_cache_record_at(const unsigned char *mem, uint32_t dend, uint32_t pos,
+                         const unsigned char **key, uint32_t *klen, const unsigned char **val,
+                         uint32_t *vlen)
+{
+    uint32_t kl, vl;
+
+    if (pos < 2048 || pos >= dend || dend - pos < 8)
+        return -1;
+    kl = oidc_cache_get_u32(mem + pos);
+    vl = oidc_cache_get_u32(mem + pos + 4);
+    if (kl > dend - pos - 8 || vl > dend - pos - 8 - kl)
+        return -1;
+    *key = mem + pos + 8;
+    *klen = kl;
+    *val = mem + pos + 8 + kl;
+    *vlen = vl;
+    return 0;
+}
+
+int oidc_cache_index_find(const struct oidc_cache_index *ix, const unsigned char *mem,
+                          uint32_t dend, const unsigned char *key, size_t klen,
+                          const unsigned char **val, uint32_t *vlen, uint32_t *next)
+{
+    uint32_t b = oidc_cache_index_bucket(key, klen, ix->nb), pos, end, kl, vl;
+    const unsigned char *k, *v;
+    unsigned walked = 0;
+
+    pos = oidc_cache_get_u32(ix->dir + 4 * (size_t)b);
+    end = oidc_cache_get_u32(ix->dir + 4 * (size_t)b + 4);
+    if (pos < 2048 || pos > end || end > dend)
+        return -1;
+    while (pos < end) {
+        if (++walked > OIDC_CACHE_INDEX_WALK_MAX)
+            return -2;
+        if (oidc_cache_record_at(mem, end, pos, &k, &kl, &v, &vl) != 0)
+            return -1; /* a record that runs past its bucket */
+        pos += 8 + kl + vl;
+        if (kl == klen && memcmp(k, key, klen) == 0) {
+            *val = v;
+            *vlen = vl;
+            *next = pos;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+uint32_t oidc_cache_records_end(const unsigned char *mem, uint64_t fsize)
+{
+    uint32_t pos, n, first = UINT32_MAX;
+    unsigned i;
+
+    if (fsize < 2048)
+        return 0;
+    for (i = 0; i < 256; i++) {
+        pos = oidc_cache_get_u32(mem + 8 * i);
+        n = oidc_cache_get_u32(mem + 8 * i + 4);
+        if (pos < 2048 || pos > fsize || (uint64_t)n * 8 > fsize - pos)
+            return 0;
+        if (pos < first)
+            first = pos;
+    }
+    return first;
 }

@@ -112,6 +112,13 @@ uint64_t fx_file_gen(const char *cache_path)
 
 /* ---------------------------------------------------------------- cdb files */
 
+static int g_index_on = 1;
+
+void fx_set_index(int on)
+{
+    g_index_on = on;
+}
+
 int fx_open(struct fx *f, const char *path)
 {
     memset(f, 0, sizeof(*f));
@@ -125,13 +132,21 @@ int fx_open(struct fx *f, const char *path)
         close(f->fd);
         return -1;
     }
+    oidc_cache_layout_init(&f->lay);
+    f->lay.no_index = !g_index_on;
     return 0;
+}
+
+static void add(struct fx *f, const void *key, size_t klen, const void *val, size_t vlen,
+                unsigned flags)
+{
+    if (oidc_cache_layout_add(&f->lay, key, klen, val, vlen, flags) != 0)
+        f->failed = 1;
 }
 
 void fx_raw(struct fx *f, const void *key, size_t klen, const void *val, size_t vlen)
 {
-    if (cdb_make_add(&f->mk, key, (unsigned)klen, val, (unsigned)vlen) != 0)
-        f->failed = 1;
+    add(f, key, klen, val, vlen, 0);
 }
 
 void fx_version(struct fx *f, const char *version)
@@ -141,12 +156,18 @@ void fx_version(struct fx *f, const char *version)
     fx_raw(f, &k, 1, version, strlen(version));
 }
 
-static void put_buf(struct fx *f, const unsigned char *key, size_t klen, struct oidc_cache_buf *b)
+static void put_buf_flags(struct fx *f, const unsigned char *key, size_t klen,
+                          struct oidc_cache_buf *b, unsigned flags)
 {
     if (klen == 0 || b->failed)
         f->failed = 1;
     else
-        fx_raw(f, key, klen, b->p, b->len);
+        add(f, key, klen, b->p, b->len, flags);
+}
+
+static void put_buf(struct fx *f, const unsigned char *key, size_t klen, struct oidc_cache_buf *b)
+{
+    put_buf_flags(f, key, klen, b, 0);
 }
 
 void fx_user(struct fx *f, const struct fx_user *u)
@@ -164,14 +185,17 @@ void fx_user(struct fx *f, const struct fx_user *u)
     oidc_cache_buf_str(&b, u->home);
     oidc_cache_buf_str(&b, u->shell);
     put_buf(f, key, oidc_cache_key_name(OIDC_CACHE_K_USER_NAME, u->name, key), &b);
+    if (u->ngroups > 0) { /* right after "n", as the writer does */
+        struct oidc_cache_buf ig = {0};
+
+        oidc_cache_buf_u32(&ig, (uint32_t)u->ngroups);
+        for (i = 0; i < u->ngroups; i++)
+            oidc_cache_buf_u32(&ig, u->groups[i]);
+        put_buf_flags(f, key, oidc_cache_key_name(OIDC_CACHE_K_INITGROUPS, u->name, key), &ig,
+                      OIDC_CACHE_LAYOUT_FOLLOW);
+        oidc_cache_buf_free(&ig);
+    }
     put_buf(f, key, oidc_cache_key_id(OIDC_CACHE_K_USER_ID, u->uid, key), &b);
-    oidc_cache_buf_free(&b);
-    if (u->ngroups == 0)
-        return;
-    oidc_cache_buf_u32(&b, (uint32_t)u->ngroups);
-    for (i = 0; i < u->ngroups; i++)
-        oidc_cache_buf_u32(&b, u->groups[i]);
-    put_buf(f, key, oidc_cache_key_name(OIDC_CACHE_K_INITGROUPS, u->name, key), &b);
     oidc_cache_buf_free(&b);
 }
 
@@ -226,7 +250,8 @@ int fx_finish(struct fx *f)
         put_buf(f, &k, 1, &b);
         oidc_cache_buf_free(&b);
     }
-    bad = f->failed;
+    bad = f->failed || oidc_cache_layout_write(&f->lay, &f->mk) != 0;
+    oidc_cache_layout_free(&f->lay);
     if (cdb_make_finish(&f->mk) != 0 || fsync(f->fd) != 0)
         bad = 1;
     if (fchmod(f->fd, 0644) != 0)

@@ -1,7 +1,10 @@
-/* Test fixtures: cache files written with cdb_make and the cache_rec.h encoders, independently
- * of the real writer (common/cache.c), so the reader's tests control every byte. */
+/* Test fixtures: cache files written with the cache_rec.h encoders, laid out (record order and
+ * lookup index) by common/cache_layout.c, independently of the real writer (common/cache.c), so
+ * the reader's tests control every byte. */
 #ifndef OIDC_TEST_FIXTURE_H
 #define OIDC_TEST_FIXTURE_H
+
+#include "cache_layout.h"
 
 #include <cdb.h>
 #include <stddef.h>
@@ -13,6 +16,7 @@ struct fx {
     char tmp[4096], path[4096];
     int failed;
     int no_gen; /* set after fx_open: no "s" record, and cache.serial is left alone */
+    struct oidc_cache_layout lay;
 };
 
 struct fx_user {
@@ -42,8 +46,11 @@ struct fx_preauth {
 /* Starts path (written to path.tmp, renamed over path by fx_finish). */
 int fx_open(struct fx *f, const char *path);
 void fx_raw(struct fx *f, const void *key, size_t klen, const void *val, size_t vlen);
+/* fx_set_index(0): the files written from now on have no lookup index ("x" records), as files
+ * from before it existed; 1 (the default): they have one. */
+void fx_set_index(int on);
 void fx_version(struct fx *f, const char *version);
-void fx_user(struct fx *f, const struct fx_user *u);   /* "n", "u" and (with groups) "i" */
+void fx_user(struct fx *f, const struct fx_user *u);   /* "n", (with groups) "i" after it, "u" */
 void fx_group(struct fx *f, const struct fx_group *g); /* "g" and "h" */
 void fx_preauth(struct fx *f, const struct fx_preauth *p, size_t n);
 /* Finishes, fsyncs, sets mode 0644 and renames into place; 0 or -1. Like the writer, the file
