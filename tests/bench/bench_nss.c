@@ -4,6 +4,13 @@
  * the same lookups through glibc (getpwnam_r, ..., getgrouplist) with `passwd: files` /
  * `group: files` over the same data as passwd/group files, as the reference.
  *
+ * The module's figures of the three sizes are taken in interleaved rounds: the three cache files
+ * sit side by side, and each round links one after the other into place (with a serial bump, as
+ * the writer does), warms up and measures each. The 100k/100 ratio compares two data sizes, not
+ * two moments of a shared VM whose speed drifts by a third within seconds: it is taken within
+ * each round, from figures measured back to back, and the median over the rounds is judged.
+ * The ns/op figures are the best of the rounds.
+ *
  * Needs root: everything happens in a private mount namespace (unshare(CLONE_NEWNS)), where the
  * generated files are bind-mounted over /etc/passwd, /etc/group, /etc/nsswitch.conf and the
  * module's state directory (an overlay provides that directory when it does not exist). Exits 77
@@ -30,7 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NKEYS 1024
+#define NKEYS  1024
+#define NSIZES 3
+#define ROUNDS 9
 
 typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
 typedef enum nss_status (*pwuid_fn)(uid_t, struct passwd *, char *, size_t, int *);
@@ -46,9 +55,13 @@ static struct {
     ig_fn initgroups;
 } mod;
 
-static char names[NKEYS][16], miss_names[NKEYS][16], gnames[NKEYS][16], gmiss[NKEYS][16];
-static uid_t uids[NKEYS], miss_uids[NKEYS];
-static gid_t gids[NKEYS], miss_gids[NKEYS];
+static const unsigned sizes[NSIZES] = {100, 10000, 100000};
+/* the keys of each size; cur: the size whose file is in place */
+static char names[NSIZES][NKEYS][16], miss_names[NSIZES][NKEYS][16], gnames[NSIZES][NKEYS][16],
+    gmiss[NSIZES][NKEYS][16];
+static uid_t uids[NSIZES][NKEYS], miss_uids[NSIZES][NKEYS];
+static gid_t gids[NSIZES][NKEYS], miss_gids[NSIZES][NKEYS];
+static int cur;
 static char buf[1 << 16];
 static gid_t *ig_groups;
 static long ig_size;
@@ -93,28 +106,28 @@ static int call(enum op op, int files, unsigned k)
     switch (op) {
     case PWNAM:
     case PWNAM_MISS: {
-        const char *nm = op == PWNAM ? names[k] : miss_names[k];
+        const char *nm = op == PWNAM ? names[cur][k] : miss_names[cur][k];
         if (files)
             return (getpwnam_r(nm, &pw, buf, sizeof(buf), &pwr) == 0 && pwr != NULL) == op_hit[op];
         return (mod.getpwnam(nm, &pw, buf, sizeof(buf), &err) == NSS_STATUS_SUCCESS) == op_hit[op];
     }
     case PWUID:
     case PWUID_MISS: {
-        uid_t u = op == PWUID ? uids[k] : miss_uids[k];
+        uid_t u = op == PWUID ? uids[cur][k] : miss_uids[cur][k];
         if (files)
             return (getpwuid_r(u, &pw, buf, sizeof(buf), &pwr) == 0 && pwr != NULL) == op_hit[op];
         return (mod.getpwuid(u, &pw, buf, sizeof(buf), &err) == NSS_STATUS_SUCCESS) == op_hit[op];
     }
     case GRNAM:
     case GRNAM_MISS: {
-        const char *nm = op == GRNAM ? gnames[k] : gmiss[k];
+        const char *nm = op == GRNAM ? gnames[cur][k] : gmiss[cur][k];
         if (files)
             return (getgrnam_r(nm, &gr, buf, sizeof(buf), &grr) == 0 && grr != NULL) == op_hit[op];
         return (mod.getgrnam(nm, &gr, buf, sizeof(buf), &err) == NSS_STATUS_SUCCESS) == op_hit[op];
     }
     case GRGID:
     case GRGID_MISS: {
-        gid_t g = op == GRGID ? gids[k] : miss_gids[k];
+        gid_t g = op == GRGID ? gids[cur][k] : miss_gids[cur][k];
         if (files)
             return (getgrgid_r(g, &gr, buf, sizeof(buf), &grr) == 0 && grr != NULL) == op_hit[op];
         return (mod.getgrgid(g, &gr, buf, sizeof(buf), &err) == NSS_STATUS_SUCCESS) == op_hit[op];
@@ -122,14 +135,14 @@ static int call(enum op op, int files, unsigned k)
     case INITGROUPS:
         if (files) {
             n = (int)ig_size;
-            if (getgrouplist(names[k], uids[k], ig_groups, &n) < 0)
+            if (getgrouplist(names[cur][k], uids[cur][k], ig_groups, &n) < 0)
                 return 0;
             sink += (unsigned long)n;
             return n == 6; /* the primary group and 5 others */
         }
         start = 1;
-        ig_groups[0] = uids[k];
-        if (mod.initgroups(names[k], uids[k], &start, &ig_size, &ig_groups, 0, &err) !=
+        ig_groups[0] = uids[cur][k];
+        if (mod.initgroups(names[cur][k], uids[cur][k], &start, &ig_size, &ig_groups, 0, &err) !=
             NSS_STATUS_SUCCESS)
             return 0;
         sink += (unsigned long)start;
@@ -166,9 +179,9 @@ static double measure(enum op op, int files, double budget_ms, int rounds, int *
     return best;
 }
 
-static void make_keys(unsigned n)
+static void make_keys(int sz)
 {
-    unsigned ng = n < 4 ? 1 : (n * 5 + 19) / 20, i, x = 12345;
+    unsigned n = sizes[sz], ng = n < 4 ? 1 : (n * 5 + 19) / 20, i, x = 12345;
 
     for (i = 0; i < NKEYS; i++) {
         unsigned u, g;
@@ -177,15 +190,49 @@ static void make_keys(unsigned n)
         u = (x >> 8) % n;
         x = x * 1103515245u + 12345u;
         g = (x >> 8) % ng;
-        snprintf(names[i], sizeof(names[i]), "u%06u", u);
-        uids[i] = FX_BULK_UID + u;
-        snprintf(miss_names[i], sizeof(miss_names[i]), "x%06u", u);
-        miss_uids[i] = FX_BULK_UID + n + u;
-        snprintf(gnames[i], sizeof(gnames[i]), "g%06u", g);
-        gids[i] = FX_BULK_GID + g;
-        snprintf(gmiss[i], sizeof(gmiss[i]), "y%06u", g);
-        miss_gids[i] = FX_BULK_GID + ng + g;
+        snprintf(names[sz][i], sizeof(names[sz][i]), "u%06u", u);
+        uids[sz][i] = FX_BULK_UID + u;
+        snprintf(miss_names[sz][i], sizeof(miss_names[sz][i]), "x%06u", u);
+        miss_uids[sz][i] = FX_BULK_UID + n + u;
+        snprintf(gnames[sz][i], sizeof(gnames[sz][i]), "g%06u", g);
+        gids[sz][i] = FX_BULK_GID + g;
+        snprintf(gmiss[sz][i], sizeof(gmiss[sz][i]), "y%06u", g);
+        miss_gids[sz][i] = FX_BULK_GID + ng + g;
     }
+}
+
+static char size_file[NSIZES][4200]; /* the cache file of each size, beside the real path */
+static uint64_t serial_gen;
+
+/* Puts size sz's file in place as the writer would (a new name renamed over the path, then the
+ * serial bumped), and checks that the module answers from it: the last user of that size is
+ * there and the first one past it is not. */
+static int use_size(const char *cache, int sz)
+{
+    char tmp[4200], nm[16];
+    struct passwd pw;
+    int err = 0;
+
+    cur = sz;
+    snprintf(tmp, sizeof(tmp), "%s.next", cache);
+    (void)unlink(tmp);
+    if (link(size_file[sz], tmp) != 0 || rename(tmp, cache) != 0 ||
+        fx_serial_store(cache, ++serial_gen) != 0) {
+        fprintf(stderr, "bench_nss: cannot put %s in place: %s\n", size_file[sz], strerror(errno));
+        return -1;
+    }
+    snprintf(nm, sizeof(nm), "u%06u", sizes[sz] - 1);
+    if (mod.getpwnam(nm, &pw, buf, sizeof(buf), &err) != NSS_STATUS_SUCCESS)
+        return -1;
+    snprintf(nm, sizeof(nm), "u%06u", sizes[sz]);
+    return mod.getpwnam(nm, &pw, buf, sizeof(buf), &err) == NSS_STATUS_NOTFOUND ? 0 : -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
 }
 
 static int mkdir_p(const char *path)
@@ -271,11 +318,10 @@ static int setup_ns(const char *work, const char *cache, char *passwd, char *gro
 
 int main(int argc, char **argv)
 {
-    static const unsigned sizes[] = {100, 10000, 100000};
-    double oidc[3][NOPS], files[3][NOPS];
+    double oidc[NSIZES][NOPS], files[NSIZES][NOPS], pair[NOPS][ROUNDS];
     char so[4096], work[] = "/tmp/oidc-bench-nss.XXXXXX", passwd[4200], group[4200];
     const char *top = getenv("top_builddir"), *cache = STATEDIR "/" OIDC_CACHE_FILE;
-    int wrong = 0, s, o, misses = 0, oidc_only = getenv("BENCH_NSS_OIDC_ONLY") != NULL;
+    int wrong = 0, s, o, r, misses = 0, oidc_only = getenv("BENCH_NSS_OIDC_ONLY") != NULL;
     void *h;
 
     if (geteuid() != 0) {
@@ -307,62 +353,102 @@ int main(int argc, char **argv)
     if (ig_groups == NULL)
         return 1;
 
-    printf("libnss_oidc.so.2 entry points (dlopen) vs glibc nss_files, same data; ns per call\n");
-    printf("%-8s %-16s %12s %14s %10s\n", "users", "lookup", "oidc ns/op", "files ns/op",
-           "files/oidc");
-    for (s = 0; s < 3; s++) {
+    /* The three cache files, side by side in the state directory (same file system: linked
+     * into place, never copied). */
+    for (s = 0; s < NSIZES; s++) {
         double t0 = now_ns();
-        if (fx_write_bulk(cache, sizes[s]) != 0 ||
-            fx_write_bulk_files(passwd, group, sizes[s]) != 0) {
-            fprintf(stderr, "bench_nss: cannot write the data for %u users\n", sizes[s]);
+
+        snprintf(size_file[s], sizeof(size_file[s]), "%s.bench-%u", cache, sizes[s]);
+        if (fx_write_bulk(size_file[s], sizes[s]) != 0) {
+            fprintf(stderr, "bench_nss: cannot write the cache for %u users\n", sizes[s]);
             return 1;
         }
-        fprintf(stderr, "(%u users: cache and files written in %.0f ms)\n", sizes[s],
-                (now_ns() - t0) / 1e6);
-        make_keys(sizes[s]);
-        /* A miss makes the module compare its mapping with the new file at once. */
-        (void)call(PWNAM_MISS, 0, 0);
+        fprintf(stderr, "(%u users: cache written in %.0f ms)\n", sizes[s], (now_ns() - t0) / 1e6);
+        make_keys(s);
+    }
+    serial_gen = fx_serial_read(cache) + 1000;
+
+    /* The module: each lookup in ROUNDS rounds, each round all sizes back to back. */
+    for (o = 0; o < NOPS; o++) {
+        for (r = 0; r < ROUNDS; r++) {
+            double t[NSIZES];
+
+            for (s = 0; s < NSIZES; s++) {
+                int w = 0;
+
+                if (use_size(cache, s) != 0) {
+                    fprintf(stderr,
+                            "bench_nss: the module does not answer from the %u-user "
+                            "file\n",
+                            sizes[s]);
+                    return 1;
+                }
+                (void)measure((enum op)o, 0, 10, 1, &w); /* warm-up */
+                w = 0;
+                t[s] = measure((enum op)o, 0, 40, 1, &w);
+                wrong += w;
+                if (r == 0 || t[s] < oidc[s][o])
+                    oidc[s][o] = t[s];
+            }
+            pair[o][r] = t[NSIZES - 1] / t[0];
+        }
+        qsort(pair[o], ROUNDS, sizeof(pair[o][0]), cmp_double);
+    }
+    /* The reference: glibc's nss_files over the same data, one size at a time. */
+    for (s = 0; s < NSIZES; s++) {
+        cur = s;
+        for (o = 0; o < NOPS; o++)
+            files[s][o] = 0;
+        if (oidc_only)
+            continue;
+        if (fx_write_bulk_files(passwd, group, sizes[s]) != 0) {
+            fprintf(stderr, "bench_nss: cannot write the files for %u users\n", sizes[s]);
+            return 1;
+        }
         for (o = 0; o < NOPS; o++) {
             int w = 0;
 
-            (void)measure((enum op)o, 0, 20, 1, &w); /* warm-up */
-            w = 0;
-            oidc[s][o] = measure((enum op)o, 0, 150, 3, &w);
-            files[s][o] =
-                oidc_only ? 0 : measure((enum op)o, 1, sizes[s] >= 100000 ? 400 : 150, 1, &w);
+            files[s][o] = measure((enum op)o, 1, sizes[s] >= 100000 ? 400 : 150, 1, &w);
             wrong += w;
-            printf("%-8u %-16s %12.0f %14.0f %9.0fx\n", sizes[s], op_names[o], oidc[s][o],
-                   files[s][o], files[s][o] / oidc[s][o]);
-            fflush(stdout);
         }
     }
-    printf("\ntargets (100,000 users):\n");
+
+    printf("libnss_oidc.so.2 entry points (dlopen) vs glibc nss_files, same data; ns per call\n");
+    printf("(module: best of %d interleaved rounds of the three sizes; nss_files: one round)\n",
+           ROUNDS);
+    printf("%-8s %-16s %12s %14s %10s\n", "users", "lookup", "oidc ns/op", "files ns/op",
+           "files/oidc");
+    for (s = 0; s < NSIZES; s++)
+        for (o = 0; o < NOPS; o++)
+            printf("%-8u %-16s %12.0f %14.0f %9.0fx\n", sizes[s], op_names[o], oidc[s][o],
+                   files[s][o], files[s][o] / oidc[s][o]);
+    printf("\ntargets (100,000 users; 100k/100 is the median over the rounds of the ratio "
+           "within one round, where both sizes ran back to back):\n");
     for (o = 0; o < NOPS; o++) {
-        double ratio = oidc[2][o] / oidc[0][o];
+        double med = pair[o][ROUNDS / 2], best = oidc[NSIZES - 1][o] / oidc[0][o];
+        double lim = o == INITGROUPS ? 2.0 : 1.5, ns = o == INITGROUPS ? 2000 : 1000;
         int ok;
 
         if (!op_hit[o])
             continue;
-        if (o == INITGROUPS) {
-            /* the issue's target: <= 2 us and independent of the number of groups. 100k users
-             * have 1000 times the groups of 100 (25,000 against 25): a walk over the groups would
-             * cost ~1000 times more, cache misses on a larger file alone less than 2 times */
-            ok = oidc[2][o] <= 2000;
-            printf("  %-16s %6.0f ns (<= 2000 ns)            100k/100 = %.2f (<= 2, for 1000x "
-                   "the groups) %s\n",
-                   op_names[o], oidc[2][o], ratio, ok && ratio <= 2.0 ? "met" : "NOT MET");
-            misses += !(ok && ratio <= 2.0);
-        } else {
-            ok = oidc[2][o] <= 1000;
-            printf("  %-16s %6.0f ns (<= 1000 ns)            100k/100 = %.2f (<= 1.5) %s\n",
-                   op_names[o], oidc[2][o], ratio, ok && ratio <= 1.5 ? "met" : "NOT MET");
-            misses += !(ok && ratio <= 1.5);
-        }
+        /* initgroups: the issue's target is <= 2 us and independent of the number of groups.
+         * 100k users have 1000 times the groups of 100 (25,000 against 25): a walk over the
+         * groups would cost ~1000 times more, cache misses on a larger file alone less than 2
+         * times */
+        ok = oidc[NSIZES - 1][o] <= ns && med <= lim;
+        printf("  %-16s %4.0f ns (<= %4.0f)  100k/100 = %.2f (<= %.1f%s; rounds %.2f-%.2f, best "
+               "against best %.2f) %s\n",
+               op_names[o], oidc[NSIZES - 1][o], ns, med, lim,
+               o == INITGROUPS ? ", for 1000x the groups" : "", pair[o][0], pair[o][ROUNDS - 1],
+               best, ok ? "met" : "NOT MET");
+        misses += !ok;
     }
     if (wrong != 0)
         printf("WRONG ANSWERS: %d lookups did not return what the data holds\n", wrong);
     printf("%s\n", misses == 0 ? "all targets met" : "some targets not met");
     unlink(cache);
+    for (s = 0; s < NSIZES; s++)
+        unlink(size_file[s]);
     free(ig_groups);
     /* work/ holds the bind-mount sources; the namespace ends with the process. */
     return wrong != 0 ? 1 : 0;
