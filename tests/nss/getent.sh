@@ -122,6 +122,14 @@ expect "sshd: no provisional entry for a local name" 0 "$(grep '^root:' /etc/pas
 # Replacing the file is noticed: a new process, and a miss in a running one, see the new file.
 "$MKCACHE" basic "$CACHE" v2
 expect "replaced file is read" 0 'alice:*:2000001:2000001:Alice Example v2:/home/alice:/bin/bash' getent passwd alice
+# A file without the lookup index (written before it existed): the hash tables answer the same.
+MKCACHE_NO_INDEX=1 "$MKCACHE" basic "$CACHE" v1
+expect "no index: getent passwd alice" 0 "$ALICE" getent passwd alice
+expect "no index: getent passwd 2000001" 0 "$ALICE" getent passwd 2000001
+expect "no index: getent group 2100001" 0 'devs:*:2100001:alice,bob,carol' getent group 2100001
+expect "no index: getent group alice" 0 'alice:*:2000001:' getent group alice
+expect "no index: id alice" 0 "uid=2000001(alice) gid=2000001(alice) groups=2000001(alice),2100001(devs),2100002(ops),2100006($L32)" id alice
+expect "no index: unknown user" 2 "" getent passwd nobody-here
 # Damaged and missing files: NOTFOUND/UNAVAIL (exit 2), never a crash; files still answer.
 for how in empty truncated corrupt garbage badversion; do
     "$MKCACHE" damaged "$CACHE" "$how"

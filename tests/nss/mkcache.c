@@ -8,7 +8,8 @@
  *   mkcache gen PATH              prints the counter of cache.serial next to PATH and the
  *                                 generation record of PATH (0 for none)
  * Like the writer, every file written carries a generation record and bumps cache.serial after
- * its rename; with MKCACHE_NO_SERIAL=1 in the environment cache.serial is left alone. */
+ * its rename; with MKCACHE_NO_SERIAL=1 in the environment cache.serial is left alone, and with
+ * MKCACHE_NO_INDEX=1 the files have no lookup index (as files from before it existed). */
 #include "config.h"
 #include "fixture.h"
 #include "cache_rec.h"
@@ -36,6 +37,8 @@ int main(int argc, char **argv)
 
     if (getenv("MKCACHE_NO_SERIAL") != NULL)
         fx_set_serial(0);
+    if (getenv("MKCACHE_NO_INDEX") != NULL)
+        fx_set_index(0);
     if (argc == 3 && strcmp(argv[1], "gen") == 0) {
         printf("%llu %llu\n", (unsigned long long)fx_serial_read(argv[2]),
                (unsigned long long)fx_file_gen(argv[2]));
