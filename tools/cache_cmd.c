@@ -564,7 +564,7 @@ static int cache_sync(const struct oidc_cfg *cfg)
         ctl_err("cache sync: %s", oidc_err_msg(&err));
         return exit_code(r);
     }
-    printf("preauth record %s: %zu provider%s with preauth = yes\n",
+    printf("cache file %s (preauth record: %zu provider%s with preauth = yes)\n",
            written ? "rewritten" : "unchanged", n, n == 1 ? "" : "s");
     return CTL_OK;
 }
