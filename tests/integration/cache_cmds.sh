@@ -75,7 +75,7 @@ expect_exit "users no longer lists alice" 0 '^1 user$' ctl users
 expect_exit "prune keeps entries that never expire" 0 'removed 0 expired entries' ctl prune
 
 # --- the preauth record
-expect_exit "cache sync writes the preauth record" 0 'cache file rewritten (preauth record: 1 provider' ctl cache sync
+expect_exit "cache sync writes the preauth record" 0 'cache file rewritten .preauth record: 1 provider' ctl cache sync
 expect_exit "cache sync again changes nothing" 0 'cache file unchanged' ctl cache sync
 ino=$(stat -c %i "$CACHE")
 ctl cache sync >/dev/null
