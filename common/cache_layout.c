@@ -13,9 +13,11 @@ struct oidc_cache_layout_rec {
     uint32_t klen, vlen; /* both fit a CDB record */
     uint32_t bucket;     /* indexed heads only */
     unsigned char follow;
+    unsigned char type; /* the key's first byte, 0 for an empty key */
 };
 
 #define CDB_HEADER 2048u
+#define PREFETCH   8 /* records ahead */
 
 void oidc_cache_layout_init(struct oidc_cache_layout *l)
 {
@@ -66,6 +68,7 @@ int oidc_cache_layout_add(struct oidc_cache_layout *l, const void *key, size_t k
     r->klen = (uint32_t)klen;
     r->vlen = (uint32_t)vlen;
     r->bucket = 0;
+    r->type = klen > 0 ? ((const unsigned char *)key)[0] : 0;
     /* a follower needs someone to follow */
     r->follow = (flags & OIDC_CACHE_LAYOUT_FOLLOW) != 0 && l->n > 1;
     if (klen > 0)
@@ -76,14 +79,15 @@ int oidc_cache_layout_add(struct oidc_cache_layout *l, const void *key, size_t k
     return 0;
 }
 
-static int type_of(const struct oidc_cache_layout *l, size_t i)
+static int indexed(unsigned char type)
 {
-    return l->recs[i].klen > 0 ? l->arena[l->recs[i].off] : -1;
+    return type != 0 && strchr(OIDC_CACHE_INDEXED, type) != NULL;
 }
 
-static int indexed(int type)
+/* A head of the given type (followers go with their head). */
+static int head_of(const struct oidc_cache_layout *l, size_t i, unsigned char type)
 {
-    return type > 0 && strchr(OIDC_CACHE_INDEXED, type) != NULL;
+    return !l->recs[i].follow && l->recs[i].type == type;
 }
 
 struct emitter {
@@ -130,11 +134,11 @@ static int emit_indexed(struct emitter *e, unsigned char type)
     int r = -1;
 
     for (i = 0; i < l->n; i++)
-        if (!l->recs[i].follow && type_of(l, i) == type)
+        if (head_of(l, i, type))
             count++;
     if (l->no_index) {
         for (i = 0; i < l->n; i++)
-            if (!l->recs[i].follow && type_of(l, i) == type && emit_unit(e, i) != 0)
+            if (head_of(l, i, type) && emit_unit(e, i) != 0)
                 return -1;
         return 0;
     }
@@ -151,7 +155,7 @@ static int emit_indexed(struct emitter *e, unsigned char type)
     }
     /* a counting sort by bucket; stable, so a bucket keeps the order the records came in */
     for (i = 0; i < l->n; i++)
-        if (!l->recs[i].follow && type_of(l, i) == type) {
+        if (head_of(l, i, type)) {
             b = oidc_cache_index_bucket(l->arena + l->recs[i].off, l->recs[i].klen, nb);
             l->recs[i].bucket = b;
             start[b + 1]++;
@@ -159,15 +163,23 @@ static int emit_indexed(struct emitter *e, unsigned char type)
     for (b = 0; b < nb; b++)
         start[b + 1] += start[b];
     for (i = 0; i < l->n; i++)
-        if (!l->recs[i].follow && type_of(l, i) == type)
+        if (head_of(l, i, type))
             order[start[l->recs[i].bucket]++] = (uint32_t)i;
     oidc_cache_put_u32(ix, OIDC_CACHE_INDEX_VERSION);
     oidc_cache_put_u32(ix + 4, nb);
+    /* start[b] is now where bucket b + 1 begins in order[]: the buckets' bounds without going
+     * back to the (randomly placed) records */
     for (b = 0, k = 0; b < nb; b++) {
         oidc_cache_put_u32(ix + 8 + 4 * (size_t)b, (uint32_t)e->pos);
-        for (; k < count && l->recs[order[k]].bucket == b; k++)
+        for (; k < start[b]; k++) {
+            if (k + PREFETCH < count) { /* the records come in random order: fetch ahead */
+                const struct oidc_cache_layout_rec *ahead = &l->recs[order[k + PREFETCH]];
+                __builtin_prefetch(ahead);
+                __builtin_prefetch(l->arena + l->recs[order[k + PREFETCH / 2]].off);
+            }
             if (emit_unit(e, order[k]) != 0)
                 goto out;
+        }
     }
     oidc_cache_put_u32(ix + 8 + 4 * (size_t)nb, (uint32_t)e->pos);
     r = emit_raw(e, key, 2, ix, (uint32_t)(8 + 4 * ((size_t)nb + 1)));
@@ -189,7 +201,7 @@ int oidc_cache_layout_write(struct oidc_cache_layout *l, struct cdb_make *m)
         return -1;
     }
     for (i = 0; i < l->n; i++)
-        if (!l->recs[i].follow && !indexed(type_of(l, i)) && emit_unit(&e, i) != 0)
+        if (!l->recs[i].follow && !indexed(l->recs[i].type) && emit_unit(&e, i) != 0)
             return -1;
     for (t = OIDC_CACHE_INDEXED; *t != '\0'; t++)
         if (emit_indexed(&e, (unsigned char)*t) != 0)

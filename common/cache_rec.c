@@ -3,6 +3,7 @@
 #include "cache_rec.h"
 #include "idhash.h"
 
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -439,6 +440,10 @@ static uint64_t load_le(const unsigned char *p, size_t n)
 {
     uint64_t v = 0;
 
+    if (n == 8) {
+        memcpy(&v, p, 8);
+        return le64toh(v);
+    }
     while (n-- > 0)
         v = v << 8 | p[n];
     return v;
