@@ -170,11 +170,10 @@ static void put_buf(struct fx *f, const unsigned char *key, size_t klen, struct 
     put_buf_flags(f, key, klen, b, 0);
 }
 
-void fx_user(struct fx *f, const struct fx_user *u)
+void fx_user_pw(struct fx *f, const struct fx_user *u, char type)
 {
     struct oidc_cache_buf b = {0};
     unsigned char key[OIDC_CACHE_KEY_MAX];
-    size_t i;
 
     oidc_cache_buf_u32(&b, u->uid);
     oidc_cache_buf_u32(&b, u->gid);
@@ -184,19 +183,33 @@ void fx_user(struct fx *f, const struct fx_user *u)
     oidc_cache_buf_str(&b, u->gecos);
     oidc_cache_buf_str(&b, u->home);
     oidc_cache_buf_str(&b, u->shell);
-    put_buf(f, key, oidc_cache_key_name(OIDC_CACHE_K_USER_NAME, u->name, key), &b);
-    if (u->ngroups > 0) { /* right after "n", as the writer does */
-        struct oidc_cache_buf ig = {0};
-
-        oidc_cache_buf_u32(&ig, (uint32_t)u->ngroups);
-        for (i = 0; i < u->ngroups; i++)
-            oidc_cache_buf_u32(&ig, u->groups[i]);
-        put_buf_flags(f, key, oidc_cache_key_name(OIDC_CACHE_K_INITGROUPS, u->name, key), &ig,
-                      OIDC_CACHE_LAYOUT_FOLLOW);
-        oidc_cache_buf_free(&ig);
-    }
-    put_buf(f, key, oidc_cache_key_id(OIDC_CACHE_K_USER_ID, u->uid, key), &b);
+    put_buf(f, key,
+            type == OIDC_CACHE_K_USER_ID ? oidc_cache_key_id(type, u->uid, key)
+                                         : oidc_cache_key_name(type, u->name, key),
+            &b);
     oidc_cache_buf_free(&b);
+}
+
+void fx_user_ig(struct fx *f, const struct fx_user *u, unsigned flags)
+{
+    struct oidc_cache_buf b = {0};
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    size_t i;
+
+    if (u->ngroups == 0)
+        return;
+    oidc_cache_buf_u32(&b, (uint32_t)u->ngroups);
+    for (i = 0; i < u->ngroups; i++)
+        oidc_cache_buf_u32(&b, u->groups[i]);
+    put_buf_flags(f, key, oidc_cache_key_name(OIDC_CACHE_K_INITGROUPS, u->name, key), &b, flags);
+    oidc_cache_buf_free(&b);
+}
+
+void fx_user(struct fx *f, const struct fx_user *u)
+{
+    fx_user_pw(f, u, OIDC_CACHE_K_USER_NAME);
+    fx_user_ig(f, u, OIDC_CACHE_LAYOUT_FOLLOW); /* right after "n", as the writer does */
+    fx_user_pw(f, u, OIDC_CACHE_K_USER_ID);
 }
 
 void fx_group(struct fx *f, const struct fx_group *g)
@@ -282,7 +295,7 @@ int fx_finish(struct fx *f)
  *   m0000..), and the private groups.
  * preauth: provider "people", 0x70000000..0x7FFFFFFE, home /home/{name}, shell /bin/bash, names
  *   ci-* and new*; provider "other" (uid range 5000..5999) for names zz*. */
-int fx_write_basic(const char *path, const char *tag)
+void fx_basic(struct fx *f, const char *tag)
 {
     static const uint32_t alice_groups[] = {2100001, 2100002, 2100006, 10};
     static const uint32_t bob_groups[] = {2100001};
@@ -298,7 +311,6 @@ int fx_write_basic(const char *path, const char *tag)
     char gecos[6][128];
     const char *bigmem[FX_BIG_MEMBERS];
     char bigname[FX_BIG_MEMBERS][8];
-    struct fx f;
     size_t i;
     uint32_t squat = oidc_idhash_uid("newsquat", 8, 0x70000000u, 0x7FFFFFFEu);
 
@@ -328,19 +340,26 @@ int fx_write_basic(const char *path, const char *tag)
         {"emptygrp", 2100008, 0, NULL, 0},
     };
 
-    if (fx_open(&f, path) != 0)
-        return -1;
-    fx_version(&f, OIDC_CACHE_VERSION);
+    fx_version(f, OIDC_CACHE_VERSION);
     for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
         struct fx_group pg = {users[i].name, users[i].gid, users[i].expires, NULL, 0};
 
-        fx_user(&f, &users[i]);
+        fx_user(f, &users[i]);
         if (strcmp(users[i].name, FX_NAME32) != 0) /* its name is taken by the 2100006 group */
-            fx_group(&f, &pg);
+            fx_group(f, &pg);
     }
     for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-        fx_group(&f, &groups[i]);
-    fx_preauth(&f, pa, 2);
+        fx_group(f, &groups[i]);
+    fx_preauth(f, pa, 2);
+}
+
+int fx_write_basic(const char *path, const char *tag)
+{
+    struct fx f;
+
+    if (fx_open(&f, path) != 0)
+        return -1;
+    fx_basic(&f, tag);
     return fx_finish(&f);
 }
 
@@ -528,4 +547,47 @@ int fx_write_damaged(const char *path, const char *how)
     }
     free(p);
     return r;
+}
+
+/* ---------------------------------------------------------------- file images */
+
+int fx_image_load(const char *path, struct fx_image *img)
+{
+    memset(img, 0, sizeof(*img));
+    if (read_all(path, &img->mem, &img->size) != 0)
+        return -1;
+    img->dend = oidc_cache_records_end(img->mem, img->size);
+    return 0;
+}
+
+int fx_image_find(const struct fx_image *img, const void *key, size_t klen, uint32_t *pos,
+                  uint32_t *vpos, uint32_t *vlen)
+{
+    const unsigned char *k, *v;
+    uint32_t at = 2048, kl, vl;
+
+    while (oidc_cache_record_at(img->mem, img->dend, at, &k, &kl, &v, &vl) == 0) {
+        if (kl == klen && memcmp(k, key, klen) == 0) {
+            *pos = at;
+            *vpos = (uint32_t)(v - img->mem);
+            *vlen = vl;
+            return 0;
+        }
+        at += 8 + kl + vl;
+    }
+    return -1;
+}
+
+int fx_image_store(struct fx_image *img, const char *path)
+{
+    int r = rewrite(path, img->mem, img->size);
+
+    fx_image_free(img);
+    return r;
+}
+
+void fx_image_free(struct fx_image *img)
+{
+    free(img->mem);
+    memset(img, 0, sizeof(*img));
 }

@@ -50,7 +50,13 @@ void fx_raw(struct fx *f, const void *key, size_t klen, const void *val, size_t 
  * from before it existed; 1 (the default): they have one. */
 void fx_set_index(int on);
 void fx_version(struct fx *f, const char *version);
-void fx_user(struct fx *f, const struct fx_user *u);   /* "n", (with groups) "i" after it, "u" */
+void fx_user(struct fx *f, const struct fx_user *u); /* "n", (with groups) "i" after it, "u" */
+/* fx_user's records one at a time, for hand-made layouts: the passwd record by name (type "n")
+ * or by id ("u"); the initgroups record ("i", nothing when u has no groups) with flags 0 (a
+ * record of its own, stored among the types without an index) or OIDC_CACHE_LAYOUT_FOLLOW
+ * (right after the record added before it, wherever that one goes). */
+void fx_user_pw(struct fx *f, const struct fx_user *u, char type);
+void fx_user_ig(struct fx *f, const struct fx_user *u, unsigned flags);
 void fx_group(struct fx *f, const struct fx_group *g); /* "g" and "h" */
 void fx_preauth(struct fx *f, const struct fx_preauth *p, size_t n);
 /* Finishes, fsyncs, sets mode 0644 and renames into place; 0 or -1. Like the writer, the file
@@ -73,6 +79,8 @@ uint64_t fx_file_gen(const char *cache_path);
  * content). tag is written into every gecos ("Alice Example tag") so that two versions can be
  * told apart. */
 int fx_write_basic(const char *path, const char *tag);
+/* The basic fixture's records added to f: fx_write_basic is fx_open, this and fx_finish. */
+void fx_basic(struct fx *f, const char *tag);
 /* N users u000000.. (uid FX_BULK_UID + i) each in 5 of N/4 groups g000000.. of 20 members
  * (gid FX_BULK_GID + j) plus a private group. */
 #define FX_BULK_UID 0x70000000u
@@ -85,6 +93,22 @@ int fx_write_bulk_files(const char *passwd, const char *group, unsigned n);
  * "badversion", "noversion", "badrecord" (a user record that does not decode), "garbage". The
  * serial is bumped after each (unless fx_set_serial(0)), so running readers look at once. */
 int fx_write_damaged(const char *path, const char *how);
+
+/* A cache file read into memory, for tests that edit its bytes in place (the lookup index). */
+struct fx_image {
+    unsigned char *mem;
+    size_t size;
+    uint32_t dend; /* where its records end (oidc_cache_records_end; 0: the tables do not fit) */
+};
+int fx_image_load(const char *path, struct fx_image *img);
+/* The record with this key, the first one in file order: 0 with the offsets of the record (its
+ * CDB header) and of its value, and the value's length; -1 when there is none. */
+int fx_image_find(const struct fx_image *img, const void *key, size_t klen, uint32_t *pos,
+                  uint32_t *vpos, uint32_t *vlen);
+/* Renames the (edited) image over path and bumps cache.serial (unless fx_set_serial(0)), as
+ * fx_write_damaged does; frees the image. 0 or -1. */
+int fx_image_store(struct fx_image *img, const char *path);
+void fx_image_free(struct fx_image *img);
 
 /* Names of the basic fixture, for the tests. */
 #define FX_NAME32      "longname_0123456789abcdefghijklm" /* exactly 32 bytes */
