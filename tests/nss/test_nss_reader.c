@@ -114,9 +114,37 @@ static void write_basic(const char *tag)
     assert_int_equal(fx_write_basic(g_path, tag), 0);
 }
 
-static int setup(void **state)
+/* What the file at g_path holds as the lookup index of type t (cache_rec.h), as the reader sees
+ * it: none, a record that does not decode, one that decodes but whose directory does not fit
+ * (oidc_cache_index_check), or a usable one; -1 when the file cannot be read. */
+enum { INDEX_NONE, INDEX_MALFORMED, INDEX_BAD_SHAPE, INDEX_OK };
+
+static int index_state(char type)
 {
-    (void)state;
+    const unsigned char key[2] = {OIDC_CACHE_K_INDEX, (unsigned char)type};
+    struct oidc_cache_index ix;
+    struct fx_image img;
+    uint32_t pos, vpos, vlen;
+    int r = INDEX_NONE;
+
+    if (fx_image_load(g_path, &img) != 0 || img.dend == 0) {
+        fx_image_free(&img);
+        return -1;
+    }
+    if (fx_image_find(&img, key, 2, &pos, &vpos, &vlen) == 0)
+        r = oidc_cache_index_decode(img.mem + vpos, vlen, &ix) != 0 ? INDEX_MALFORMED
+            : oidc_cache_index_check(&ix, img.dend) != 0            ? INDEX_BAD_SHAPE
+                                                                    : INDEX_OK;
+    fx_image_free(&img);
+    return r;
+}
+
+/* The basic fixture, with a lookup index for every indexed type (index_on) or without any (a
+ * file written before the index existed); the setup checks that it is so. */
+static int setup_layout(int index_on)
+{
+    const char *t;
+
     snprintf(g_dir, sizeof(g_dir), "%s/oidc-nss-test.XXXXXX", P_tmpdir);
     if (mkdtemp(g_dir) == NULL)
         return -1;
@@ -125,7 +153,25 @@ static int setup(void **state)
     oidc_cache_read_set_path(g_path);
     unsetenv(OIDC_CACHE_LOOPS_ENV);
     fx_set_serial(1);
-    return fx_write_basic(g_path, "v1");
+    fx_set_index(index_on);
+    if (fx_write_basic(g_path, "v1") != 0)
+        return -1;
+    for (t = OIDC_CACHE_INDEXED; *t != '\0'; t++)
+        if (index_state(*t) != (index_on ? INDEX_OK : INDEX_NONE))
+            return -1;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return setup_layout(1);
+}
+
+static int setup_without_index(void **state)
+{
+    (void)state;
+    return setup_layout(0);
 }
 
 static int teardown(void **state)
@@ -139,6 +185,7 @@ static int teardown(void **state)
     unlink(tmp);
     oidc_cache_read_set_path(NULL);
     fx_set_serial(1);
+    fx_set_index(1);
     return rmdir(g_dir);
 }
 
@@ -1185,30 +1232,587 @@ static void test_preauth_no_record(void **state)
     write_basic("v1");
 }
 
+/* ---------------------------------------------------------------- the lookup index
+ * (cache_rec.h). The tests above run on the basic fixture with its index and without one (main);
+ * these give the reader indexes that are malformed, that do not fit the file, that are wrong, or
+ * that hold an overlong bucket, and check where initgroups finds the "i" record. */
+
+static enum nss_status lookup_pwnam(int *err)
+{
+    struct passwd pw;
+
+    return pwnam("alice", &pw, err);
+}
+
+static enum nss_status lookup_pwuid(int *err)
+{
+    struct passwd pw;
+
+    return _nss_oidc_getpwuid_r(ALICE, &pw, g_buf, sizeof(g_buf), err);
+}
+
+static enum nss_status lookup_grnam(int *err)
+{
+    struct group gr;
+
+    return grnam("devs", &gr, err);
+}
+
+static enum nss_status lookup_grgid(int *err)
+{
+    struct group gr;
+
+    return _nss_oidc_getgrgid_r(DEVS, &gr, g_buf, sizeof(g_buf), err);
+}
+
+static enum nss_status lookup_initgroups(int *err)
+{
+    long start = 0, size = 4;
+    gid_t *groups = calloc(4, sizeof(gid_t));
+    enum nss_status s;
+
+    assert_non_null(groups);
+    s = _nss_oidc_initgroups_dyn("alice", ALICE, &start, &size, &groups, 0, err);
+    free(groups);
+    return s;
+}
+
+/* One key of each indexed type of the basic fixture, and the lookups that read it (initgroups
+ * reads alice's "n" record first). */
+static const struct {
+    char type;
+    const char *name; /* NULL: the key is by id */
+    uint32_t id;
+    enum nss_status (*lookup[2])(int *err);
+} g_typed[] = {
+    {OIDC_CACHE_K_USER_NAME, "alice", 0, {lookup_pwnam, lookup_initgroups}},
+    {OIDC_CACHE_K_USER_ID, NULL, ALICE, {lookup_pwuid, NULL}},
+    {OIDC_CACHE_K_GROUP_NAME, "devs", 0, {lookup_grnam, NULL}},
+    {OIDC_CACHE_K_GROUP_ID, NULL, DEVS, {lookup_grgid, NULL}},
+};
+#define N_TYPED (sizeof(g_typed) / sizeof(g_typed[0]))
+
+static size_t typed_key(size_t i, unsigned char *key)
+{
+    return g_typed[i].name != NULL ? oidc_cache_key_name(g_typed[i].type, g_typed[i].name, key)
+                                   : oidc_cache_key_id(g_typed[i].type, g_typed[i].id, key);
+}
+
+/* The lookups of type g_typed[damaged] answer want (with EIO for UNAVAIL, ENOENT for NOTFOUND);
+ * those of the other types, whose indexes are intact, still succeed. */
+static void expect_typed(size_t damaged, enum nss_status want, const char *what)
+{
+    enum nss_status s, w;
+    size_t i, j;
+    int err;
+
+    for (i = 0; i < N_TYPED; i++)
+        for (j = 0; j < 2 && g_typed[i].lookup[j] != NULL; j++) {
+            err = 0;
+            w = i == damaged ? want : NSS_STATUS_SUCCESS;
+            s = g_typed[i].lookup[j](&err);
+            if (s != w || (w == NSS_STATUS_UNAVAIL && err != EIO) ||
+                (w == NSS_STATUS_NOTFOUND && err != ENOENT))
+                fail_msg("index '%c' %s: a lookup of type '%c' gave %d (errno %d), not %d",
+                         g_typed[damaged].type, what, g_typed[i].type, (int)s, err, (int)w);
+        }
+}
+
+static uint32_t dir_get(const unsigned char *ix, uint32_t b)
+{
+    return oidc_cache_get_u32(ix + 8 + 4 * (size_t)b);
+}
+
+static void dir_set(unsigned char *ix, uint32_t b, uint32_t v)
+{
+    oidc_cache_put_u32(ix + 8 + 4 * (size_t)b, v);
+}
+
+/* An index record to edit in place (same length): ix is the record (version, nb, directory), nb
+ * its bucket count, dend where the file's records end, rec and end the offsets where the key's
+ * record starts and ends, b the key's bucket (which holds it). */
+struct index_at {
+    unsigned char *ix;
+    uint32_t nb, dend, rec, end, b;
+};
+
+struct index_edit {
+    const char *what;
+    void (*edit)(const struct index_at *x);
+};
+
+/* The basic fixture (tag v1) with the index of type g_typed[i] edited by e. */
+static void write_edited_index(size_t i, const struct index_edit *e)
+{
+    const unsigned char xkey[2] = {OIDC_CACHE_K_INDEX, (unsigned char)g_typed[i].type};
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    size_t klen = typed_key(i, key);
+    struct oidc_cache_index ix;
+    struct index_at x;
+    struct fx_image img;
+    uint32_t xpos, xv, xlen, vpos, vlen;
+
+    write_basic("v1");
+    assert_int_equal(fx_image_load(g_path, &img), 0);
+    assert_int_equal(fx_image_find(&img, xkey, 2, &xpos, &xv, &xlen), 0);
+    assert_int_equal(oidc_cache_index_decode(img.mem + xv, xlen, &ix), 0);
+    assert_int_equal(fx_image_find(&img, key, klen, &x.rec, &vpos, &vlen), 0);
+    x.ix = img.mem + xv;
+    x.nb = ix.nb;
+    x.dend = img.dend;
+    x.end = vpos + vlen;
+    x.b = oidc_cache_index_bucket(key, klen, ix.nb);
+    /* the fixture's own index holds the key in its bucket */
+    assert_true(dir_get(x.ix, x.b) <= x.rec && x.end <= dir_get(x.ix, x.b + 1));
+    e->edit(&x);
+    assert_int_equal(fx_image_store(&img, g_path), 0);
+}
+
+static void edit_version(const struct index_at *x)
+{
+    oidc_cache_put_u32(x->ix, OIDC_CACHE_INDEX_VERSION + 1);
+}
+
+static void edit_nb_more(const struct index_at *x)
+{
+    oidc_cache_put_u32(x->ix + 4, x->nb + 1); /* the record is 4 bytes short for it */
+}
+
+static void edit_nb_fewer(const struct index_at *x)
+{
+    oidc_cache_put_u32(x->ix + 4, x->nb - 1); /* the record is 4 bytes too long for it */
+}
+
+static void edit_nb_zero(const struct index_at *x)
+{
+    oidc_cache_put_u32(x->ix + 4, 0);
+}
+
+/* A malformed index record: that type's lookups use the hash tables, and every answer of the
+ * basic fixture stays the same. */
+static void expect_basic_answers(void)
+{
+    test_pwnam_hit(NULL);
+    test_pwuid_hit(NULL);
+    test_group_hits(NULL);
+    test_misses(NULL);
+    test_expired(NULL);
+    test_initgroups(NULL);
+}
+
+static void test_index_malformed_falls_back_to_hash_tables(void **state)
+{
+    static const struct index_edit edits[] = {
+        {"of another version", edit_version},
+        {"shorter than nb says", edit_nb_more},
+        {"longer than nb says", edit_nb_fewer},
+        {"with nb 0", edit_nb_zero},
+    };
+    size_t i, k;
+
+    (void)state;
+    for (k = 0; k < sizeof(edits) / sizeof(edits[0]); k++)
+        for (i = 0; i < N_TYPED; i++) {
+            write_edited_index(i, &edits[k]);
+            assert_int_equal(index_state(g_typed[i].type), INDEX_MALFORMED);
+            expect_typed(i, NSS_STATUS_SUCCESS, edits[k].what);
+            expect_basic_answers();
+        }
+}
+
+/* Index records too short to hold a directory (a hand-made file: the others types have none). */
+static void test_index_short_record_falls_back_to_hash_tables(void **state)
+{
+    static const unsigned char head[8] = {1, 0, 0, 0, 1, 0, 0, 0}; /* version 1, nb 1, no dir */
+    static const size_t lens[] = {0, 4, 8, 11};
+    unsigned char xkey[2] = {OIDC_CACHE_K_INDEX, 0};
+    struct fx f;
+    size_t i, k;
+
+    (void)state;
+    for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+        for (i = 0; i < N_TYPED; i++) {
+            unsigned char rec[11] = {0};
+
+            memcpy(rec, head, sizeof(head));
+            xkey[1] = (unsigned char)g_typed[i].type;
+            assert_int_equal(fx_open(&f, g_path), 0);
+            f.lay.no_index = 1;
+            fx_basic(&f, "v1");
+            fx_raw(&f, xkey, 2, rec, lens[k]);
+            assert_int_equal(fx_finish(&f), 0);
+            assert_int_equal(index_state(g_typed[i].type), INDEX_MALFORMED);
+            expect_basic_answers();
+        }
+}
+
+static void edit_past_records(const struct index_at *x)
+{
+    uint32_t b;
+
+    for (b = 0; b <= x->nb; b++)
+        dir_set(x->ix, b, x->dend + 8); /* into the hash tables */
+}
+
+static void edit_past_file(const struct index_at *x)
+{
+    uint32_t b;
+
+    for (b = 0; b <= x->nb; b++)
+        dir_set(x->ix, b, UINT32_MAX - 3 * (x->nb - b)); /* far outside the mapping */
+}
+
+static void edit_last_past_records(const struct index_at *x)
+{
+    uint32_t b;
+
+    for (b = x->b + 1; b <= x->nb; b++) /* the key's bucket ends past the records */
+        dir_set(x->ix, b, x->dend + 1);
+}
+
+static void edit_into_header(const struct index_at *x)
+{
+    uint32_t b;
+
+    for (b = 0; b <= x->nb; b++)
+        dir_set(x->ix, b, 1024); /* inside the CDB header's table of contents */
+}
+
+/* cut: the key's bucket ends one byte before the key's record does, or inside its 8-byte CDB
+ * header; or the bucket starts one byte into the record. The directory keeps its shape (the
+ * loader's oidc_cache_index_check passes): only the lookup's own bounds checks see it. */
+static void edit_cut_value(const struct index_at *x)
+{
+    dir_set(x->ix, x->b + 1, x->end - 1);
+}
+
+static void edit_cut_header(const struct index_at *x)
+{
+    dir_set(x->ix, x->b + 1, x->rec + 4);
+}
+
+static void edit_start_inside(const struct index_at *x)
+{
+    dir_set(x->ix, x->b, x->rec + 1);
+}
+
+/* Every name and id of the basic fixture and around it, by every lookup: an answer of some kind,
+ * whatever buckets the damage reaches. */
+static int is_answer(enum nss_status s)
+{
+    return s == NSS_STATUS_SUCCESS || s == NSS_STATUS_NOTFOUND || s == NSS_STATUS_UNAVAIL;
+}
+
+static void lookups_answer_something(void)
+{
+    static const char *const names[] = {"alice",    "bob",      "carol",   "devs",    "ops",
+                                        "big",      "nobody",   "lowuid",  "lowgid",  "oldgrp",
+                                        "wheelish", "emptygrp", FX_NAME32, "squatter"};
+    struct passwd pw;
+    struct group gr;
+    gid_t g[8];
+    size_t i;
+    int err;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        assert_true(is_answer(pwnam(names[i], &pw, &err)));
+        assert_true(is_answer(grnam(names[i], &gr, &err)));
+        (void)initgroups_of(names[i], 1, g, 8);
+    }
+    for (i = 0; i < 16; i++) {
+        assert_true(
+            is_answer(_nss_oidc_getpwuid_r(2000000 + (uid_t)i, &pw, g_buf, sizeof(g_buf), &err)));
+        assert_true(
+            is_answer(_nss_oidc_getgrgid_r(2100000 + (gid_t)i, &gr, g_buf, sizeof(g_buf), &err)));
+    }
+}
+
+/* Bounds that do not fit the file: lookups of that type are UNAVAIL (OIDC_ERR_PARSE, as for any
+ * corrupt file) and read nothing outside the file (the ASan stage runs this); the other types'
+ * lookups are unaffected. */
+static void test_index_out_of_bounds_unavail(void **state)
+{
+    static const struct index_edit edits[] = {
+        {"past the records end", edit_past_records},
+        {"past the file", edit_past_file},
+        {"with the key's bucket ending past the records", edit_last_past_records},
+        {"into the CDB header", edit_into_header},
+        {"cutting the key's record", edit_cut_value},
+        {"cutting the key's record header", edit_cut_header},
+        {"starting inside the key's record", edit_start_inside},
+    };
+    size_t i, k;
+
+    (void)state;
+    for (k = 0; k < sizeof(edits) / sizeof(edits[0]); k++)
+        for (i = 0; i < N_TYPED; i++) {
+            write_edited_index(i, &edits[k]);
+            expect_typed(i, NSS_STATUS_UNAVAIL, edits[k].what);
+            lookups_answer_something();
+        }
+}
+
+/* A well-formed index that is wrong: the key's bucket ends where the key's record begins, so the
+ * key lies in the next bucket's range. The index is authoritative when present (NOTFOUND, not
+ * a second look in the hash tables); 'oidcctl cache verify' reports such a file. */
+static void edit_shift(const struct index_at *x)
+{
+    dir_set(x->ix, x->b + 1, x->rec);
+}
+
+static void test_index_wrong_bucket_notfound(void **state)
+{
+    static const struct index_edit shift = {"with the key out of its bucket", edit_shift};
+    struct passwd pw;
+    size_t i;
+    int err = 0;
+
+    (void)state;
+    for (i = 0; i < N_TYPED; i++) {
+        write_edited_index(i, &shift);
+        assert_int_equal(index_state(g_typed[i].type), INDEX_OK);
+        expect_typed(i, NSS_STATUS_NOTFOUND, shift.what);
+    }
+    /* the other entries of the type still answer */
+    assert_int_equal(pwnam("bob", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(_nss_oidc_getpwuid_r(BOB, &pw, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_SUCCESS);
+}
+
+/* A hand-made index with one bucket over the "n" (then the "u") records of OVL_USERS users, each
+ * followed by its "i" record: more than OIDC_CACHE_INDEX_WALK_MAX records, so a walk gives up and
+ * the hash tables answer. The bucket leaves the last user's records out: that user is found only
+ * because the reader does fall back (a walk to the bucket's end would say NOTFOUND). */
+#define OVL_USERS 100
+#define OVL_UID   2200000u
+
+/* The run of records of type t (with the "i" records that follow them) in a file without an
+ * index: from *lo to *hi, the last record of type t at *last; the number of records in it. */
+static unsigned type_run(const struct fx_image *img, char t, uint32_t *lo, uint32_t *last,
+                         uint32_t *hi)
+{
+    const unsigned char *k, *v;
+    uint32_t at = 2048, kl, vl;
+    unsigned n = 0;
+
+    *lo = *last = *hi = 0;
+    for (; oidc_cache_record_at(img->mem, img->dend, at, &k, &kl, &v, &vl) == 0;
+         at += 8 + kl + vl) {
+        if (kl > 0 && k[0] == (unsigned char)t) {
+            if (n == 0)
+                *lo = at;
+            *last = at;
+        } else if (n == 0 || kl == 0 || k[0] != OIDC_CACHE_K_INITGROUPS || at != *hi) {
+            if (n > 0)
+                break;
+            continue;
+        }
+        *hi = at + 8 + kl + vl;
+        n++;
+    }
+    return n;
+}
+
+static void write_overlong(void)
+{
+    static const unsigned char placeholder[16] = {1, 0, 0, 0, 1, 0, 0, 0}; /* v1, nb 1 */
+    static const uint32_t groups[] = {DEVS};
+    unsigned char xkey[2] = {OIDC_CACHE_K_INDEX, 0};
+    const char *t;
+    char name[16];
+    struct fx_image img;
+    struct fx f;
+    uint32_t lo, last, hi, xpos, xv, xlen;
+    unsigned i, n;
+
+    assert_int_equal(fx_open(&f, g_path), 0);
+    f.lay.no_index = 1; /* the records in the order added, and our own index records */
+    fx_version(&f, OIDC_CACHE_VERSION);
+    for (i = 0; i < OVL_USERS; i++) {
+        const struct fx_user u = {name, OVL_UID + i, OVL_UID + i, 0, "Ovl",
+                                  "/",  "/bin/sh",   groups,      1};
+
+        snprintf(name, sizeof(name), "ovl%03u", i);
+        fx_user(&f, &u);
+    }
+    for (t = "nu"; *t != '\0'; t++) {
+        xkey[1] = (unsigned char)*t;
+        fx_raw(&f, xkey, 2, placeholder, sizeof(placeholder));
+    }
+    assert_int_equal(fx_finish(&f), 0);
+    /* the same bytes, with the directories pointing at the runs the records form */
+    assert_int_equal(fx_image_load(g_path, &img), 0);
+    for (t = "nu"; *t != '\0'; t++) {
+        xkey[1] = (unsigned char)*t;
+        n = type_run(&img, *t, &lo, &last, &hi);
+        assert_int_equal(n, *t == OIDC_CACHE_K_USER_NAME ? 2 * OVL_USERS : OVL_USERS);
+        assert_true(n - 2 > OIDC_CACHE_INDEX_WALK_MAX);
+        assert_int_equal(fx_image_find(&img, xkey, 2, &xpos, &xv, &xlen), 0);
+        dir_set(img.mem + xv, 0, lo);
+        dir_set(img.mem + xv, 1, last); /* all but the last user */
+    }
+    assert_int_equal(fx_image_store(&img, g_path), 0);
+    assert_int_equal(index_state(OIDC_CACHE_K_USER_NAME), INDEX_OK);
+    assert_int_equal(index_state(OIDC_CACHE_K_USER_ID), INDEX_OK);
+}
+
+static void test_index_overlong_bucket_falls_back_to_hash_tables(void **state)
+{
+    struct passwd pw;
+    char name[16];
+    gid_t g[4];
+    unsigned i;
+    int err = 0;
+
+    (void)state;
+    write_overlong();
+    for (i = 0; i < OVL_USERS; i++) {
+        snprintf(name, sizeof(name), "ovl%03u", i);
+        if (pwnam(name, &pw, &err) != NSS_STATUS_SUCCESS || pw.pw_uid != OVL_UID + i)
+            fail_msg("%s not found by name", name);
+        if (_nss_oidc_getpwuid_r(OVL_UID + i, &pw, g_buf, sizeof(g_buf), &err) !=
+                NSS_STATUS_SUCCESS ||
+            strcmp(pw.pw_name, name) != 0)
+            fail_msg("%s not found by uid", name);
+    }
+    assert_int_equal(initgroups_of("ovl000", OVL_UID, g, 4), 1);
+    assert_int_equal(g[0], DEVS);
+    assert_int_equal(initgroups_of("ovl099", OVL_UID + 99, g, 4), 1);
+    assert_int_equal(g[0], DEVS);
+    assert_int_equal(pwnam("ovl100", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_equal(err, ENOENT);
+    assert_int_equal(_nss_oidc_getpwuid_r(OVL_UID + OVL_USERS, &pw, g_buf, sizeof(g_buf), &err),
+                     NSS_STATUS_NOTFOUND);
+}
+
+/* initgroups reads the "i" record right after the user's "n" record when its key is the user's,
+ * and looks it up otherwise. Two users with names of the same length: */
+enum ig_layout {
+    IG_FOLLOWS,  /* the writer's layout: each "i" right after its "n" */
+    IG_NO_INDEX, /* the same order, no index (the reader does not look after "n") */
+    IG_APART,    /* the "i" records stored among the unindexed types, away from "n" */
+    IG_SWAPPED,  /* after each "n" the other user's "i" record */
+};
+
+static const uint32_t g_ig_alice[] = {DEVS, 2100002}, g_ig_bobby[] = {2100006};
+
+static void write_ig_layout(enum ig_layout how)
+{
+    const struct fx_user users[2] = {
+        {"alice", ALICE, ALICE, 0, "A", "/home/alice", "/bin/sh", g_ig_alice, 2},
+        {"bobby", 2000020, 2000020, 0, "B", "/home/bobby", "/bin/sh", g_ig_bobby, 1},
+    };
+    struct fx f;
+    size_t i;
+
+    assert_int_equal(fx_open(&f, g_path), 0);
+    f.lay.no_index = how == IG_NO_INDEX;
+    fx_version(&f, OIDC_CACHE_VERSION);
+    for (i = 0; i < 2; i++) {
+        fx_user_pw(&f, &users[i], OIDC_CACHE_K_USER_NAME);
+        fx_user_ig(&f, &users[how == IG_SWAPPED ? 1 - i : i],
+                   how == IG_APART ? 0 : OIDC_CACHE_LAYOUT_FOLLOW);
+        fx_user_pw(&f, &users[i], OIDC_CACHE_K_USER_ID);
+    }
+    assert_int_equal(fx_finish(&f), 0);
+}
+
+/* The key of the record right after name's "n" record, as "type + name" ("?" when none). */
+static void record_after_user(const char *name, char *out, size_t cap)
+{
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    size_t klen = oidc_cache_key_name(OIDC_CACHE_K_USER_NAME, name, key);
+    const unsigned char *k, *v;
+    struct fx_image img;
+    uint32_t pos, vpos, vlen, kl, vl;
+
+    assert_int_equal(fx_image_load(g_path, &img), 0);
+    assert_int_equal(fx_image_find(&img, key, klen, &pos, &vpos, &vlen), 0);
+    if (oidc_cache_record_at(img.mem, img.dend, vpos + vlen, &k, &kl, &v, &vl) == 0)
+        snprintf(out, cap, "%.*s", (int)kl, (const char *)k);
+    else
+        snprintf(out, cap, "?");
+    fx_image_free(&img);
+}
+
+static void expect_ig_answers(void)
+{
+    gid_t g[4];
+
+    assert_int_equal(initgroups_of("alice", ALICE, g, 4), 2);
+    assert_int_equal(g[0], g_ig_alice[0]);
+    assert_int_equal(g[1], g_ig_alice[1]);
+    assert_int_equal(initgroups_of("bobby", 2000020, g, 4), 1);
+    assert_int_equal(g[0], g_ig_bobby[0]);
+}
+
+static void test_initgroups_same_whatever_the_layout(void **state)
+{
+    char after[64];
+
+    (void)state;
+    write_ig_layout(IG_FOLLOWS);
+    assert_int_equal(index_state(OIDC_CACHE_K_USER_NAME), INDEX_OK);
+    record_after_user("alice", after, sizeof(after));
+    assert_string_equal(after, "ialice");
+    expect_ig_answers();
+    write_ig_layout(IG_NO_INDEX);
+    assert_int_equal(index_state(OIDC_CACHE_K_USER_NAME), INDEX_NONE);
+    expect_ig_answers();
+    write_ig_layout(IG_APART);
+    assert_int_equal(index_state(OIDC_CACHE_K_USER_NAME), INDEX_OK);
+    record_after_user("alice", after, sizeof(after));
+    assert_true(after[0] != OIDC_CACHE_K_INITGROUPS);
+    expect_ig_answers();
+}
+
+/* Another user's "i" record right after the "n" record (same key length, other name) is not
+ * taken for this user's. */
+static void test_initgroups_ignores_other_users_record_after_user(void **state)
+{
+    char after[64];
+
+    (void)state;
+    write_ig_layout(IG_SWAPPED);
+    record_after_user("alice", after, sizeof(after));
+    assert_string_equal(after, "ibobby");
+    record_after_user("bobby", after, sizeof(after));
+    assert_string_equal(after, "ialice");
+    expect_ig_answers();
+}
+
+/* A test of the basic fixture, run on the file with its lookup index and on the same file
+ * without one (written before the index existed): the answers must not differ. */
+#define BOTH_LAYOUTS(f)                                             \
+    cmocka_unit_test_setup_teardown(f, setup, teardown),            \
+    {                                                               \
+#f "_without_index", f, setup_without_index, teardown, NULL \
+    }
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pwnam_hit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pwuid_hit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_group_hits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_misses, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_erange_every_size_pw, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_erange_every_size_gr, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_id_floor, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_name_limits, setup, teardown),
+        BOTH_LAYOUTS(test_pwnam_hit),
+        BOTH_LAYOUTS(test_pwuid_hit),
+        BOTH_LAYOUTS(test_group_hits),
+        BOTH_LAYOUTS(test_misses),
+        BOTH_LAYOUTS(test_erange_every_size_pw),
+        BOTH_LAYOUTS(test_erange_every_size_gr),
+        BOTH_LAYOUTS(test_expired),
+        BOTH_LAYOUTS(test_id_floor),
+        BOTH_LAYOUTS(test_name_limits),
         cmocka_unit_test_setup_teardown(test_recursion_guard, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_initgroups, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enumerate_users, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enumerate_groups, setup, teardown),
+        BOTH_LAYOUTS(test_initgroups),
+        BOTH_LAYOUTS(test_enumerate_users),
+        BOTH_LAYOUTS(test_enumerate_groups),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_corrupt_garbage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_record, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_group_bad_members, setup, teardown),
+        BOTH_LAYOUTS(test_bad_record),
+        BOTH_LAYOUTS(test_group_bad_members),
         cmocka_unit_test_setup_teardown(test_untrusted_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replacement, setup, teardown),
+        BOTH_LAYOUTS(test_replacement),
         cmocka_unit_test_setup_teardown(test_serial_hit_sees_rewrite_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serial_miss_sees_new_user_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serial_initgroups_sees_new_groups_at_once, setup,
@@ -1226,10 +1830,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_without_generation_falls_back_to_stat, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_serial_backstop, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_preauth_sshd, setup, teardown),
+        BOTH_LAYOUTS(test_preauth_sshd),
         cmocka_unit_test_setup_teardown(test_preauth_not_for_others, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_preauth_uid_taken, setup, teardown),
+        BOTH_LAYOUTS(test_preauth_uid_taken),
         cmocka_unit_test_setup_teardown(test_preauth_no_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_malformed_falls_back_to_hash_tables, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_index_short_record_falls_back_to_hash_tables, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_index_out_of_bounds_unavail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_wrong_bucket_notfound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_overlong_bucket_falls_back_to_hash_tables, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_initgroups_same_whatever_the_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initgroups_ignores_other_users_record_after_user,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
