@@ -1,7 +1,8 @@
 /* Identity cache writer (common/cache.c): the records it writes, read back through the
  * cache_rec.h decoders and cdb_find; every invariant it refuses to break (each a named negative
  * test); name <-> subject binding; expiry and prune; the no-op rule; corrupt files; the state
- * directory rules; verify. Each test runs in a fresh mkdtemp() state directory with fixture
+ * directory rules; verify; the lookup index (written, rebuilt when missing or malformed, refused
+ * when of an unknown kind). Each test runs in a fresh mkdtemp() state directory with fixture
  * passwd/group files. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -228,6 +229,85 @@ static int members_equal(const struct oidc_cache_gr *g, const char *const *want,
         if (strcmp(p, want[i]) != 0)
             return 0;
     return 1;
+}
+
+/* The open file's image and its four lookup indexes, each present and well-formed. */
+struct ixview {
+    const unsigned char *mem;
+    uint32_t dend;
+    struct oidc_cache_index ix[sizeof(OIDC_CACHE_INDEXED) - 1];
+};
+
+static void ix_load(struct ixview *x)
+{
+    unsigned char key[2] = {OIDC_CACHE_K_INDEX, 0};
+    struct stat s;
+    struct rec r = {NULL, 0};
+    size_t i;
+
+    assert_int_equal(fstat(dbfd, &s), 0);
+    x->mem = cdb_get(&db, 2048, 0);
+    assert_non_null(x->mem);
+    x->dend = oidc_cache_records_end(x->mem, (uint64_t)s.st_size);
+    assert_true(x->dend >= 2048);
+    for (i = 0; i < sizeof(x->ix) / sizeof(x->ix[0]); i++) {
+        key[1] = (unsigned char)OIDC_CACHE_INDEXED[i];
+        if (!db_get(key, 2, &r))
+            fail_msg("no lookup index for '%c'", key[1]);
+        assert_int_equal(oidc_cache_index_decode(r.p, r.len, &x->ix[i]), 0);
+        assert_int_equal(oidc_cache_index_check(&x->ix[i], x->dend), 0);
+    }
+}
+
+/* Walks the open file: every n/u/g/h record is found through its type's index as the very bytes
+ * the walk sees, and a user's "i" record starts where its "n" record ends. Returns the number of
+ * indexed records. */
+static size_t ix_find_all(const struct ixview *x)
+{
+    unsigned char ikey[OIDC_CACHE_KEY_MAX];
+    const unsigned char *key, *val, *found, *k2, *v2;
+    uint32_t flen, next, kl2, vl2;
+    unsigned pos, klen;
+    const char *t;
+    struct rec r;
+    size_t n = 0;
+
+    cdb_seqinit(&pos, &db);
+    while (cdb_seqnext(&pos, &db) > 0) {
+        klen = cdb_keylen(&db);
+        key = cdb_getkey(&db);
+        val = cdb_getdata(&db);
+        assert_true(klen > 0 && klen <= sizeof(ikey));
+        if (key[0] == '\0' || (t = strchr(OIDC_CACHE_INDEXED, key[0])) == NULL)
+            continue;
+        n++;
+        assert_int_equal(oidc_cache_index_find(&x->ix[t - OIDC_CACHE_INDEXED], x->mem, x->dend, key,
+                                               klen, &found, &flen, &next),
+                         1);
+        assert_ptr_equal(found, val);
+        assert_int_equal(flen, cdb_datalen(&db));
+        if (key[0] != OIDC_CACHE_K_USER_NAME)
+            continue;
+        memcpy(ikey, key, klen);
+        ikey[0] = OIDC_CACHE_K_INITGROUPS;
+        assert_int_equal(oidc_cache_record_at(x->mem, x->dend, next, &k2, &kl2, &v2, &vl2), 0);
+        assert_int_equal(kl2, klen);
+        assert_memory_equal(k2, ikey, klen);
+        assert_true(db_get(ikey, klen, &r)); /* the one the hash tables give */
+        assert_ptr_equal(r.p, v2);
+    }
+    return n;
+}
+
+/* Opens the committed file and checks its indexes: n/u/g/h records expected in all. */
+static void expect_indexed(size_t records)
+{
+    struct ixview x;
+
+    db_open();
+    ix_load(&x);
+    assert_int_equal(ix_find_all(&x), records);
+    db_close();
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -710,6 +790,7 @@ static void test_repeat_login_costs_no_write(void **st)
     assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
                      OIDC_OK);
     assert_int_equal(written, 1);
+    expect_indexed(6); /* with its lookup indexes: n, u alice; g, h alice and dev */
     assert_int_equal(stat(cache_path, &a), 0);
     sleep(1);                     /* a rewrite would show in mtime as well as in the inode */
     opts.now = T0 + TTL / 10 - 1; /* just under a tenth of cache_ttl later */
@@ -836,12 +917,31 @@ static void test_remove_user_absent_is_ok(void **st)
 
 /* ---- corrupt files are refused and left alone */
 
-static void corrupt_case(const void *bytes, size_t len)
+/* The whole cache file, malloc'd. */
+static unsigned char *cache_bytes(size_t *len)
+{
+    struct stat s;
+    unsigned char *p;
+    int fd = open(cache_path, O_RDONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &s), 0);
+    p = malloc((size_t)s.st_size + 1);
+    assert_non_null(p);
+    assert_int_equal(read(fd, p, (size_t)s.st_size + 1), s.st_size);
+    close(fd);
+    *len = (size_t)s.st_size;
+    return p;
+}
+
+/* The bytes as a cache file: open refuses it (naming why, when why is given), a login's store
+ * writes nothing, and verify reports it. */
+static void corrupt_case(const void *bytes, size_t len, const char *why)
 {
     struct oidc_cache *c = NULL;
-    unsigned char back[4096];
+    unsigned char *back;
     int written = -1, fd, n = 0;
-    ssize_t got;
+    size_t got;
 
     assert_int_equal(mkdir(state, 0755), 0);
     fd = open(cache_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -851,18 +951,35 @@ static void corrupt_case(const void *bytes, size_t len)
     assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_PARSE);
     assert_null(c);
     assert_non_null(strstr(err.msg, "corrupt"));
+    if (why != NULL && strstr(err.msg, why) == NULL)
+        fail_msg("'%s' does not say '%s'", err.msg, why);
     identity_setup();
     assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
                      OIDC_ERR_PARSE);
     assert_int_equal(written, 0);
-    fd = open(cache_path, O_RDONLY);
-    assert_true(fd >= 0);
-    got = read(fd, back, sizeof(back));
-    close(fd);
-    assert_int_equal(got, (ssize_t)len);
+    back = cache_bytes(&got);
+    assert_int_equal(got, len);
     assert_memory_equal(back, bytes, len); /* not overwritten */
+    free(back);
     assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_ERR_PARSE);
     assert_true(n > 0);
+}
+
+/* The first keep bytes of the committed file (all of it: SIZE_MAX) as a corrupt case, which
+ * starts from no state directory. */
+static void committed_file_is_corrupt(size_t keep, const char *why)
+{
+    char cmd[256];
+    unsigned char *p;
+    size_t len;
+
+    p = cache_bytes(&len);
+    if (keep != SIZE_MAX)
+        assert_true(len > keep);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+    assert_int_equal(system(cmd), 0);
+    corrupt_case(p, keep != SIZE_MAX ? keep : len, why);
+    free(p);
 }
 
 static void test_corrupt_garbage_refused_not_overwritten(void **st)
@@ -870,51 +987,53 @@ static void test_corrupt_garbage_refused_not_overwritten(void **st)
     static const char garbage[] = "this is not a cdb file at all";
 
     (void)st;
-    corrupt_case(garbage, sizeof(garbage));
+    corrupt_case(garbage, sizeof(garbage), "not a CDB file");
 }
 
 static void test_corrupt_empty_file_refused(void **st)
 {
     (void)st;
-    corrupt_case("", 0);
+    corrupt_case("", 0, "not a CDB file");
 }
 
 static void test_truncated_file_refused(void **st)
 {
-    unsigned char buf[4096];
-    int fd;
-    ssize_t n;
-    char cmd[256];
-
     (void)st;
     store_ok(user("alice", UID_A, ISS, "sub-a", "dev", GID_D, NULL));
-    fd = open(cache_path, O_RDONLY);
-    assert_true(fd >= 0);
-    n = read(fd, buf, sizeof(buf));
-    close(fd);
-    assert_true(n > 2100);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
-    assert_int_equal(system(cmd), 0);
-    corrupt_case(buf, 2100); /* the hash tables survive, the tail of the records does not */
+    /* the hash tables survive, the tail of the records does not */
+    committed_file_is_corrupt(2100, NULL);
 }
 
-/* A well-formed CDB written by hand. */
+/* A CDB file written by hand at cache_path: cdb_begin, cdb_make_add..., cdb_end. */
+static int cdb_begin(struct cdb_make *m)
+{
+    int fd;
+
+    (void)mkdir(state, 0755);
+    fd = open(cache_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(cdb_make_start(m, fd), 0);
+    return fd;
+}
+
+static void cdb_end(struct cdb_make *m, int fd)
+{
+    assert_int_equal(cdb_make_finish(m), 0);
+    close(fd);
+}
+
+/* A well-formed CDB of string keys and values. */
 static void write_cdb(const char *const *kv, size_t n)
 {
     struct cdb_make m;
     size_t i;
-    int fd;
+    int fd = cdb_begin(&m);
 
-    mkdir(state, 0755);
-    fd = open(cache_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(cdb_make_start(&m, fd), 0);
     for (i = 0; i + 1 < n; i += 2)
         assert_int_equal(cdb_make_add(&m, kv[i], (unsigned)strlen(kv[i]), kv[i + 1],
                                       (unsigned)strlen(kv[i + 1])),
                          0);
-    assert_int_equal(cdb_make_finish(&m), 0);
-    close(fd);
+    cdb_end(&m, fd);
 }
 
 static void test_wrong_version_refused(void **st)
@@ -932,12 +1051,12 @@ static void test_wrong_version_refused(void **st)
 
 static void test_missing_version_refused(void **st)
 {
-    static const char *const kv[] = {"x", "y"};
     struct oidc_cache *c = NULL;
 
     (void)st;
-    write_cdb(kv, 2);
+    write_cdb(NULL, 0); /* a CDB file without any record */
     assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_PARSE);
+    assert_non_null(strstr(err.msg, "no version record"));
 }
 
 static void test_verify_reports_inconsistent_records(void **st)
@@ -959,16 +1078,12 @@ static void test_verify_reports_inconsistent_records(void **st)
     oidc_cache_buf_str(&b, "/home/alice");
     oidc_cache_buf_str(&b, "/bin/sh");
     assert_int_equal(b.failed, 0);
-    assert_int_equal(mkdir(state, 0755), 0);
-    fd = open(cache_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(cdb_make_start(&m, fd), 0);
+    fd = cdb_begin(&m);
     assert_int_equal(
         cdb_make_add(&m, "V", 1, OIDC_CACHE_VERSION, (unsigned)strlen(OIDC_CACHE_VERSION)), 0);
     kl = oidc_cache_key_name(OIDC_CACHE_K_USER_NAME, "alice", key);
     assert_int_equal(cdb_make_add(&m, key, (unsigned)kl, b.p, (unsigned)b.len), 0);
-    assert_int_equal(cdb_make_finish(&m), 0);
-    close(fd);
+    cdb_end(&m, fd);
     oidc_cache_buf_free(&b);
     assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_ERR_PARSE);
     assert_true(n >= 4); /* uid, initgroups, provenance, private group */
@@ -1497,6 +1612,235 @@ static void test_file_cut_at_record_boundary_refused(void **st)
     assert_true(n > 0);
 }
 
+/* ------------------------------------------------------------------ the lookup index */
+
+/* verify's problems: how many, and how many of them say what. */
+struct vsaid {
+    const char *what;
+    int n, said;
+};
+
+static void collect_said(void *ctx, const char *line)
+{
+    struct vsaid *v = ctx;
+
+    collect(&v->n, line);
+    v->said += strstr(line, v->what) != NULL;
+}
+
+/* verify finds problems, each of which says what. */
+static void verify_says(const char *what, int problems)
+{
+    struct vsaid v = {what, 0, 0};
+
+    assert_int_equal(oidc_cache_verify(&opts, collect_said, &v, &err), OIDC_ERR_PARSE);
+    assert_int_equal(v.n, problems);
+    assert_int_equal(v.said, problems);
+}
+
+static void verify_clean(void)
+{
+    int n = 0;
+
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_OK);
+    assert_int_equal(n, 0);
+}
+
+/* Alice (groups dev, ops) and bob (dev): n 2, u 2, g 4 (two private), h 4. */
+#define TWO_USERS_INDEXED 12
+static void store_two_users(void)
+{
+    store_ok(user("alice", UID_A, ISS, "sub-a", "ops", GID_O, "dev", GID_D, NULL));
+    store_ok(user("bob", UID_B, ISS, "sub-b", "dev", GID_D, NULL));
+}
+
+static void test_commit_writes_four_indexes_verify_clean(void **st)
+{
+    struct ixview x;
+
+    (void)st;
+    store_two_users();
+    db_open();
+    ix_load(&x);
+    assert_int_equal(x.ix[0].nb, 2); /* "n": about one record a bucket */
+    assert_int_equal(x.ix[2].nb, 4); /* "g" */
+    assert_int_equal(ix_find_all(&x), TWO_USERS_INDEXED);
+    db_close();
+    verify_clean();
+}
+
+static void test_index_finds_every_record_of_300_users(void **st)
+{
+    struct oidc_cache *c = NULL;
+    char name[16], team[16];
+    uint32_t i;
+
+    (void)st;
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    for (i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "ix%03u", i);
+        snprintf(team, sizeof(team), "team%02u", i % 30);
+        if (oidc_cache_upsert(
+                c, user(name, UID_A + i, ISS, name, team, GID_D + i % 30, "all", GID_D + 100, NULL),
+                &err) != OIDC_OK)
+            fail_msg("%s", err.msg);
+    }
+    assert_int_equal(oidc_cache_commit(c, NULL, &err), OIDC_OK);
+    oidc_cache_close(c);
+    expect_indexed(300 + 300 + (300 + 31) * 2);
+    verify_clean();
+}
+
+/* How damage_index damages the committed file's lookup indexes. */
+enum ix_damage {
+    IX_DROP,          /* no "x" records at all (a file written before there were any) */
+    IX_BAD_VERSION,   /* "xn" of version 2 */
+    IX_PAST_RECORDS,  /* "xu"'s last directory entry past the end of the records */
+    IX_EMPTY_BUCKETS, /* "xn" well-formed, but every bucket empty: it misses every user */
+    IX_UNKNOWN_KIND,  /* "xn" renamed "xq" */
+    IX_SECOND_N,      /* "xu" renamed "xn": a second "xn" */
+};
+
+/* One index record of the committed file (key "x" + type, val its value), damaged: 0 to leave it
+ * out. */
+static int damage_one(enum ix_damage how, unsigned char *key, unsigned char *val, uint32_t dend)
+{
+    uint32_t nb = oidc_cache_get_u32(val + 4), b;
+
+    switch (how) {
+    case IX_DROP:
+        return 0;
+    case IX_BAD_VERSION:
+        if (key[1] == OIDC_CACHE_K_USER_NAME)
+            oidc_cache_put_u32(val, OIDC_CACHE_INDEX_VERSION + 1);
+        break;
+    case IX_PAST_RECORDS:
+        if (key[1] == OIDC_CACHE_K_USER_ID)
+            oidc_cache_put_u32(val + 8 + 4 * nb, dend + 1);
+        break;
+    case IX_EMPTY_BUCKETS:
+        for (b = 0; key[1] == OIDC_CACHE_K_USER_NAME && b < nb; b++)
+            oidc_cache_put_u32(val + 8 + 4 * b, oidc_cache_get_u32(val + 8 + 4 * nb));
+        break;
+    case IX_UNKNOWN_KIND:
+        if (key[1] == OIDC_CACHE_K_USER_NAME)
+            key[1] = 'q';
+        break;
+    case IX_SECOND_N:
+        if (key[1] == OIDC_CACHE_K_USER_ID)
+            key[1] = OIDC_CACHE_K_USER_NAME;
+        break;
+    }
+    return 1;
+}
+
+/* Rebuilds the committed file from its own records in file order, so that every record keeps its
+ * offset (renames and changes keep the lengths), with its indexes damaged as named. */
+static void damage_index(enum ix_damage how)
+{
+    const unsigned char *k, *v;
+    unsigned char *img, *key;
+    uint32_t pos, dend, kl, vl;
+    struct cdb_make m;
+    size_t len;
+    int fd;
+
+    img = cache_bytes(&len);
+    dend = oidc_cache_records_end(img, len);
+    assert_true(dend >= 2048);
+    fd = cdb_begin(&m);
+    for (pos = 2048; pos < dend; pos += 8 + kl + vl) {
+        assert_int_equal(oidc_cache_record_at(img, dend, pos, &k, &kl, &v, &vl), 0);
+        key = img + pos + 8; /* k, writable */
+        if (kl == 2 && key[0] == OIDC_CACHE_K_INDEX && !damage_one(how, key, key + kl, dend))
+            continue;
+        assert_int_equal(cdb_make_add(&m, key, kl, key + kl, vl), 0);
+    }
+    cdb_end(&m, fd);
+    free(img);
+}
+
+/* Derived data: a file whose indexes are missing or malformed loads as it is, verify reports each
+ * damaged index, and the next commit, with nothing else to change, writes the file anew with
+ * good ones. */
+static void index_rebuilt_case(enum ix_damage how, const char *what, int problems)
+{
+    struct oidc_cache *c = NULL;
+    struct rec r;
+    int written = -1;
+
+    store_two_users();
+    damage_index(how);
+    verify_says(what, problems);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_count(c), 2);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    assert_int_equal(written, 1);
+    oidc_cache_close(c);
+    expect_indexed(TWO_USERS_INDEXED);
+    verify_clean();
+    db_open(); /* the users came through */
+    assert_true(db_name(OIDC_CACHE_K_USER_NAME, "alice", &r));
+    assert_true(db_name(OIDC_CACHE_K_INITGROUPS, "bob", &r));
+    db_close();
+    /* and the new indexes are good: the commit after that has nothing to write */
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    assert_int_equal(written, 0);
+    oidc_cache_close(c);
+}
+
+static void test_file_without_index_rebuilt_by_next_commit(void **st)
+{
+    (void)st;
+    index_rebuilt_case(IX_DROP, "no lookup index", 4); /* one for each type */
+}
+
+static void test_index_of_bad_version_rebuilt_by_next_commit(void **st)
+{
+    (void)st;
+    index_rebuilt_case(IX_BAD_VERSION, "lookup index for 'n' records is malformed", 1);
+}
+
+static void test_index_past_records_rebuilt_by_next_commit(void **st)
+{
+    (void)st;
+    index_rebuilt_case(IX_PAST_RECORDS, "lookup index for 'u' records is malformed", 1);
+}
+
+/* A well-formed index that misses records still loads (it is derived data); verify names the
+ * records it misses. */
+static void test_index_missing_records_reported(void **st)
+{
+    struct oidc_cache *c = NULL;
+
+    (void)st;
+    store_two_users();
+    damage_index(IX_EMPTY_BUCKETS);
+    verify_says("lookup index for 'n' records misses 2 of them", 1);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_count(c), 2);
+    oidc_cache_close(c);
+}
+
+/* An index record of a kind the writer does not know, or a second one of a kind, is not the
+ * writer's: the file is refused and left alone. */
+static void test_index_of_unknown_kind_refused(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "dev", GID_D, NULL));
+    damage_index(IX_UNKNOWN_KIND);
+    committed_file_is_corrupt(SIZE_MAX, "lookup index of an unknown kind");
+}
+
+static void test_second_index_of_a_kind_refused(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", "dev", GID_D, NULL));
+    damage_index(IX_SECOND_N);
+    committed_file_is_corrupt(SIZE_MAX, "or a second one");
+}
+
 /* Id keys: the id in clear and a mix of it, so that CDB's hash of sequential ids looks random
  * (with the id alone, 83% of 100,000 sequential uids shared their hash with another). */
 static int cmp_u32(const void *a, const void *b)
@@ -1625,6 +1969,14 @@ int main(void)
         T(test_serial_behind_or_ahead_or_missing),
         T(test_symlinked_serial_refused),
         T(test_file_cut_at_record_boundary_refused),
+        T(test_commit_writes_four_indexes_verify_clean),
+        T(test_index_finds_every_record_of_300_users),
+        T(test_file_without_index_rebuilt_by_next_commit),
+        T(test_index_of_bad_version_rebuilt_by_next_commit),
+        T(test_index_past_records_rebuilt_by_next_commit),
+        T(test_index_missing_records_reported),
+        T(test_index_of_unknown_kind_refused),
+        T(test_second_index_of_a_kind_refused),
         T(test_id_keys_spread_sequential_ids),
         T(test_record_name_check_matches_name_valid),
     };
