@@ -891,7 +891,7 @@ static void test_serial_hit_sees_rewrite_at_once(void **state)
     assert_string_equal(gecos_of("alice"), "Alice Example v1");
     window_start(&w);
     for (i = 2; i < 6; i++) {
-        char tag[8], want[32];
+        char tag[16], want[32];
 
         snprintf(tag, sizeof(tag), "v%d", i);
         snprintf(want, sizeof(want), "Alice Example v%d", i);
