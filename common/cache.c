@@ -670,6 +670,99 @@ static int cdb_layout_ok(const struct cdb *db, off_t fsize, unsigned records_end
     return h != NULL && oidc_cache_records_end(h, (uint64_t)fsize) == records_end;
 }
 
+/* The loader's check of the lookup indexes, in the same pass as the record walk: every directory
+ * entry must be a record boundary (or the end of the records), in order, and every indexed record
+ * must lie in its bucket's range. Then a lookup through the index finds each record (its walk
+ * from dir[b] steps over whole records to it), which the NSS module relies on: a record its index
+ * misses is "not found" there. A file that fails (or has no index) is rebuilt, with a new index,
+ * by the next commit: the index is derived data, so this is not corruption. */
+#define N_INDEXED (sizeof(OIDC_CACHE_INDEXED) - 1)
+struct index_audit {
+    struct oidc_cache_index ix[N_INDEXED]; /* nb 0: none */
+    uint32_t next[N_INDEXED];              /* the first entry not yet seen as a boundary */
+    unsigned seen;                         /* the "x" records walked, a bit per type */
+    int bad;
+};
+
+static void audit_start(struct index_audit *a, struct cdb *db)
+{
+    unsigned char key[2] = {OIDC_CACHE_K_INDEX, 0};
+    const void *v;
+    size_t t;
+
+    memset(a, 0, sizeof(*a));
+    for (t = 0; t < N_INDEXED; t++) {
+        key[1] = (unsigned char)OIDC_CACHE_INDEXED[t];
+        if (cdb_find(db, key, 2) <= 0 ||
+            (v = cdb_get(db, cdb_datalen(db), cdb_datapos(db))) == NULL ||
+            oidc_cache_index_decode(v, cdb_datalen(db), &a->ix[t]) != 0) {
+            a->ix[t].nb = 0;
+            a->bad = 1;
+        }
+    }
+}
+
+static void audit_boundary(struct index_audit *a, uint32_t at)
+{
+    size_t t;
+
+    for (t = 0; t < N_INDEXED; t++) {
+        const struct oidc_cache_index *ix = &a->ix[t];
+
+        for (; ix->nb != 0 && a->next[t] <= ix->nb; a->next[t]++) {
+            uint32_t d = oidc_cache_get_u32(ix->dir + 4 * (size_t)a->next[t]);
+            if (d > at)
+                break;
+            if (d < at)
+                a->bad = 1; /* inside a record, or out of order */
+        }
+    }
+}
+
+/* The record with key at file offset at. */
+static void audit_record(struct index_audit *a, const unsigned char *key, unsigned klen,
+                         uint32_t at)
+{
+    const char *t = key[0] != '\0' ? strchr(OIDC_CACHE_INDEXED, key[0]) : NULL;
+    const struct oidc_cache_index *ix;
+    uint32_t b;
+
+    audit_boundary(a, at);
+    if (t == NULL || (ix = &a->ix[t - OIDC_CACHE_INDEXED])->nb == 0)
+        return;
+    b = oidc_cache_index_bucket(key, klen, ix->nb);
+    if (at < oidc_cache_get_u32(ix->dir + 4 * (size_t)b) ||
+        at >= oidc_cache_get_u32(ix->dir + 4 * (size_t)b + 4))
+        a->bad = 1;
+}
+
+/* An "x" record in the walk: 0, or -1 for an unknown kind or a second one of a kind. */
+static int audit_index_record(struct index_audit *a, const unsigned char *key, unsigned klen)
+{
+    const char *t = klen == 2 && key[1] != '\0' ? strchr(OIDC_CACHE_INDEXED, key[1]) : NULL;
+    unsigned bit;
+
+    if (t == NULL)
+        return -1;
+    bit = 1u << (t - OIDC_CACHE_INDEXED);
+    if (a->seen & bit)
+        return -1;
+    a->seen |= bit;
+    return 0;
+}
+
+/* After the walk (end: where the records end): 1 when every index is whole. */
+static int audit_ok(struct index_audit *a, uint32_t end)
+{
+    size_t t;
+
+    audit_boundary(a, end);
+    for (t = 0; t < N_INDEXED; t++)
+        if (a->ix[t].nb == 0 || a->next[t] != a->ix[t].nb + 1)
+            a->bad = 1;
+    return !a->bad;
+}
+
 static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
 {
     struct cdb cdb;
@@ -681,8 +774,8 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
     struct oidc_cache_pw pw;
     uint32_t n, idv;
     uint64_t gen;
-    int r = OIDC_ERR_INTERNAL, have_version = 0, cdb_open = 0, index_bad = 0;
-    struct oidc_cache_index index[sizeof(OIDC_CACHE_INDEXED) - 1] = {{NULL, 0}};
+    int r = OIDC_ERR_INTERNAL, have_version = 0, cdb_open = 0;
+    struct index_audit audit;
     struct stat st;
 
     if (fstat(fd, &st) != 0)
@@ -697,8 +790,13 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
         goto out;
     }
     cdb_open = 1;
+    audit_start(&audit, &cdb);
     cdb_seqinit(&pos, &cdb);
-    while ((r = cdb_seqnext(&pos, &cdb)) > 0) {
+    for (;;) {
+        unsigned at = pos;
+
+        if ((r = cdb_seqnext(&pos, &cdb)) <= 0)
+            break;
         klen = cdb_keylen(&cdb);
         vlen = cdb_datalen(&cdb);
         key = cdb_getkey(&cdb);
@@ -707,6 +805,7 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
             r = CORRUPT("a record lies outside the file");
             goto out;
         }
+        audit_record(&audit, key, klen, at);
         switch (key[0]) {
         case OIDC_CACHE_K_VERSION:
             if (klen != 1 || vlen != strlen(OIDC_CACHE_VERSION) ||
@@ -779,17 +878,12 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
             c->preauth.len = c->preauth.cap = vlen;
             c->has_preauth = 1;
             break;
-        case OIDC_CACHE_K_INDEX: {
-            const char *t = klen == 2 && key[1] != '\0' ? strchr(OIDC_CACHE_INDEXED, key[1]) : NULL;
-            if (t == NULL || index[t - OIDC_CACHE_INDEXED].nb != 0) {
+        case OIDC_CACHE_K_INDEX: /* its content: audit_start */
+            if (audit_index_record(&audit, key, klen) != 0) {
                 r = CORRUPT("a lookup index of an unknown kind, or a second one");
                 goto out;
             }
-            /* derived data: a malformed one is rebuilt by the next commit (below) */
-            if (oidc_cache_index_decode(val, vlen, &index[t - OIDC_CACHE_INDEXED]) != 0)
-                index_bad = 1;
             break;
-        }
         case OIDC_CACHE_K_SERIAL:
             if (klen != 1 || c->file_gen != 0 || oidc_cache_serial_decode(val, vlen, &gen) != 0) {
                 r = CORRUPT("a bad or second generation record");
@@ -814,12 +908,9 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
         r = CORRUPT("no version record");
         goto out;
     }
-    /* A file without a lookup index (written before there was one), or with one that does not
-     * fit, is rewritten with a new one by the next commit, even when nothing else changed. */
-    for (i = 0; i < sizeof(index) / sizeof(index[0]); i++)
-        if (index[i].nb == 0 || oidc_cache_index_check(&index[i], pos) != 0)
-            index_bad = 1;
-    if (index_bad && !c->readonly)
+    /* A file without a lookup index (written before there was one), or with one that misses
+     * records, is rewritten with a new one by the next commit, even when nothing else changed. */
+    if (!audit_ok(&audit, pos) && !c->readonly)
         c->dirty = 1;
     for (i = 0; i < n_metas; i++)
         if ((r = load_meta(c, metas[i].key, metas[i].rec, metas[i].len, err)) != OIDC_OK)
