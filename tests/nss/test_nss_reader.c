@@ -1339,6 +1339,7 @@ struct index_at {
 struct index_edit {
     const char *what;
     void (*edit)(const struct index_at *x);
+    int state; /* index_state of the edited record */
 };
 
 /* The basic fixture (tag v1) with the index of type g_typed[i] edited by e. */
@@ -1366,6 +1367,9 @@ static void write_edited_index(size_t i, const struct index_edit *e)
     assert_true(dir_get(x.ix, x.b) <= x.rec && x.end <= dir_get(x.ix, x.b + 1));
     e->edit(&x);
     assert_int_equal(fx_image_store(&img, g_path), 0);
+    if (index_state(g_typed[i].type) != e->state)
+        fail_msg("index '%c' %s: state %d, not %d", g_typed[i].type, e->what,
+                 index_state(g_typed[i].type), e->state);
 }
 
 static void edit_version(const struct index_at *x)
@@ -1403,10 +1407,10 @@ static void expect_basic_answers(void)
 static void test_index_malformed_falls_back_to_hash_tables(void **state)
 {
     static const struct index_edit edits[] = {
-        {"of another version", edit_version},
-        {"shorter than nb says", edit_nb_more},
-        {"longer than nb says", edit_nb_fewer},
-        {"with nb 0", edit_nb_zero},
+        {"of another version", edit_version, INDEX_MALFORMED},
+        {"shorter than nb says", edit_nb_more, INDEX_MALFORMED},
+        {"longer than nb says", edit_nb_fewer, INDEX_MALFORMED},
+        {"with nb 0", edit_nb_zero, INDEX_MALFORMED},
     };
     size_t i, k;
 
@@ -1414,13 +1418,12 @@ static void test_index_malformed_falls_back_to_hash_tables(void **state)
     for (k = 0; k < sizeof(edits) / sizeof(edits[0]); k++)
         for (i = 0; i < N_TYPED; i++) {
             write_edited_index(i, &edits[k]);
-            assert_int_equal(index_state(g_typed[i].type), INDEX_MALFORMED);
             expect_typed(i, NSS_STATUS_SUCCESS, edits[k].what);
             expect_basic_answers();
         }
 }
 
-/* Index records too short to hold a directory (a hand-made file: the others types have none). */
+/* Index records too short to hold a directory (a hand-made file: the other types have none). */
 static void test_index_short_record_falls_back_to_hash_tables(void **state)
 {
     static const unsigned char head[8] = {1, 0, 0, 0, 1, 0, 0, 0}; /* version 1, nb 1, no dir */
@@ -1496,13 +1499,13 @@ static void edit_start_inside(const struct index_at *x)
     dir_set(x->ix, x->b, x->rec + 1);
 }
 
-/* Every name and id of the basic fixture and around it, by every lookup: an answer of some kind,
- * whatever buckets the damage reaches. */
 static int is_answer(enum nss_status s)
 {
     return s == NSS_STATUS_SUCCESS || s == NSS_STATUS_NOTFOUND || s == NSS_STATUS_UNAVAIL;
 }
 
+/* Every name and id of the basic fixture and around it, by every lookup: an answer of some kind,
+ * whatever buckets the damage reaches. */
 static void lookups_answer_something(void)
 {
     static const char *const names[] = {"alice",    "bob",      "carol",   "devs",    "ops",
@@ -1528,18 +1531,19 @@ static void lookups_answer_something(void)
 }
 
 /* Bounds that do not fit the file: lookups of that type are UNAVAIL (OIDC_ERR_PARSE, as for any
- * corrupt file) and read nothing outside the file (the ASan stage runs this); the other types'
- * lookups are unaffected. */
+ * corrupt file), those of the other types are unaffected, and no lookup crashes (a read far
+ * outside the file would fault; the ASan and valgrind stages run this; fuzz_cache_rec walks
+ * indexes over a heap copy, where ASan sees a read one byte too far). */
 static void test_index_out_of_bounds_unavail(void **state)
 {
     static const struct index_edit edits[] = {
-        {"past the records end", edit_past_records},
-        {"past the file", edit_past_file},
-        {"with the key's bucket ending past the records", edit_last_past_records},
-        {"into the CDB header", edit_into_header},
-        {"cutting the key's record", edit_cut_value},
-        {"cutting the key's record header", edit_cut_header},
-        {"starting inside the key's record", edit_start_inside},
+        {"past the records end", edit_past_records, INDEX_BAD_SHAPE},
+        {"past the file", edit_past_file, INDEX_BAD_SHAPE},
+        {"with the key's bucket ending past the records", edit_last_past_records, INDEX_BAD_SHAPE},
+        {"into the CDB header", edit_into_header, INDEX_BAD_SHAPE},
+        {"cutting the key's record", edit_cut_value, INDEX_OK},
+        {"cutting the key's record header", edit_cut_header, INDEX_OK},
+        {"starting inside the key's record", edit_start_inside, INDEX_OK},
     };
     size_t i, k;
 
@@ -1562,7 +1566,7 @@ static void edit_shift(const struct index_at *x)
 
 static void test_index_wrong_bucket_notfound(void **state)
 {
-    static const struct index_edit shift = {"with the key out of its bucket", edit_shift};
+    static const struct index_edit shift = {"with the key out of its bucket", edit_shift, INDEX_OK};
     struct passwd pw;
     size_t i;
     int err = 0;
@@ -1570,7 +1574,6 @@ static void test_index_wrong_bucket_notfound(void **state)
     (void)state;
     for (i = 0; i < N_TYPED; i++) {
         write_edited_index(i, &shift);
-        assert_int_equal(index_state(g_typed[i].type), INDEX_OK);
         expect_typed(i, NSS_STATUS_NOTFOUND, shift.what);
     }
     /* the other entries of the type still answer */
