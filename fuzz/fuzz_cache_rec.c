@@ -1,7 +1,9 @@
 /* libFuzzer target: every decoder of the identity cache's records (common/cache_rec.h) on the
  * input as one record, then the NSS reader (common/cache_read.c) on a small CDB file that holds
  * the input under every key type it reads, so the packing of records into struct passwd/group
- * buffers is fuzzed as well. */
+ * buffers is fuzzed as well. The input is also the lookup index of every indexed type: its
+ * directory's offsets point into that file's own records (write_cdb says where they lie), and
+ * into a heap copy of the input, where ASan sees a read one byte past the end. */
 #include <cdb.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -57,6 +59,46 @@ static int count_preauth(void *ctx, const struct oidc_cache_preauth *p)
     return ++*n > 1000;
 }
 
+/* The input as an index record: its shape (oidc_cache_index_check) against the end of the file
+ * that write_cdb writes and against its own last offset, and lookups through it (reading the
+ * bucket, walking records, the record after a hit) in an image of exactly 2048 + size bytes: a
+ * zeroed CDB header, then the input, so offsets 2048.. are the input's own bytes. */
+static void index_decoders(const uint8_t *data, size_t size)
+{
+    static const char *const names[] = {"alice", "bob"};
+    const unsigned char *val, *k, *v;
+    unsigned char key[OIDC_CACHE_KEY_MAX], *mem;
+    struct oidc_cache_index ix;
+    uint32_t dend, vlen, next, kl, vl, sum = 0;
+    size_t i, klen;
+
+    if (size >= 2048)
+        (void)oidc_cache_records_end(data, size);
+    if (oidc_cache_index_decode(data, size, &ix) != 0)
+        return;
+    dend = (uint32_t)(2048 + size);
+    (void)oidc_cache_index_check(&ix, dend);
+    (void)oidc_cache_index_check(&ix, oidc_cache_get_u32(ix.dir + 4 * (size_t)ix.nb));
+    if ((mem = malloc(dend)) == NULL)
+        return;
+    memset(mem, 0, 2048);
+    memcpy(mem + 2048, data, size);
+    for (i = 0; i < 2 * sizeof(names) / sizeof(names[0]); i++) {
+        klen = i % 2 == 0 ? oidc_cache_key_name(OIDC_CACHE_K_USER_NAME, names[i / 2], key)
+                          : oidc_cache_key_id(OIDC_CACHE_K_USER_ID, 0x70000000u + (uint32_t)i, key);
+        (void)oidc_cache_index_bucket(key, klen, ix.nb);
+        if (oidc_cache_index_find(&ix, mem, dend, key, klen, &val, &vlen, &next) != 1)
+            continue;
+        for (uint32_t j = 0; j < vlen; j++)
+            sum += val[j];
+        if (oidc_cache_record_at(mem, dend, next, &k, &kl, &v, &vl) == 0)
+            sum += (uint32_t)k[0] * kl + vl;
+    }
+    free(mem);
+    if (sum == 0xFFFFFFFFu)
+        fprintf(stderr, "fuzz_cache_rec: sum\n"); /* keeps the reads */
+}
+
 static void decoders(const uint8_t *data, size_t size)
 {
     struct oidc_cache_pw pw;
@@ -91,6 +133,7 @@ static void decoders(const uint8_t *data, size_t size)
     (void)oidc_cache_preauth_walk(data, size, count_preauth, &npre);
     (void)oidc_cache_key_id_value(data, size, &id);
     (void)oidc_cache_name_len(data, size);
+    index_decoders(data, size);
 }
 
 static void add(struct cdb_make *mk, const unsigned char *k, size_t kl, const void *v, size_t vl)
@@ -99,12 +142,17 @@ static void add(struct cdb_make *mk, const unsigned char *k, size_t kl, const vo
         cdb_make_add(mk, k, (unsigned)kl, v, (unsigned)vl);
 }
 
-/* The input under "n"/"g"/"i" alice, under "u"/"h" the id its first 4 bytes hold, and as "p". */
+/* The input under "n"/"g"/"i" alice, under "u"/"h" the id its first 4 bytes hold, as "p", and as
+ * the four lookup indexes "xn", "xu", "xg", "xh". The records lie in the order added from offset
+ * 2048, each 8 + key + value bytes: "V" (30 bytes), then with N input bytes "n", "g", "i" at
+ * 14 + N each, "u", "h" at 17 + N, "p" at 9 + N, the four "x" at 10 + N (fuzz/gen-corpus.py's
+ * index seeds point there). */
 static int write_cdb(const uint8_t *data, size_t size, uint32_t *id)
 {
     unsigned char k[OIDC_CACHE_KEY_MAX];
     struct cdb_make mk;
     char tmp[128];
+    const char *t;
     int fd, r;
 
     *id = size >= 4 ? oidc_cache_get_u32(data) : 0x70000000u;
@@ -121,6 +169,11 @@ static int write_cdb(const uint8_t *data, size_t size, uint32_t *id)
     add(&mk, k, oidc_cache_key_id(OIDC_CACHE_K_GROUP_ID, *id, k), data, size);
     k[0] = OIDC_CACHE_K_PREAUTH;
     add(&mk, k, 1, data, size);
+    k[0] = OIDC_CACHE_K_INDEX;
+    for (t = OIDC_CACHE_INDEXED; *t != '\0'; t++) {
+        k[1] = (unsigned char)*t;
+        add(&mk, k, 2, data, size);
+    }
     r = cdb_make_finish(&mk);
     close(fd);
     if (r != 0 || rename(tmp, path) != 0)

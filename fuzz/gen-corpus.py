@@ -165,3 +165,50 @@ for name, rec in [("pw", pw), ("gr", gr), ("initgroups", ig), ("meta", meta), ("
                   ("serial", struct.pack("<Q", 42)), ("short", pw[:7]),
                   ("no-nul", pw[:-1]), ("gr-nmem-huge", struct.pack("<IIq", U, 0xFFFFFFFF, 0))]:
     put(d, name, rec)
+
+
+# Lookup indexes (u32 version 1, u32 nb, nb + 1 offsets) whose offsets point at the records of
+# the CDB file fuzz_cache_rec.c's write_cdb makes of an input of n bytes: from 2048 "V" (30
+# bytes), "n", "g", "i" (14 + n each), "u", "h" (17 + n), "p" (9 + n), the four "x" (10 + n).
+def cdb_offsets(n):
+    sizes = [30, 14 + n, 14 + n, 14 + n, 17 + n, 17 + n, 9 + n] + [10 + n] * 4
+    offs = [2048]
+    for size in sizes:
+        offs.append(offs[-1] + size)
+    return dict(zip(["V", "n", "g", "i", "u", "h", "p", "xn", "xu", "xg", "xh", "end"], offs))
+
+
+def index(*dirs):
+    return struct.pack("<II", 1, len(dirs) - 1) + struct.pack("<%dI" % len(dirs), *dirs)
+
+
+o = cdb_offsets(16)  # one bucket: 8 + 4 * 2 bytes
+put(d, "index-one-bucket", index(o["n"], o["i"]))  # the "n" and "g" records
+put(d, "index-whole-file", index(2048, o["end"]))  # every record, the index records too
+put(d, "index-past-end", index(o["n"], o["end"] + 1))
+put(d, "index-self", index(2048, 2048 + 16))  # the input's own bytes (fuzz_cache_rec's image)
+
+
+def bucket(key, nb):  # oidc_cache_index_bucket (common/cache_rec.c)
+    m = (1 << 64) - 1
+    h = 0x9e3779b97f4a7c15 ^ len(key)
+    for i in range(0, len(key), 8):
+        h ^= int.from_bytes(key[i:i + 8], "little")
+        h = (h * 0xff51afd7ed558ccd) & m
+        h ^= h >> 32
+    h = (h * 0xc4ceb9fe1a85ec53) & m
+    h ^= h >> 29
+    return ((h >> 32) * nb) >> 32
+
+
+# In fuzz_cache_rec's image (the input at 2048), the bucket of "n" alice spans the zeroed
+# directory entries before its own: 8-byte empty records, more than the 64 a walk reads.
+nb = 300
+while bucket(b"nalice", nb) < 140:
+    nb += 1
+b = bucket(b"nalice", nb)
+dirs = [0] * (nb + 1)
+dirs[b], dirs[b + 1] = 2048 + 8, 2048 + 8 + 4 * b
+put(d, "index-overlong", index(*dirs))
+o = cdb_offsets(28)  # four buckets: 8 + 4 * 5 bytes
+put(d, "index-per-record", index(o["n"], o["g"], o["i"], o["u"], o["h"]))
