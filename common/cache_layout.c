@@ -50,13 +50,36 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
+static int indexed(unsigned char type)
+{
+    return type != 0 && strchr(OIDC_CACHE_INDEXED, type) != NULL;
+}
+
+void oidc_cache_layout_stream(struct oidc_cache_layout *l, struct cdb_make *m)
+{
+    l->stream = m;
+}
+
 int oidc_cache_layout_add(struct oidc_cache_layout *l, const void *key, size_t klen,
                           const void *val, size_t vlen, unsigned flags)
 {
     struct oidc_cache_layout_rec *r;
+    unsigned char type = klen > 0 ? ((const unsigned char *)key)[0] : 0;
 
     if (l->failed)
         return -1;
+    if (l->stream != NULL && !indexed(type) &&
+        ((flags & OIDC_CACHE_LAYOUT_FOLLOW) == 0 || l->n == 0 || l->last_streamed)) {
+        /* a head without an index, or a follower of one that was streamed */
+        if (klen > UINT32_MAX - 8 || vlen > UINT32_MAX - 8 - klen ||
+            cdb_make_add(l->stream, key, (unsigned)klen, val, (unsigned)vlen) != 0) {
+            l->failed = 1;
+            return -1;
+        }
+        l->last_streamed = 1;
+        return 0;
+    }
+    l->last_streamed = 0;
     if (klen > UINT32_MAX - 8 || vlen > UINT32_MAX - 8 - klen || l->alen > SIZE_MAX - klen - vlen ||
         grow((void **)&l->arena, &l->acap, l->alen + klen + vlen, 1) != 0 ||
         grow((void **)&l->recs, &l->cap, l->n + 1, sizeof(*l->recs)) != 0) {
@@ -68,20 +91,17 @@ int oidc_cache_layout_add(struct oidc_cache_layout *l, const void *key, size_t k
     r->klen = (uint32_t)klen;
     r->vlen = (uint32_t)vlen;
     r->bucket = 0;
-    r->type = klen > 0 ? ((const unsigned char *)key)[0] : 0;
     /* a follower needs someone to follow */
     r->follow = (flags & OIDC_CACHE_LAYOUT_FOLLOW) != 0 && l->n > 1;
+    r->type = klen > 0 ? ((const unsigned char *)key)[0] : 0;
+    if (indexed(r->type))
+        r->follow = 0; /* a record of an indexed type is always in its own bucket */
     if (klen > 0)
         memcpy(l->arena + l->alen, key, klen);
     if (vlen > 0)
         memcpy(l->arena + l->alen + klen, val, vlen);
     l->alen += klen + vlen;
     return 0;
-}
-
-static int indexed(unsigned char type)
-{
-    return type != 0 && strchr(OIDC_CACHE_INDEXED, type) != NULL;
 }
 
 /* A head of the given type (followers go with their head). */
@@ -192,7 +212,7 @@ out:
 
 int oidc_cache_layout_write(struct oidc_cache_layout *l, struct cdb_make *m)
 {
-    struct emitter e = {l, m, CDB_HEADER};
+    struct emitter e = {l, m, m->cdb_dpos}; /* CDB_HEADER for a fresh one */
     const char *t;
     size_t i;
 

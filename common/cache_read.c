@@ -160,7 +160,7 @@ static int map_find(const struct oidc_cache_map *m, const unsigned char *key, si
 }
 
 /* The file's lookup indexes, when its hash tables lie within it (as cdb_init does not check). */
-static void index_load(struct oidc_cache_map *m, off_t size)
+static void index_load(struct oidc_cache_map *m)
 {
     unsigned char key[2] = {OIDC_CACHE_K_INDEX, 0};
     const unsigned char *v;
@@ -168,7 +168,8 @@ static void index_load(struct oidc_cache_map *m, off_t size)
     size_t i;
 
     m->mem = cdb_get(&m->cdb, 2048, 0);
-    if (m->mem == NULL || (m->dend = oidc_cache_records_end(m->mem, (uint64_t)size)) == 0)
+    /* the size tinycdb mapped, not an earlier fstat's */
+    if (m->mem == NULL || (m->dend = oidc_cache_records_end(m->mem, m->cdb.cdb_fsize)) == 0)
         return;
     for (i = 0; i < sizeof(m->ix) / sizeof(m->ix[0]); i++) {
         key[1] = (unsigned char)OIDC_CACHE_INDEXED[i];
@@ -305,7 +306,7 @@ static struct oidc_cache_map *map_load(const char *path)
     m->mapped = 1;
     if (version_ok(m)) {
         m->status = OIDC_OK;
-        index_load(m, st.st_size);
+        index_load(m);
     }
 out:
     close(fd);

@@ -23,8 +23,11 @@
  *                            a file without it (or with a malformed one, which readers treat as
  *                            absent) is checked for replacement with stat(2) instead
  *   "x" T                    lookup index of the records of type T ("n", "u", "g", "h"):
- *                            below. Optional: without it (or with a malformed one) readers use
- *                            the CDB hash tables for T
+ *                            below. Optional: without it (or with one that does not decode)
+ *                            readers use the CDB hash tables for T. One that decodes is
+ *                            trusted: a bucket that does not fit the file is "unavailable", a
+ *                            record it misses "not found" (the writer rebuilds such an index at
+ *                            its next commit; cache verify reports it)
  *
  * MIX(x): x ^= x >> 16; x *= 0x45d9f3b; x ^= x >> 16; x *= 0x45d9f3b; x ^= x >> 16 (mod 2^32):
  * with it the CDB hashes of id keys look random even for ids assigned in sequence

@@ -176,15 +176,16 @@ static void in_fill(size_t users)
     in_add(&preauth, 1, 0, 0);
 }
 
-/* A follower is written after the record added before it; the first record has none to follow. */
-static int in_follows(size_t i)
-{
-    return i > 0 && (in[i].flags & OIDC_CACHE_LAYOUT_FOLLOW) != 0;
-}
-
 static int indexed(unsigned char type)
 {
     return type != '\0' && strchr(OIDC_CACHE_INDEXED, type) != NULL;
+}
+
+/* A follower is written after the record added before it; the first record has none to follow,
+ * and a record of an indexed type always goes into its own bucket. */
+static int in_follows(size_t i)
+{
+    return i > 0 && (in[i].flags & OIDC_CACHE_LAYOUT_FOLLOW) != 0 && !indexed(in[i].key[0]);
 }
 
 static size_t in_heads(unsigned char type)
@@ -466,6 +467,28 @@ static void test_type_without_records_gets_one_empty_bucket(void **st)
     kl = oidc_cache_key_name(OIDC_CACHE_K_USER_NAME, "solo", key);
     assert_int_equal(oidc_cache_index_find(&ix, mem, dend, key, kl, &val, &vlen, &next), 1);
     assert_memory_equal(val, in[0].val, in[0].vlen);
+}
+
+/* FOLLOW on a record of an indexed type is ignored: placed after its head, outside its own
+ * type's buckets, the index would miss it while the hash tables found it. */
+static void test_follow_ignored_for_indexed_types(void **st)
+{
+    struct oidc_cache_index ix;
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    const unsigned char *val;
+    uint32_t vlen, next;
+    size_t kl;
+
+    (void)st;
+    nin = 0;
+    in_name(OIDC_CACHE_K_USER_NAME, "ann", 0);
+    kl = oidc_cache_key_id(OIDC_CACHE_K_USER_ID, 0x70000001u, key);
+    in_add(key, kl, 1, OIDC_CACHE_LAYOUT_FOLLOW);
+    write_and_map(0);
+    check_order(1);
+    index_of(OIDC_CACHE_K_USER_ID, &ix);
+    assert_int_equal(oidc_cache_index_find(&ix, mem, dend, key, kl, &val, &vlen, &next), 1);
+    assert_memory_equal(val, in[1].val, in[1].vlen);
 }
 
 /* no_index (for tests of readers without one): the same records, grouped the same way, and no
@@ -774,6 +797,7 @@ int main(void)
         T(test_layout_order_and_directory),
         T(test_index_find_every_record),
         T(test_type_without_records_gets_one_empty_bucket),
+        T(test_follow_ignored_for_indexed_types),
         T(test_no_index_writes_no_index_records),
         T(test_index_decode_refuses_malformed_records),
         T(test_index_check_refuses_bad_directories),
