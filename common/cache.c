@@ -660,6 +660,25 @@ static int load_meta(struct oidc_cache *c, const char *name, const unsigned char
     return OIDC_OK;
 }
 
+/* The user record named by a provenance record, then the provenance record. */
+static int load_user_and_meta(struct oidc_cache *c, struct cdb *db, const struct metaref *m,
+                              struct oidc_err *err)
+{
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    size_t klen = oidc_cache_key_name(OIDC_CACHE_K_USER_NAME, m->key, key);
+    const unsigned char *val;
+    int r;
+
+    if (klen == 0 || (r = cdb_find(db, key, (unsigned)klen)) <= 0 ||
+        (val = cdb_get(db, cdb_datalen(db), cdb_datapos(db))) == NULL)
+        return CORRUPT("a provenance record has no user record");
+    if (find_user(c, m->key) >= 0)
+        return CORRUPT("a user has two provenance records");
+    if ((r = load_user(c, key, (unsigned)klen, val, cdb_datalen(db), err)) != OIDC_OK)
+        return r;
+    return load_meta(c, m->key, m->rec, m->len, err);
+}
+
 /* The 256 hash tables the header points at lie within the file, and the records end exactly
  * where the first table begins. Without this a file cut at a record boundary (its tables gone)
  * would load as a smaller, valid-looking cache, and the next commit would drop the lost users. */
@@ -767,7 +786,7 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
 {
     struct cdb cdb;
     struct metaref *metas = NULL, *nm;
-    size_t n_metas = 0, cap_metas = 0, i, k;
+    size_t n_metas = 0, cap_metas = 0, n_user_recs = 0, i, k;
     unsigned pos, klen, vlen;
     const unsigned char *key, *val;
     struct oidc_cache_gr gr;
@@ -815,13 +834,12 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
             }
             have_version = 1;
             break;
-        case OIDC_CACHE_K_USER_NAME:
+        case OIDC_CACHE_K_USER_NAME: /* loaded with its provenance record, below */
             if (klen < 2 || klen > OIDC_CACHE_KEY_MAX) {
                 r = CORRUPT("a user key has a bad length");
                 goto out;
             }
-            if ((r = load_user(c, key, klen, val, vlen, err)) != OIDC_OK)
-                goto out;
+            n_user_recs++;
             break;
         case OIDC_CACHE_K_META:
             if (klen < 2 || klen > OIDC_CACHE_KEY_MAX) {
@@ -912,15 +930,18 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
      * records, is rewritten with a new one by the next commit, even when nothing else changed. */
     if (!audit_ok(&audit, pos) && !c->readonly)
         c->dirty = 1;
+    /* Each user with its provenance record, in the order of those (the writer's: by name), so
+     * that the users lie in memory in the order everything after the load visits them; the
+     * "n" records are stored by lookup bucket. */
     for (i = 0; i < n_metas; i++)
-        if ((r = load_meta(c, metas[i].key, metas[i].rec, metas[i].len, err)) != OIDC_OK)
+        if ((r = load_user_and_meta(c, &cdb, &metas[i], err)) != OIDC_OK)
             goto out;
+    if (c->n_users != n_user_recs) {
+        r = CORRUPT("a user has no provenance record");
+        goto out;
+    }
     for (i = 0; i < c->n_users; i++) {
         struct oidc_cache_user *u = c->users[i];
-        if (u->issuer == NULL) {
-            r = CORRUPT("a user has no provenance record");
-            goto out;
-        }
         for (k = 0; k < u->n_groups; k++) {
             long g = find_group(c, u->groups[k].name);
             if (g >= 0 && c->groups[g].gid != u->groups[k].gid) {
@@ -1684,8 +1705,11 @@ static int add_records(struct oidc_cache *c, struct oidc_cache_layout *m, uint64
         goto io;
     r = OIDC_OK;
     goto out;
-io:
-    r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory encoding the cache");
+io: /* the layout: out of memory, or (streaming) cdb_make_add failed */
+    r = b.failed || errno == ENOMEM
+            ? OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory encoding the cache")
+            : OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot write the new cache file: %s",
+                           strerror(errno));
     goto out;
 nomem:
     r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory writing the cache");
@@ -1814,6 +1838,7 @@ int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err)
     }
     made = 1;
     oidc_cache_layout_init(&layout);
+    oidc_cache_layout_stream(&layout, &m);
     r = add_records(c, &layout, gen, err);
     if (r == OIDC_OK && oidc_cache_layout_write(&layout, &m) != 0)
         r = OIDC_ERR_SET(err, errno == ENOMEM ? OIDC_ERR_NOMEM : OIDC_ERR_IO,
@@ -2130,7 +2155,7 @@ struct vindex {
     size_t unindexed[sizeof(OIDC_CACHE_INDEXED) - 1];
 };
 
-static void verify_index_load(struct vctx *v, struct vindex *vi, off_t size)
+static void verify_index_load(struct vctx *v, struct vindex *vi, uint64_t size)
 {
     const unsigned char *rec;
     unsigned len, count;
@@ -2139,7 +2164,7 @@ static void verify_index_load(struct vctx *v, struct vindex *vi, off_t size)
 
     memset(vi, 0, sizeof(*vi));
     vi->mem = cdb_get(v->db, 2048, 0);
-    vi->dend = vi->mem != NULL ? oidc_cache_records_end(vi->mem, (uint64_t)size) : 0;
+    vi->dend = vi->mem != NULL ? oidc_cache_records_end(vi->mem, size) : 0;
     if (vi->dend == 0)
         return;
     for (i = 0; i < sizeof(vi->ix) / sizeof(vi->ix[0]); i++) {
@@ -2249,7 +2274,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
     v.db = &db;
     if (oidc_localdb_load(opts->env, &local, &lerr) != OIDC_OK)
         problem(&v, "local accounts not checked: %s", oidc_err_msg(&lerr));
-    verify_index_load(&v, &vi, st.st_size);
+    verify_index_load(&v, &vi, db.cdb_fsize); /* the size tinycdb mapped */
 
     cdb_seqinit(&pos, &db);
     while ((rc = cdb_seqnext(&pos, &db)) > 0) {
