@@ -168,7 +168,7 @@ static int emit_indexed(struct emitter *e, unsigned char type)
     }
     nb = count > 0 ? (uint32_t)count : 1; /* about one record a bucket */
     if ((start = calloc((size_t)nb + 1, sizeof(*start))) == NULL ||
-        (order = malloc((count > 0 ? count : 1) * sizeof(*order))) == NULL ||
+        (order = calloc(count > 0 ? count : 1, sizeof(*order))) == NULL ||
         (ix = malloc(8 + 4 * ((size_t)nb + 1))) == NULL) {
         errno = ENOMEM;
         goto out;
