@@ -689,35 +689,44 @@ static int cdb_layout_ok(const struct cdb *db, off_t fsize, unsigned records_end
     return h != NULL && oidc_cache_records_end(h, (uint64_t)fsize) == records_end;
 }
 
-/* The loader's check of the lookup indexes, in the same pass as the record walk: every directory
- * entry must be a record boundary (or the end of the records), in order, and every indexed record
- * must lie in its bucket's range. Then a lookup through the index finds each record (its walk
- * from dir[b] steps over whole records to it), which the NSS module relies on: a record its index
- * misses is "not found" there. A file that fails (or has no index) is rebuilt, with a new index,
- * by the next commit: the index is derived data, so this is not corruption. */
+/* The check of the lookup indexes, by the loader and by verify, in the same pass as their record
+ * walk: each index must decode and have a sane shape (oidc_cache_index_check), every directory
+ * entry must be a record boundary (or the end of the records), and every indexed record must lie
+ * in its bucket's range. Then a lookup through the index finds each record (its walk from dir[b]
+ * steps over whole records to it), which the NSS module relies on: a record its index misses is
+ * "not found" there. The loader has a file that fails (or has no index) rebuilt, with a new
+ * index, by the next commit: the index is derived data, so this is not corruption. */
 #define N_INDEXED (sizeof(OIDC_CACHE_INDEXED) - 1)
+enum { IX_OK, IX_ABSENT, IX_MALFORMED };
 struct index_audit {
-    struct oidc_cache_index ix[N_INDEXED]; /* nb 0: none */
+    struct oidc_cache_index ix[N_INDEXED]; /* nb 0: none, or not usable */
+    int state[N_INDEXED];                  /* IX_* */
     uint32_t next[N_INDEXED];              /* the first entry not yet seen as a boundary */
+    size_t misses[N_INDEXED];              /* records outside their bucket */
     unsigned seen;                         /* the "x" records walked, a bit per type */
-    int bad;
+    int unchecked;                         /* the hash tables do not fit: nothing checked */
 };
 
 static void audit_start(struct index_audit *a, struct cdb *db)
 {
     unsigned char key[2] = {OIDC_CACHE_K_INDEX, 0};
+    const unsigned char *mem = cdb_get(db, 2048, 0);
+    uint32_t dend = mem != NULL ? oidc_cache_records_end(mem, db->cdb_fsize) : 0;
     const void *v;
     size_t t;
 
     memset(a, 0, sizeof(*a));
-    for (t = 0; t < N_INDEXED; t++) {
+    a->unchecked = dend == 0;
+    for (t = 0; t < N_INDEXED && !a->unchecked; t++) {
         key[1] = (unsigned char)OIDC_CACHE_INDEXED[t];
         if (cdb_find(db, key, 2) <= 0 ||
-            (v = cdb_get(db, cdb_datalen(db), cdb_datapos(db))) == NULL ||
-            oidc_cache_index_decode(v, cdb_datalen(db), &a->ix[t]) != 0) {
+            (v = cdb_get(db, cdb_datalen(db), cdb_datapos(db))) == NULL)
+            a->state[t] = IX_ABSENT;
+        else if (oidc_cache_index_decode(v, cdb_datalen(db), &a->ix[t]) != 0 ||
+                 oidc_cache_index_check(&a->ix[t], dend) != 0)
+            a->state[t] = IX_MALFORMED;
+        if (a->state[t] != IX_OK)
             a->ix[t].nb = 0;
-            a->bad = 1;
-        }
     }
 }
 
@@ -733,7 +742,7 @@ static void audit_boundary(struct index_audit *a, uint32_t at)
             if (d > at)
                 break;
             if (d < at)
-                a->bad = 1; /* inside a record, or out of order */
+                a->state[t] = IX_MALFORMED; /* inside a record */
         }
     }
 }
@@ -752,7 +761,7 @@ static void audit_record(struct index_audit *a, const unsigned char *key, unsign
     b = oidc_cache_index_bucket(key, klen, ix->nb);
     if (at < oidc_cache_get_u32(ix->dir + 4 * (size_t)b) ||
         at >= oidc_cache_get_u32(ix->dir + 4 * (size_t)b + 4))
-        a->bad = 1;
+        a->misses[t - OIDC_CACHE_INDEXED]++;
 }
 
 /* An "x" record in the walk: 0, or -1 for an unknown kind or a second one of a kind. */
@@ -771,15 +780,19 @@ static int audit_index_record(struct index_audit *a, const unsigned char *key, u
 }
 
 /* After the walk (end: where the records end): 1 when every index is whole. */
-static int audit_ok(struct index_audit *a, uint32_t end)
+static int audit_finish(struct index_audit *a, uint32_t end)
 {
     size_t t;
+    int ok = !a->unchecked;
 
     audit_boundary(a, end);
-    for (t = 0; t < N_INDEXED; t++)
-        if (a->ix[t].nb == 0 || a->next[t] != a->ix[t].nb + 1)
-            a->bad = 1;
-    return !a->bad;
+    for (t = 0; t < N_INDEXED; t++) {
+        if (a->state[t] == IX_OK && a->next[t] != a->ix[t].nb + 1)
+            a->state[t] = IX_MALFORMED; /* an entry never met a boundary */
+        if (a->state[t] != IX_OK || a->misses[t] > 0)
+            ok = 0;
+    }
+    return ok;
 }
 
 static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
@@ -928,7 +941,7 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
     }
     /* A file without a lookup index (written before there was one), or with one that misses
      * records, is rewritten with a new one by the next commit, even when nothing else changed. */
-    if (!audit_ok(&audit, pos) && !c->readonly)
+    if (!audit_finish(&audit, pos) && !c->readonly)
         c->dirty = 1;
     /* Each user with its provenance record, in the order of those (the writer's: by name), so
      * that the users lie in memory in the order everything after the load visits them; the
@@ -2146,76 +2159,32 @@ static void verify_serial(struct vctx *v, int dirfd, const char *dir, uint64_t f
     close(fd);
 }
 
-/* The lookup indexes: every record of an indexed type must be found through its type's index,
- * which is how the NSS module looks for it first. */
-struct vindex {
-    struct oidc_cache_index ix[sizeof(OIDC_CACHE_INDEXED) - 1];
-    const unsigned char *mem;
-    uint32_t dend; /* 0: the hash tables do not fit, the indexes are not checked */
-    size_t unindexed[sizeof(OIDC_CACHE_INDEXED) - 1];
-};
-
-static void verify_index_load(struct vctx *v, struct vindex *vi, uint64_t size)
+/* What the index audit found, a line per damaged index. */
+static void verify_index_report(struct vctx *v, const struct index_audit *a)
 {
-    const unsigned char *rec;
-    unsigned len, count;
-    size_t i;
-    char t[2] = {0, 0};
+    size_t t;
 
-    memset(vi, 0, sizeof(*vi));
-    vi->mem = cdb_get(v->db, 2048, 0);
-    vi->dend = vi->mem != NULL ? oidc_cache_records_end(vi->mem, size) : 0;
-    if (vi->dend == 0)
-        return;
-    for (i = 0; i < sizeof(vi->ix) / sizeof(vi->ix[0]); i++) {
-        t[0] = OIDC_CACHE_INDEXED[i];
-        count = 0;
-        rec = vget(v, OIDC_CACHE_K_INDEX, t, 1, &len, &count);
-        if (rec == NULL)
+    if (a->unchecked)
+        return; /* the hash tables' place is reported */
+    for (t = 0; t < N_INDEXED; t++) {
+        char c = OIDC_CACHE_INDEXED[t];
+
+        if (a->state[t] == IX_ABSENT)
             problem(v,
                     "no lookup index for '%c' records (lookups use the hash tables, which is "
                     "slower; 'oidcctl cache sync' rewrites the file with one)",
-                    t[0]);
-        else if (oidc_cache_index_decode(rec, len, &vi->ix[i]) != 0 ||
-                 oidc_cache_index_check(&vi->ix[i], vi->dend) != 0) {
+                    c);
+        else if (a->state[t] == IX_MALFORMED)
             problem(v,
                     "the lookup index for '%c' records is malformed ('oidcctl cache sync' "
                     "rewrites it)",
-                    t[0]);
-            vi->ix[i].nb = 0;
-        }
-    }
-}
-
-static void verify_indexed(struct vindex *vi, const unsigned char *key, unsigned klen,
-                           const unsigned char *val)
-{
-    const char *t = strchr(OIDC_CACHE_INDEXED, key[0]);
-    const unsigned char *found = NULL;
-    uint32_t flen, next;
-    size_t i;
-
-    if (vi->dend == 0 || t == NULL || key[0] == '\0')
-        return;
-    i = (size_t)(t - OIDC_CACHE_INDEXED);
-    if (vi->ix[i].nb == 0)
-        return;
-    if (oidc_cache_index_find(&vi->ix[i], vi->mem, vi->dend, key, klen, &found, &flen, &next) == -2)
-        return; /* an overlong bucket: readers use the hash tables for this key */
-    if (found != val)
-        vi->unindexed[i]++;
-}
-
-static void verify_index_report(struct vctx *v, const struct vindex *vi)
-{
-    size_t i;
-
-    for (i = 0; i < sizeof(vi->ix) / sizeof(vi->ix[0]); i++)
-        if (vi->unindexed[i] > 0)
+                    c);
+        else if (a->misses[t] > 0)
             problem(v,
                     "the lookup index for '%c' records misses %zu of them ('oidcctl cache "
                     "sync' rewrites it)",
-                    OIDC_CACHE_INDEXED[i], vi->unindexed[i]);
+                    c, a->misses[t]);
+    }
 }
 
 int oidc_cache_verify(const struct oidc_cache_opts *opts,
@@ -2231,7 +2200,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
     struct oidc_cache_pw pw;
     struct oidc_cache_gr gr;
     struct oidc_cache_meta m;
-    struct vindex vi;
+    struct index_audit audit;
     char name[OIDC_CACHE_NAME_MAX + 1];
     uint32_t n, idv;
     uint64_t file_gen = 0;
@@ -2274,10 +2243,14 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
     v.db = &db;
     if (oidc_localdb_load(opts->env, &local, &lerr) != OIDC_OK)
         problem(&v, "local accounts not checked: %s", oidc_err_msg(&lerr));
-    verify_index_load(&v, &vi, db.cdb_fsize); /* the size tinycdb mapped */
+    audit_start(&audit, &db);
 
     cdb_seqinit(&pos, &db);
-    while ((rc = cdb_seqnext(&pos, &db)) > 0) {
+    for (;;) {
+        unsigned at = pos;
+
+        if ((rc = cdb_seqnext(&pos, &db)) <= 0)
+            break;
         klen = cdb_keylen(&db);
         vlen = cdb_datalen(&db);
         key = cdb_getkey(&db);
@@ -2292,7 +2265,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
             problem(&v, "key '%c' + %u bytes appears %u times", key[0], klen - 1, count);
         memcpy(name, key + 1, klen - 1);
         name[klen - 1] = '\0';
-        verify_indexed(&vi, key, klen, val);
+        audit_record(&audit, key, klen, at);
         switch (key[0]) {
         case OIDC_CACHE_K_VERSION:
             if (klen == 1 && vlen == strlen(OIDC_CACHE_VERSION) &&
@@ -2354,7 +2327,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
         case OIDC_CACHE_K_INDEX:
             if (klen != 2 || key[1] == '\0' || strchr(OIDC_CACHE_INDEXED, key[1]) == NULL)
                 problem(&v, "a lookup index of unknown kind");
-            break; /* the known ones: verify_index_load */
+            break; /* the known ones: audit_start */
         default:
             problem(&v, "a record of unknown kind '%c'", key[0]);
         }
@@ -2366,7 +2339,8 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
                 OIDC_CACHE_FILE);
     if (!have_version)
         problem(&v, "no version record");
-    verify_index_report(&v, &vi);
+    (void)audit_finish(&audit, pos);
+    verify_index_report(&v, &audit);
     verify_serial(&v, dirfd, opts->dir, file_gen);
     (void)users;
     (void)groups;

@@ -16,8 +16,7 @@ struct oidc_cache_layout_rec {
     unsigned char type; /* the key's first byte, 0 for an empty key */
 };
 
-#define CDB_HEADER 2048u
-#define PREFETCH   8 /* records ahead */
+#define PREFETCH 8 /* records ahead */
 
 void oidc_cache_layout_init(struct oidc_cache_layout *l)
 {
@@ -92,10 +91,9 @@ int oidc_cache_layout_add(struct oidc_cache_layout *l, const void *key, size_t k
     r->vlen = (uint32_t)vlen;
     r->bucket = 0;
     /* a follower needs someone to follow */
-    r->follow = (flags & OIDC_CACHE_LAYOUT_FOLLOW) != 0 && l->n > 1;
-    r->type = klen > 0 ? ((const unsigned char *)key)[0] : 0;
-    if (indexed(r->type))
-        r->follow = 0; /* a record of an indexed type is always in its own bucket */
+    r->type = type;
+    /* a record of an indexed type always goes into its own bucket */
+    r->follow = (flags & OIDC_CACHE_LAYOUT_FOLLOW) != 0 && l->n > 1 && !indexed(type);
     if (klen > 0)
         memcpy(l->arena + l->alen, key, klen);
     if (vlen > 0)
@@ -212,7 +210,7 @@ out:
 
 int oidc_cache_layout_write(struct oidc_cache_layout *l, struct cdb_make *m)
 {
-    struct emitter e = {l, m, m->cdb_dpos}; /* CDB_HEADER for a fresh one */
+    struct emitter e = {l, m, m->cdb_dpos}; /* 2048 for a fresh one */
     const char *t;
     size_t i;
 

@@ -1738,16 +1738,18 @@ static int damage_one(enum ix_damage how, unsigned char *key, unsigned char *val
     return 1;
 }
 
-/* Rebuilds the committed file from its own records in file order, so that every record keeps its
- * offset (renames and changes keep the lengths), with its indexes damaged as named. */
-static void damage_index(enum ix_damage how)
+/* Rebuilds the committed file from its own records in file order, each written as many times as
+ * copies(key, klen, val, dend) says (0: left out); it may change the record in place, keeping
+ * its lengths. */
+static void rewrite_records(int (*copies)(unsigned char *key, uint32_t klen, unsigned char *val,
+                                          uint32_t dend))
 {
     const unsigned char *k, *v;
     unsigned char *img, *key;
     uint32_t pos, dend, kl, vl;
     struct cdb_make m;
     size_t len;
-    int fd;
+    int fd, n;
 
     img = cache_bytes(&len);
     dend = oidc_cache_records_end(img, len);
@@ -1756,12 +1758,28 @@ static void damage_index(enum ix_damage how)
     for (pos = 2048; pos < dend; pos += 8 + kl + vl) {
         assert_int_equal(oidc_cache_record_at(img, dend, pos, &k, &kl, &v, &vl), 0);
         key = img + pos + 8; /* k, writable */
-        if (kl == 2 && key[0] == OIDC_CACHE_K_INDEX && !damage_one(how, key, key + kl, dend))
-            continue;
-        assert_int_equal(cdb_make_add(&m, key, kl, key + kl, vl), 0);
+        for (n = copies(key, kl, key + kl, dend); n > 0; n--)
+            assert_int_equal(cdb_make_add(&m, key, kl, key + kl, vl), 0);
     }
     cdb_end(&m, fd);
     free(img);
+}
+
+static enum ix_damage g_damage;
+
+static int damage_copies(unsigned char *key, uint32_t klen, unsigned char *val, uint32_t dend)
+{
+    if (klen == 2 && key[0] == OIDC_CACHE_K_INDEX)
+        return damage_one(g_damage, key, val, dend);
+    return 1;
+}
+
+/* The committed file, rebuilt so that every record keeps its offset (renames and changes keep
+ * the lengths), with its indexes damaged as named. */
+static void damage_index(enum ix_damage how)
+{
+    g_damage = how;
+    rewrite_records(damage_copies);
 }
 
 /* Derived data: a file whose indexes are missing or malformed loads as it is, verify reports each
@@ -1819,6 +1837,51 @@ static void test_index_missing_records_rebuilt_by_next_commit(void **st)
 {
     (void)st;
     index_rebuilt_case(IX_EMPTY_BUCKETS, "lookup index for 'n' records misses 2 of them", 1);
+}
+
+/* The loader joins each provenance record with its user record (users are created in the order
+ * of the provenance records): one without the other, or a second provenance record for a user,
+ * is corruption. */
+static const char *g_join_name;
+static int g_join_copies;
+static char g_join_type;
+
+static int join_copies(unsigned char *key, uint32_t klen, unsigned char *val, uint32_t dend)
+{
+    (void)val;
+    (void)dend;
+    if (key[0] == (unsigned char)g_join_type && klen - 1 == strlen(g_join_name) &&
+        memcmp(key + 1, g_join_name, klen - 1) == 0)
+        return g_join_copies;
+    return 1;
+}
+
+static void join_case(char type, int copies, const char *why)
+{
+    store_two_users();
+    g_join_name = "bob";
+    g_join_type = type;
+    g_join_copies = copies;
+    rewrite_records(join_copies);
+    committed_file_is_corrupt(SIZE_MAX, why);
+}
+
+static void test_user_without_provenance_refused(void **st)
+{
+    (void)st;
+    join_case(OIDC_CACHE_K_META, 0, "a user has no provenance record");
+}
+
+static void test_provenance_without_user_refused(void **st)
+{
+    (void)st;
+    join_case(OIDC_CACHE_K_USER_NAME, 0, "a provenance record has no user record");
+}
+
+static void test_second_provenance_record_refused(void **st)
+{
+    (void)st;
+    join_case(OIDC_CACHE_K_META, 2, "a user has two provenance records");
 }
 
 /* An index record of a kind the writer does not know, or a second one of a kind, is not the
@@ -1985,6 +2048,9 @@ int main(void)
         T(test_index_of_unknown_kind_refused),
         T(test_second_index_of_a_kind_refused),
         T(test_second_index_after_a_malformed_one_refused),
+        T(test_user_without_provenance_refused),
+        T(test_provenance_without_user_refused),
+        T(test_second_provenance_record_refused),
         T(test_id_keys_spread_sequential_ids),
         T(test_record_name_check_matches_name_valid),
     };
