@@ -50,7 +50,7 @@ e2e_start_sshd
 check "sshd listens on 127.0.0.1:$SSHD_PORT" log_has "Server listening on 127.0.0.1 port $SSHD_PORT"
 
 E2E_PASSWORD=local-pw-1
-e2e_ssh e2e-local 'id; sudo -n true && echo SUDO-OK || echo SUDO-REFUSED'
+e2e_ssh e2e-local 'id; sudo -n true 2>&1 && echo SUDO-OK || echo SUDO-REFUSED'
 check "ssh: keyboard-interactive login through PAM succeeds" [ "$RC" = 0 ]
 check "ssh: the remote command ran as e2e-local" cmd_has '^uid=[0-9]+\(e2e-local\)'
 check "ssh: the session has the NSS group admins" cmd_has 'groups=.*2888888\(admins\)'
@@ -58,7 +58,7 @@ check "sudo: %admins through an NSS group: sudo -n true allowed" cmd_has '^SUDO-
 [ "$RC" = 0 ] || show_tail
 
 E2E_PASSWORD=other-pw-2
-e2e_ssh e2e-other 'id; sudo -n true && echo SUDO-OK || echo SUDO-REFUSED'
+e2e_ssh e2e-other 'id; sudo -n true 2>&1 && echo SUDO-OK || echo SUDO-REFUSED'
 check "ssh: second user logs in" [ "$RC" = 0 ]
 check "sudo: a user without admins is refused" cmd_has '^SUDO-REFUSED$'
 check "sudo: the refusal is sudo's" out_has 'a password is required|may not run sudo|not in the sudoers'

@@ -10,13 +10,13 @@ E2E_NEED_MODULES=1
 e2e_setup
 e2e_start_sshd
 
-e2e_ssh alice 'id -Gn; sudo -n true && echo SUDO-OK || echo SUDO-REFUSED' --user alice --password alice-pw
+e2e_ssh alice 'id -Gn; sudo -n true 2>&1 && echo SUDO-OK || echo SUDO-REFUSED' --user alice --password alice-pw
 check "%admins: alice logs in" [ "$RC" = 0 ]
 check "%admins: alice's session has admins from NSS" cmd_has '(^| )admins( |$)'
 check "%admins: sudo -n true is allowed for alice" cmd_has '^SUDO-OK$'
 [ "$RC" = 0 ] || show_tail
 
-e2e_ssh bob 'id -Gn; sudo -n true && echo SUDO-OK || echo SUDO-REFUSED' --user bob --password bob-pw
+e2e_ssh bob 'id -Gn; sudo -n true 2>&1 && echo SUDO-OK || echo SUDO-REFUSED' --user bob --password bob-pw
 check "%admins: bob logs in" [ "$RC" = 0 ]
 check "%admins: bob's session has devs" cmd_has '(^| )devs( |$)'
 check "%admins: bob's session does not have admins" cmd_lacks '(^| )admins( |$)'
