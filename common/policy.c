@@ -9,6 +9,7 @@
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,35 +54,139 @@ static int glob_match(const char *pattern, const char *s)
     return pattern != NULL && s != NULL && fnmatch(pattern, s, 0) == 0;
 }
 
-static int in_group(const struct oidc_identity *id, const char *group)
+static int ascii_fold(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Case-insensitive for ASCII letters only, whatever the locale (strcasecmp(3) follows LC_CTYPE,
+ * and the application's locale is not ours to trust): the first n bytes of a and b, or all of
+ * them with n == SIZE_MAX. */
+static int ascii_eq_n(const char *a, const char *b, size_t n)
 {
     size_t i;
 
-    for (i = 0; i < id->n_groups; i++)
-        if (id->groups[i].name != NULL && strcmp(id->groups[i].name, group) == 0)
+    for (i = 0; i < n; i++) {
+        if (ascii_fold((unsigned char)a[i]) != ascii_fold((unsigned char)b[i]))
+            return 0;
+        if (a[i] == '\0')
             return 1;
-    return 0;
+    }
+    return 1;
+}
+
+/* Whether the group rule names the IdP group value: the same name up to ASCII case, as the IdP
+ * sends it or with the provider's group_prefix in front (the local name the mapping would give
+ * it, so a rule written for the mapped name still holds). */
+static int rule_names(const char *rule, const char *value, const char *prefix)
+{
+    size_t plen = prefix != NULL ? strlen(prefix) : 0;
+
+    if (rule == NULL || value == NULL)
+        return 0;
+    if (ascii_eq_n(rule, value, SIZE_MAX))
+        return 1;
+    return plen > 0 && ascii_eq_n(rule, prefix, plen) && ascii_eq_n(rule + plen, value, SIZE_MAX);
+}
+
+/* What the group rules look at. From a token: the values of groups_claim as the IdP sent them
+ * (raw), before the mapping cuts them at OIDC_GROUPS_MAX, drops names that are not POSIX-safe,
+ * not in group_allow or local, and lower-cases. Without the claim in the claims (the account
+ * phase of a cached user, where no token is at hand; or a token without groups, whose mapped
+ * list is then empty too): the mapped groups. */
+struct groups_view {
+    const cJSON *raw;   /* the claim: a string or an array; NULL: use id->groups */
+    const char *path;   /* groups_claim, for messages */
+    const char *prefix; /* group_prefix */
+    const struct oidc_identity *id;
+};
+
+static void groups_view_init(struct groups_view *g, const struct oidc_provider_cfg *p,
+                             const struct oidc_identity *id, const cJSON *claims)
+{
+    g->path = p->groups_claim != NULL ? p->groups_claim : "groups";
+    g->prefix = p->group_prefix;
+    g->id = id;
+    g->raw = g->path[0] != '\0' ? oidc_json_get_path(claims, g->path) : NULL;
+}
+
+/* The group value that the rule names, or NULL. */
+static const char *view_find(const struct groups_view *g, const char *rule)
+{
+    const cJSON *it;
+    size_t i;
+
+    if (rule == NULL)
+        return NULL;
+    if (g->raw == NULL) {
+        for (i = 0; i < g->id->n_groups; i++)
+            if (rule_names(rule, g->id->groups[i].name, g->prefix))
+                return g->id->groups[i].name;
+        return NULL;
+    }
+    if (cJSON_IsString(g->raw))
+        return rule_names(rule, g->raw->valuestring, g->prefix) ? g->raw->valuestring : NULL;
+    if (cJSON_IsArray(g->raw)) {
+        cJSON_ArrayForEach(it, g->raw)
+        {
+            if (cJSON_IsString(it) && rule_names(rule, it->valuestring, g->prefix))
+                return it->valuestring;
+        }
+    }
+    return NULL;
+}
+
+/* " (the IdP sends 'X')" when the value is spelled otherwise than the rule, else "". */
+static const char *spelled(char buf[SHOW_BUF + 24], const char *rule, const char *value)
+{
+    char v[SHOW_BUF];
+
+    if (strcmp(rule, value) == 0)
+        return "";
+    snprintf(buf, SHOW_BUF + 24, " (the IdP sends '%s')", show(v, value));
+    return buf;
 }
 
 static int check_deny(const struct oidc_provider_cfg *p, const struct oidc_identity *id,
-                      struct oidc_err *err)
+                      const struct groups_view *g, struct oidc_err *err)
 {
-    char a[SHOW_BUF], b[SHOW_BUF];
+    char a[SHOW_BUF], b[SHOW_BUF], c[SHOW_BUF + 24], d[SHOW_BUF];
+    const char *v;
     size_t i;
+    int n;
 
     for (i = 0; i < p->deny_users.n; i++)
         if (glob_match(p->deny_users.v[i], id->name))
             return OIDC_ERR_SET(err, OIDC_ERR_DENIED, "deny_users: user '%s' matches '%s'",
                                 show(a, id->name), show(b, p->deny_users.v[i]));
     for (i = 0; i < p->deny_groups.n; i++)
-        if (p->deny_groups.v[i] != NULL && in_group(id, p->deny_groups.v[i]))
-            return OIDC_ERR_SET(err, OIDC_ERR_DENIED, "deny_groups: user '%s' is in group '%s'",
-                                show(a, id->name), show(b, p->deny_groups.v[i]));
+        if ((v = view_find(g, p->deny_groups.v[i])) != NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_DENIED, "deny_groups: user '%s' is in group '%s'%s",
+                                show(a, id->name), show(b, p->deny_groups.v[i]),
+                                spelled(c, p->deny_groups.v[i], v));
+    if (p->deny_groups.n == 0 || g->raw == NULL || cJSON_IsNull(g->raw) || cJSON_IsString(g->raw))
+        return OIDC_OK;
+    /* A deny list is only as good as the group list it sees: refuse when the claim cannot be read
+     * as groups, or when it has more values than the mapping keeps (NSS and sudoers %group would
+     * see a cut list). */
+    if (!cJSON_IsArray(g->raw))
+        return OIDC_ERR_SET(err, OIDC_ERR_DENIED,
+                            "deny_groups: claim '%s' is %s, not a string or an array of strings, "
+                            "so the deny list cannot be checked",
+                            show(d, g->path),
+                            cJSON_IsObject(g->raw)   ? "an object"
+                            : cJSON_IsNumber(g->raw) ? "a number"
+                                                     : "a boolean");
+    if ((n = cJSON_GetArraySize(g->raw)) > OIDC_GROUPS_MAX)
+        return OIDC_ERR_SET(err, OIDC_ERR_DENIED,
+                            "deny_groups: claim '%s' has %d values, more than the %d groups the "
+                            "identity mapping keeps; refused because deny_groups is set",
+                            show(d, g->path), n, OIDC_GROUPS_MAX);
     return OIDC_OK;
 }
 
 static int check_allow(const struct oidc_provider_cfg *p, const struct oidc_identity *id,
-                       struct oidc_err *err)
+                       const struct groups_view *g, struct oidc_err *err)
 {
     char a[SHOW_BUF], l[LIST_BUF];
     size_t i;
@@ -97,7 +202,7 @@ static int check_allow(const struct oidc_provider_cfg *p, const struct oidc_iden
     }
     if (p->allow_groups.n > 0) {
         for (i = 0; i < p->allow_groups.n; i++)
-            if (p->allow_groups.v[i] != NULL && in_group(id, p->allow_groups.v[i]))
+            if (view_find(g, p->allow_groups.v[i]) != NULL)
                 break;
         if (i == p->allow_groups.n)
             return OIDC_ERR_SET(err, OIDC_ERR_DENIED,
@@ -108,13 +213,14 @@ static int check_allow(const struct oidc_provider_cfg *p, const struct oidc_iden
 }
 
 static int check_required_groups(const struct oidc_strlist *l, const char *source,
-                                 const struct oidc_identity *id, struct oidc_err *err)
+                                 const struct oidc_identity *id, const struct groups_view *g,
+                                 struct oidc_err *err)
 {
     char a[SHOW_BUF], b[SHOW_BUF];
     size_t i;
 
     for (i = 0; i < l->n; i++)
-        if (l->v[i] == NULL || !in_group(id, l->v[i]))
+        if (view_find(g, l->v[i]) == NULL)
             return OIDC_ERR_SET(err, OIDC_ERR_DENIED,
                                 "require_group: user '%s' is not in group '%s'%s",
                                 show(a, id->name), show(b, l->v[i]), source);
@@ -213,18 +319,20 @@ int oidc_policy_check(const struct oidc_cfg *cfg, const struct oidc_provider_cfg
 {
     static const char from_provider[] = "";
     static const char from_args[] = " (module argument)";
+    struct groups_view g;
     int r;
 
     if (p == NULL || id == NULL || !cJSON_IsObject(claims))
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_policy_check: bad arguments");
-    if ((r = check_deny(p, id, err)) != OIDC_OK)
+    groups_view_init(&g, p, id, claims);
+    if ((r = check_deny(p, id, &g, err)) != OIDC_OK)
         return r;
-    if ((r = check_allow(p, id, err)) != OIDC_OK)
+    if ((r = check_allow(p, id, &g, err)) != OIDC_OK)
         return r;
-    if ((r = check_required_groups(&p->require_groups, from_provider, id, err)) != OIDC_OK)
+    if ((r = check_required_groups(&p->require_groups, from_provider, id, &g, err)) != OIDC_OK)
         return r;
     if (cfg != NULL &&
-        (r = check_required_groups(&cfg->require_groups, from_args, id, err)) != OIDC_OK)
+        (r = check_required_groups(&cfg->require_groups, from_args, id, &g, err)) != OIDC_OK)
         return r;
     if ((r = check_required_claims(&p->require_claims, from_provider, claims, err)) != OIDC_OK)
         return r;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "idmap.h"
@@ -228,6 +229,10 @@ static void test_allow_groups_no_groups_refused(void **state)
 
     provider(f, "allow_groups = dev\n");
     alice.n_groups = 0;
+    cJSON_DeleteItemFromObjectCaseSensitive(f->claims, "groups");
+    denied(f, "allow_groups: user 'alice' is in none of the allowed groups (dev)");
+    /* the claim says the user is in none */
+    assert_non_null(cJSON_AddArrayToObject(f->claims, "groups"));
     denied(f, "allow_groups: user 'alice' is in none of the allowed groups (dev)");
 }
 
@@ -546,6 +551,332 @@ static void test_require_claim_malformed_rule_fails_closed(void **state)
     p->require_claims = saved;
 }
 
+/* ---------------------------------------------------------------- group rules see the raw claim
+ *
+ * These map the claims with the real identity mapping (oidc_idmap_map, local files from the
+ * fixture below) and check the policy against that identity and the same claims, as pam_oidc
+ * does: the mapping cuts the group list at OIDC_GROUPS_MAX, drops names that are not POSIX-safe,
+ * not in group_allow or local groups, and lower-cases; the group rules must see what the IdP
+ * sent. */
+
+static char fixdir[64], fix_passwd[96], fix_group[96];
+static struct oidc_idmap_env fixenv;
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    if (fp == NULL)
+        return -1;
+    if (fputs(text, fp) < 0) {
+        fclose(fp);
+        return -1;
+    }
+    return fclose(fp) == 0 ? 0 : -1;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    strcpy(fixdir, "/tmp/test_policy.XXXXXX");
+    if (mkdtemp(fixdir) == NULL)
+        return -1;
+    snprintf(fix_passwd, sizeof(fix_passwd), "%s/passwd", fixdir);
+    snprintf(fix_group, sizeof(fix_group), "%s/group", fixdir);
+    fixenv.passwd_path = fix_passwd;
+    fixenv.group_path = fix_group;
+    return write_text(fix_passwd, "root:x:0:0:root:/root:/bin/bash\n") != 0 ||
+                   write_text(fix_group, "root:x:0:\nwheel:x:10:\ncontractors:x:1500:\n") != 0
+               ? -1
+               : 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    unlink(fix_passwd);
+    unlink(fix_group);
+    rmdir(fixdir);
+    return 0;
+}
+
+/* claims = {"iss","sub","preferred_username":"alice","groups":GROUPS} */
+static void claims_with_groups(struct fixture *f, const char *groups_json)
+{
+    char json[16384];
+    int n;
+
+    n = snprintf(json, sizeof(json),
+                 "{\"iss\":\"https://idp.example.test\",\"sub\":\"1\","
+                 "\"preferred_username\":\"alice\",\"groups\":%s}",
+                 groups_json);
+    assert_true(n > 0 && (size_t)n < sizeof(json));
+    cJSON_Delete(f->claims);
+    f->claims = NULL;
+    assert_int_equal(oidc_json_parse_object(json, (size_t)n, "claims", &f->claims, NULL), OIDC_OK);
+}
+
+/* A JSON array of n groups "g0", "g1", ... with special at index at (when at < n). */
+static void many_groups(char *out, size_t cap, int n, int at, const char *special)
+{
+    size_t len = 0;
+    int i, k;
+
+    out[len++] = '[';
+    for (i = 0; i < n; i++) {
+        if (i == at)
+            k = snprintf(out + len, cap - len, "%s\"%s\"", i > 0 ? "," : "", special);
+        else
+            k = snprintf(out + len, cap - len, "%s\"g%d\"", i > 0 ? "," : "", i);
+        assert_true(k > 0 && (size_t)k < cap - len);
+        len += (size_t)k;
+    }
+    assert_true(len + 2 <= cap);
+    out[len++] = ']';
+    out[len] = '\0';
+}
+
+/* Maps f->claims with the configured provider, then runs the policy on that identity. */
+static int mapped_check(struct fixture *f, struct oidc_identity **idp)
+{
+    struct oidc_identity *id = NULL;
+    int r;
+
+    memset(&f->err, 0, sizeof(f->err));
+    r = oidc_idmap_map(f->cfg->providers[0], &fixenv, f->claims, &id, &f->err);
+    if (r != OIDC_OK)
+        fail_msg("mapping failed (%d): %s", r, f->err.msg);
+    r = oidc_policy_check(f->cfg, f->cfg->providers[0], id, f->claims, &f->err);
+    if (idp != NULL)
+        *idp = id;
+    else
+        oidc_identity_free(id);
+    return r;
+}
+
+static void mapped_denied(struct fixture *f, const char *msg)
+{
+    int r = mapped_check(f, NULL);
+
+    if (r != OIDC_ERR_DENIED)
+        fail_msg("status %d (wanted OIDC_ERR_DENIED), message \"%s\"", r, f->err.msg);
+    assert_string_equal(f->err.msg, msg);
+}
+
+static void mapped_allowed(struct fixture *f)
+{
+    int r = mapped_check(f, NULL);
+
+    if (r != OIDC_OK)
+        fail_msg("refused (%d): %s", r, f->err.msg);
+}
+
+static void test_deny_groups_raw_position_257(void **state)
+{
+    struct fixture *f = *state;
+    struct oidc_identity *id = NULL;
+    char list[8192];
+
+    /* 257th value: past what the mapping keeps */
+    many_groups(list, sizeof(list), 300, 256, "contractors-x");
+    claims_with_groups(f, list);
+    provider(f, "deny_groups = contractors-x\n");
+    assert_int_equal(mapped_check(f, &id), OIDC_ERR_DENIED);
+    assert_string_equal(f->err.msg, "deny_groups: user 'alice' is in group 'contractors-x'");
+    /* the premise: the mapped list does not have it */
+    assert_int_equal(id->n_groups, OIDC_GROUPS_MAX);
+    for (size_t i = 0; i < id->n_groups; i++)
+        assert_string_not_equal(id->groups[i].name, "contractors-x");
+    oidc_identity_free(id);
+}
+
+static void test_deny_groups_raw_overflow_refused(void **state)
+{
+    struct fixture *f = *state;
+    char list[8192];
+
+    /* no denied group anywhere, but more values than the mapping keeps */
+    many_groups(list, sizeof(list), OIDC_GROUPS_MAX + 1, -1, NULL);
+    claims_with_groups(f, list);
+    provider(f, "deny_groups = contractors-x\n");
+    mapped_denied(f, "deny_groups: claim 'groups' has 257 values, more than the 256 groups the "
+                     "identity mapping keeps; refused because deny_groups is set");
+    /* exactly the limit: allowed */
+    many_groups(list, sizeof(list), OIDC_GROUPS_MAX, -1, NULL);
+    claims_with_groups(f, list);
+    mapped_allowed(f);
+    /* without deny rules, a long list is no reason to refuse */
+    many_groups(list, sizeof(list), 300, -1, NULL);
+    claims_with_groups(f, list);
+    provider(f, "deny_users = bob\n");
+    mapped_allowed(f);
+}
+
+static void test_deny_groups_raw_spelling(void **state)
+{
+    struct fixture *f = *state;
+
+    /* not POSIX-safe (capital letter): the mapping drops it */
+    claims_with_groups(f, "[\"dev\",\"Contractors\"]");
+    provider(f, "deny_groups = contractors-x, contractors\n");
+    mapped_denied(f, "deny_groups: user 'alice' is in group 'contractors' (the IdP sends "
+                     "'Contractors')");
+    /* the rule in capitals, the IdP in small letters: ASCII case does not matter either way */
+    claims_with_groups(f, "[\"contractors\"]");
+    provider(f, "deny_groups = CONTRACTORS\n");
+    mapped_denied(f, "deny_groups: user 'alice' is in group 'CONTRACTORS' (the IdP sends "
+                     "'contractors')");
+    /* lower-cased by the mapping: still the IdP's spelling in the message */
+    claims_with_groups(f, "[\"ConTractors-X\"]");
+    provider(f, "lowercase = yes\ndeny_groups = contractors-x\n");
+    mapped_denied(f, "deny_groups: user 'alice' is in group 'contractors-x' (the IdP sends "
+                     "'ConTractors-X')");
+    /* not POSIX-safe ('@', '!'), longer than 32 bytes: dropped by the mapping, seen here */
+    claims_with_groups(f, "[\"ext@corp.example\"]");
+    provider(f, "deny_groups = ext@corp.example\n");
+    mapped_denied(f, "deny_groups: user 'alice' is in group 'ext@corp.example'");
+    claims_with_groups(f, "[\"contractors!\"]");
+    provider(f, "deny_groups = contractors!\n");
+    mapped_denied(f, "deny_groups: user 'alice' is in group 'contractors!'");
+    claims_with_groups(f, "[\"external-contractors-of-the-night-shift\"]");
+    provider(f, "deny_groups = external-contractors-of-the-night-shift\n");
+    mapped_denied(f, "deny_groups: user 'alice' is in group "
+                     "'external-contractors-of-the-night-shift'");
+    /* not in group_allow: not mapped, still denied */
+    claims_with_groups(f, "[\"dev\",\"contractors-x\"]");
+    provider(f, "group_allow = dev\ndeny_groups = contractors-x\n");
+    mapped_denied(f, "deny_groups: user 'alice' is in group 'contractors-x'");
+    /* a single string value */
+    claims_with_groups(f, "\"Contractors-X\"");
+    provider(f, "deny_groups = contractors-x\n");
+    mapped_denied(f, "deny_groups: user 'alice' is in group 'contractors-x' (the IdP sends "
+                     "'Contractors-X')");
+    /* the same name, not a prefix, substring or glob of it */
+    claims_with_groups(f, "[\"contractors-xy\",\"xcontractors-x\",\"contractors\"]");
+    provider(f, "deny_groups = contractors-x, contractors-*\n");
+    mapped_allowed(f);
+}
+
+static void test_deny_groups_raw_local_group_name(void **state)
+{
+    struct fixture *f = *state;
+    struct oidc_identity *id = NULL;
+
+    /* 'contractors' and 'wheel' are local groups in the fixture: the mapping drops them */
+    claims_with_groups(f, "[\"dev\",\"contractors\"]");
+    provider(f, "deny_groups = contractors\n");
+    assert_int_equal(mapped_check(f, &id), OIDC_ERR_DENIED);
+    assert_string_equal(f->err.msg, "deny_groups: user 'alice' is in group 'contractors'");
+    assert_int_equal(id->n_groups, 1);
+    assert_string_equal(id->groups[0].name, "dev");
+    oidc_identity_free(id);
+    claims_with_groups(f, "[\"wheel\"]");
+    provider(f, "deny_groups = wheel\n");
+    mapped_denied(f, "deny_groups: user 'alice' is in group 'wheel'");
+}
+
+static void test_deny_groups_raw_prefixed_rule(void **state)
+{
+    struct fixture *f = *state;
+
+    /* a rule written with group_prefix (the mapped name) still holds */
+    claims_with_groups(f, "[\"dev\",\"Contractors-X\"]");
+    provider(f, "group_prefix = corp-\ndeny_groups = corp-contractors-x\n");
+    mapped_denied(f, "deny_groups: user 'alice' is in group 'corp-contractors-x' (the IdP sends "
+                     "'Contractors-X')");
+    /* the prefix is only taken off a rule, never added to one: 'corp-' alone names nothing */
+    claims_with_groups(f, "[\"dev\"]");
+    provider(f, "group_prefix = corp-\ndeny_groups = corp-\n");
+    mapped_allowed(f);
+}
+
+static void test_deny_groups_raw_claim_not_groups(void **state)
+{
+    struct fixture *f = *state;
+
+    /* a claim the mapping ignores cannot be checked against a deny list: refused */
+    claims_with_groups(f, "{\"contractors\":true}");
+    provider(f, "deny_groups = contractors\n");
+    mapped_denied(f, "deny_groups: claim 'groups' is an object, not a string or an array of "
+                     "strings, so the deny list cannot be checked");
+    claims_with_groups(f, "7");
+    mapped_denied(f, "deny_groups: claim 'groups' is a number, not a string or an array of "
+                     "strings, so the deny list cannot be checked");
+    /* null and non-string elements: no groups, nothing to refuse */
+    claims_with_groups(f, "null");
+    mapped_allowed(f);
+    claims_with_groups(f, "[7,true,{\"a\":1},\"dev\"]");
+    mapped_allowed(f);
+    /* without deny rules the claim's shape only means "no groups" */
+    claims_with_groups(f, "{\"contractors\":true}");
+    provider(f, "deny_users = bob\n");
+    mapped_allowed(f);
+}
+
+static void test_deny_groups_nested_claim_path(void **state)
+{
+    struct fixture *f = *state;
+    static const char json[] = "{\"iss\":\"https://idp.example.test\",\"sub\":\"1\","
+                               "\"preferred_username\":\"alice\",\"groups\":[\"dev\"],"
+                               "\"realm_access\":{\"roles\":[\"user\",\"Contractors\"]}}";
+
+    cJSON_Delete(f->claims);
+    assert_int_equal(oidc_json_parse_object(json, strlen(json), "claims", &f->claims, NULL),
+                     OIDC_OK);
+    provider(f, "groups_claim = realm_access.roles\ndeny_groups = contractors\n");
+    mapped_denied(f, "deny_groups: user 'alice' is in group 'contractors' (the IdP sends "
+                     "'Contractors')");
+}
+
+static void test_allow_groups_raw(void **state)
+{
+    struct fixture *f = *state;
+    char list[8192];
+
+    /* the allowed group past the mapping's limit, and one the mapping drops, both count */
+    many_groups(list, sizeof(list), 300, 280, "Release");
+    claims_with_groups(f, list);
+    provider(f, "allow_groups = release\n");
+    mapped_allowed(f);
+    claims_with_groups(f, "[\"dev\",\"releasers\"]");
+    mapped_denied(f, "allow_groups: user 'alice' is in none of the allowed groups (release)");
+}
+
+static void test_require_group_argument_raw(void **state)
+{
+    struct fixture *f = *state;
+    char list[8192];
+
+    /* sudo's require_group= sees the raw claim too: spelled otherwise, past the limit */
+    many_groups(list, sizeof(list), 300, 299, "SUDOERS");
+    claims_with_groups(f, list);
+    provider(f, "");
+    arg(f, "require_group", "sudoers");
+    mapped_allowed(f);
+    /* the same name, not a longer one */
+    claims_with_groups(f, "[\"sudoers-x\",\"xsudoers\"]");
+    mapped_denied(f, "require_group: user 'alice' is not in group 'sudoers' (module argument)");
+    claims_with_groups(f, "[]");
+    mapped_denied(f, "require_group: user 'alice' is not in group 'sudoers' (module argument)");
+}
+
+static void test_group_rules_cached_identity(void **state)
+{
+    struct fixture *f = *state;
+    static const char json[] = "{\"iss\":\"https://idp.example.test\",\"sub\":\"1\"}";
+
+    /* no groups claim at all (the account phase of a cached user): the mapped names, same rule */
+    cJSON_Delete(f->claims);
+    assert_int_equal(oidc_json_parse_object(json, strlen(json), "claims", &f->claims, NULL),
+                     OIDC_OK);
+    provider(f, "deny_groups = OPS\n");
+    denied(f, "deny_groups: user 'alice' is in group 'OPS' (the IdP sends 'ops')");
+    provider(f, "group_prefix = corp-\nallow_groups = corp-dev\n");
+    allowed(f);
+    provider(f, "require_group = dev, sre\n");
+    denied(f, "require_group: user 'alice' is not in group 'sre'");
+}
+
 /* ---------------------------------------------------------------- order */
 
 static void test_rules_order(void **state)
@@ -613,7 +944,17 @@ int main(void)
         T(test_require_claim_long_value_cut),
         T(test_require_claim_malformed_rule_fails_closed),
         T(test_rules_order),
+        T(test_deny_groups_raw_position_257),
+        T(test_deny_groups_raw_overflow_refused),
+        T(test_deny_groups_raw_spelling),
+        T(test_deny_groups_raw_local_group_name),
+        T(test_deny_groups_raw_prefixed_rule),
+        T(test_deny_groups_raw_claim_not_groups),
+        T(test_deny_groups_nested_claim_path),
+        T(test_allow_groups_raw),
+        T(test_require_group_argument_raw),
+        T(test_group_rules_cached_identity),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
