@@ -425,35 +425,61 @@ static char *make_gecos(const cJSON *claims)
     return strdup(buf);
 }
 
-/* A home directory must be absolute, free of ':' and control bytes, and have no "." or ".."
- * component, whatever the claims in its template contain. */
-static int home_safe(const char *h)
-{
-    const char *c;
+/* The bytes a home directory may have after expansion. Claims are untrusted, and a home directory
+ * ends up in places that are not always quoted (scripts, sshd_config tokens, user tools): no
+ * shell metacharacters, quotes, globs, spaces, control bytes, ':' (the passwd separator) or
+ * non-ASCII bytes. */
+#define HOME_CHARS   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-+@/"
+#define HOME_WHY_MAX 96
 
-    if (h[0] != '/' || strchr(h, ':') != NULL || has_ctl(h))
-        return 0;
-    for (c = h; c != NULL; c = strchr(c + 1, '/'))
-        if (strncmp(c, "/.", 2) == 0 &&
-            (c[2] == '/' || c[2] == '\0' || (c[2] == '.' && (c[3] == '/' || c[3] == '\0'))))
-            return 0;
-    return 1;
+/* NULL when h is a usable home directory: absolute, only HOME_CHARS, and no "." or ".."
+ * component (so a claim cannot point it elsewhere); otherwise what is wrong, in why. */
+static const char *home_unsafe(const char *h, char why[HOME_WHY_MAX])
+{
+    const char *c, *end;
+    size_t n, len;
+
+    if (h[0] != '/')
+        return "is not an absolute path";
+    n = strspn(h, HOME_CHARS);
+    if (h[n] != '\0') {
+        unsigned char b = (unsigned char)h[n];
+
+        if (b > 0x20 && b < 0x7f)
+            snprintf(why, HOME_WHY_MAX,
+                     "has '%c' at byte %zu, which is not allowed (only A-Z a-z 0-9 . _ - + @ /)", b,
+                     n + 1);
+        else
+            snprintf(why, HOME_WHY_MAX,
+                     "has byte 0x%02x at byte %zu, which is not allowed (only A-Z a-z 0-9 . _ - + "
+                     "@ /)",
+                     b, n + 1);
+        return why;
+    }
+    for (c = h; *c != '\0'; c = end) {
+        c += strspn(c, "/");
+        end = c + strcspn(c, "/");
+        len = (size_t)(end - c);
+        if ((len == 1 || len == 2) && strncmp(c, "..", len) == 0) {
+            snprintf(why, HOME_WHY_MAX, "has a '%.*s' component", (int)len, c);
+            return why;
+        }
+    }
+    return NULL;
 }
 
 static int make_home(const struct oidc_provider_cfg *p, const cJSON *claims, const char *name,
                      char **out, struct oidc_err *err)
 {
-    const char *tmpl = p->home != NULL && p->home[0] != '\0' ? p->home : DEFAULT_HOME;
-    char buf[HOME_MAX], e[ECHO_MAX + 4];
+    const char *tmpl = p->home != NULL && p->home[0] != '\0' ? p->home : DEFAULT_HOME, *bad;
+    char buf[HOME_MAX], e[ECHO_MAX + 4], why[HOME_WHY_MAX];
     int r;
 
     if ((r = expand(tmpl, claims, name, 0, buf, sizeof(buf), err)) != OIDC_OK)
         return r;
-    if (!home_safe(buf))
-        return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
-                            "home directory '%s' from template '%.64s' is not an absolute path "
-                            "free of ':', control characters, '.' and '..'",
-                            echo(buf, e), tmpl);
+    if ((bad = home_unsafe(buf, why)) != NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_MAPPING, "home directory '%s' from template '%.64s' %s",
+                            echo(buf, e), tmpl, bad);
     if ((*out = strdup(buf)) == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory mapping the home directory");
     return OIDC_OK;

@@ -866,13 +866,15 @@ static void test_map_home_and_shell_defaults_and_templates(void **state)
               OIDC_ERR_MAPPING, "needs claim 'tenant'");
     map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"alice\","
               "\"tenant\":\"../etc\"}",
-              OIDC_ERR_MAPPING, "home directory '/srv/../etc/alice' from template");
+              OIDC_ERR_MAPPING,
+              "home directory '/srv/../etc/alice' from template '/srv/{tenant}/{name}' has a "
+              "'..' component");
     map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"alice\","
               "\"tenant\":\"a:b\"}",
-              OIDC_ERR_MAPPING, "is not an absolute path");
+              OIDC_ERR_MAPPING, "has ':' at byte 7, which is not allowed");
     map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"alice\","
               "\"tenant\":\".\"}",
-              OIDC_ERR_MAPPING, "is not an absolute path");
+              OIDC_ERR_MAPPING, "has a '.' component");
     id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"alice\","
                 "\"tenant\":\"..x\"}");
     assert_string_equal(id->home, "/srv/..x/alice");
@@ -882,6 +884,105 @@ static void test_map_home_and_shell_defaults_and_templates(void **state)
     map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"alice\","
               "\"tenant\":\"t1\"}",
               OIDC_ERR_MAPPING, "is not an absolute path");
+}
+
+/* home_fails(TENANT_JSON, WANT): /srv/{tenant}/{name} with that tenant claim is refused and the
+ * message is exactly WANT */
+static void home_fails(const char *tenant_json, const char *want)
+{
+    struct oidc_identity *id = (struct oidc_identity *)&P;
+    struct oidc_err err;
+    char json[512];
+    int r;
+
+    snprintf(json, sizeof(json),
+             "{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"alice\",\"tenant\":%s}",
+             tenant_json);
+    r = map(json, &id, &err);
+    if (r != OIDC_ERR_MAPPING)
+        fail_msg("tenant %s: expected OIDC_ERR_MAPPING, got %d: %s", tenant_json, r,
+                 oidc_err_msg(&err));
+    assert_ptr_equal(id, (struct oidc_identity *)&P);
+    assert_string_equal(oidc_err_msg(&err), want);
+}
+
+static void test_map_home_shell_metacharacters_refused(void **state)
+{
+    /* the tenant claim (JSON), the offending character, the home directory as echoed */
+    static const struct {
+        const char *json;
+        char c;
+        const char *home;
+    } bad[] = {
+        {"\"$(id)\"", '$', "$(id)"},  {"\"`id`\"", '`', "`id`"}, {"\"x;y\"", ';', "x;y"},
+        {"\"x|y\"", '|', "x|y"},      {"\"x&y\"", '&', "x&y"},   {"\"x<y\"", '<', "x<y"},
+        {"\"x>y\"", '>', "x>y"},      {"\"x'y\"", '\'', "x'y"},  {"\"x\\\"y\"", '"', "x\"y"},
+        {"\"x*\"", '*', "x*"},        {"\"x?\"", '?', "x?"},     {"\"x[y]\"", '[', "x[y]"},
+        {"\"x\\\\y\"", '\\', "x\\y"}, {"\"x~y\"", '~', "x~y"},   {"\"x=y\"", '=', "x=y"},
+        {"\"x,y\"", ',', "x,y"},      {"\"x%y\"", '%', "x%y"},   {"\"x#y\"", '#', "x#y"},
+        {"\"x!y\"", '!', "x!y"},      {"\"x{y\"", '{', "x{y"},   {"\"x}y\"", '}', "x}y"},
+        {"\"x^y\"", '^', "x^y"},      {"\"x:y\"", ':', "x:y"},   {"\"x(y\"", '(', "x(y"},
+    };
+    char want[256];
+    size_t i;
+
+    (void)state;
+    P.home = S("/srv/{tenant}/{name}");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(want, sizeof(want),
+                 "home directory '/srv/%s/alice' from template '/srv/{tenant}/{name}' has '%c' at "
+                 "byte %zu, which is not allowed (only A-Z a-z 0-9 . _ - + @ /)",
+                 bad[i].home, bad[i].c,
+                 (size_t)6 + strcspn(bad[i].home, "$`;|&<>'\"*?[\\~=,%#!{}^:("));
+        home_fails(bad[i].json, want);
+    }
+    /* a space, a newline, a tab, non-ASCII: named by their byte value, echoed printable */
+    home_fails("\"a b\"", "home directory '/srv/a b/alice' from template '/srv/{tenant}/{name}' "
+                          "has byte 0x20 at byte 7, which is not allowed (only A-Z a-z 0-9 . _ - "
+                          "+ @ /)");
+    home_fails("\"a\\nb\"", "home directory '/srv/a?b/alice' from template '/srv/{tenant}/{name}' "
+                            "has byte 0x0a at byte 7, which is not allowed (only A-Z a-z 0-9 . _ "
+                            "- + @ /)");
+    home_fails("\"a\\tb\"", "home directory '/srv/a?b/alice' from template '/srv/{tenant}/{name}' "
+                            "has byte 0x09 at byte 7, which is not allowed (only A-Z a-z 0-9 . _ "
+                            "- + @ /)");
+    home_fails("\"caf\\u00e9\"",
+               "home directory '/srv/caf\xc3\xa9/alice' from template '/srv/{tenant}/{name}' has "
+               "byte 0xc3 at byte 9, which is not allowed (only A-Z a-z 0-9 . _ - + @ /)");
+    /* '..' and '.' components, wherever a claim puts them */
+    home_fails("\"..\"", "home directory '/srv/../alice' from template '/srv/{tenant}/{name}' has "
+                         "a '..' component");
+    home_fails("\"a/../../etc\"", "home directory '/srv/a/../../etc/alice' from template "
+                                  "'/srv/{tenant}/{name}' has a '..' component");
+    home_fails("\"a/.\"", "home directory '/srv/a/./alice' from template '/srv/{tenant}/{name}' "
+                          "has a '.' component");
+    home_fails("\"a//..\"", "home directory '/srv/a//../alice' from template "
+                            "'/srv/{tenant}/{name}' has a '..' component");
+}
+
+static void test_map_home_allowed_characters(void **state)
+{
+    struct oidc_identity *id;
+
+    (void)state;
+    /* every allowed class, and names that only start with dots */
+    P.home = S("/srv/{tenant}/{name}");
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"alice\","
+                "\"tenant\":\"Org_1.x-y+z@corp.example/...a/.b/..c\"}");
+    assert_string_equal(id->home, "/srv/Org_1.x-y+z@corp.example/...a/.b/..c/alice");
+    oidc_identity_free(id);
+    free(P.home);
+    /* the checks apply to the expanded path, the template's own text included */
+    P.home = S("/home/{name} x");
+    map_fails("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"alice\"}",
+              OIDC_ERR_MAPPING,
+              "home directory '/home/alice x' from template '/home/{name} x' has byte 0x20 at "
+              "byte 12");
+    free(P.home);
+    P.home = S("/home/{name}/");
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"alice\"}");
+    assert_string_equal(id->home, "/home/alice/");
+    oidc_identity_free(id);
 }
 
 /* ---- groups ---- */
@@ -1107,6 +1208,8 @@ int main(void)
         T(test_map_requires_iss_and_sub),
         T(test_map_gecos_sanitised),
         T(test_map_home_and_shell_defaults_and_templates),
+        T(test_map_home_shell_metacharacters_refused),
+        T(test_map_home_allowed_characters),
         T(test_map_groups_default_claim),
         T(test_map_groups_nested_path),
         T(test_map_groups_disabled_by_empty_claim),
