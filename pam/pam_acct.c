@@ -93,6 +93,7 @@ int oidc_pam_acct(struct oidc_pam_ctx *c)
     const struct oidc_pam_login *l = oidc_pam_login_get(c);
     struct oidc_cache_user u;
     struct oidc_err err = {0};
+    char shown[64];
     int r, rc;
 
     if (l != NULL)
@@ -108,7 +109,9 @@ int oidc_pam_acct(struct oidc_pam_ctx *c)
                     "a preauth name with no cache entry and no login by this module (another "
                     "authentication method cannot stand in for a token)");
     if (r == OIDC_ERR_NOTFOUND) {
-        oidc_pam_debug(c, "account: '%s' is not cached: not a user of this module", c->user);
+        /* PAM_USER is whatever the application was given: printable before it is logged */
+        oidc_pam_debug(c, "account: '%s' is not cached: not a user of this module",
+                       oidc_printable(shown, sizeof(shown), c->user));
         return PAM_IGNORE;
     }
     if (r != OIDC_OK) {

@@ -95,7 +95,7 @@ static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, 
     struct oidc_pam_login *l = NULL;
     const void *item = NULL;
     int64_t now = oidc_now();
-    char name[64];
+    char name[64], user[64];
     int r, rc;
 
     c->jti = jti;
@@ -110,7 +110,8 @@ static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, 
     if (c->user != NULL && strcmp(c->user, id->name) != 0) {
         oidc_pam_reason(c, "the token is for '%s', not for the PAM user",
                         oidc_printable(name, sizeof(name), id->name));
-        oidc_pam_error(c, "This sign-in belongs to '%s', not to '%s'.", id->name, c->user);
+        oidc_pam_error(c, "This sign-in belongs to '%s', not to '%s'.", id->name,
+                       oidc_printable(user, sizeof(user), c->user));
         rc = refuse(c, PAM_AUTH_ERR, NULL);
         goto out;
     }
@@ -251,8 +252,11 @@ int oidc_pam_authenticate(struct oidc_pam_ctx *c)
     int rc;
 
     if (c->user != NULL && oidc_pam_local_user(c->user)) {
+        char shown[64];
+
         /* a local account: another module decides, and nobody sees a device prompt */
-        oidc_pam_debug(c, "'%s' is a local account: not ours", c->user);
+        oidc_pam_debug(c, "'%s' is a local account: not ours",
+                       oidc_printable(shown, sizeof(shown), c->user));
         return PAM_USER_UNKNOWN;
     }
     if (c->cfg->n_providers == 0) {
