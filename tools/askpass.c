@@ -4,11 +4,13 @@
  *
  * ssh runs the program with the prompt as its only argument, so the token's source also comes
  * from the environment: --token-file F or --token-env VAR, else OIDC_TOKEN_FILE (a file holding
- * the token) or OIDC_TOKEN (the token itself). The answer depends only on the prompt: the first
- * prompt gets the first chunk, a "continued, N bytes so far" prompt the chunk at offset N, so no
- * state is kept between runs. Any other prompt (a password, a passphrase, a host key question)
- * is not answered: exit 1, nothing on standard output, because an answer to a prompt we do not
- * understand could hand the token to the wrong question or say "yes" to an unknown host key. */
+ * the token) or OIDC_TOKEN (the token itself), and the hosts it may go to from --hosts or
+ * OIDC_TOKEN_HOSTS: without a host list it answers nothing. The answer depends only on the prompt:
+ * the first prompt gets the first chunk, a "continued, N bytes so far" prompt the chunk at offset
+ * N, so no state is kept between runs. Any other prompt (a password, a passphrase, a host key
+ * question) is not answered: exit 1, nothing on standard output, because an answer to a prompt we
+ * do not understand could hand the token to the wrong question or say "yes" to an unknown host key.
+ */
 #include "config.h"
 #include "b64.h"
 #include "oidcctl.h"
@@ -35,10 +37,10 @@ enum prompt_kind { PROMPT_OTHER = 0, PROMPT_FIRST, PROMPT_NEXT, PROMPT_BAD_NEXT 
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: oidcctl askpass [--token-file FILE | --token-env VAR] [--hosts PATTERNS] "
+    fprintf(f, "Usage: oidcctl askpass [--token-file FILE | --token-env VAR] --hosts PATTERNS "
                "PROMPT\n"
                "  As SSH_ASKPASS: the token comes from $" ENV_FILE " (a file) or $" ENV_TOKEN
-               ";\n  $" ENV_HOSTS " (or --hosts) limits the hosts it is given to.\n");
+               ";\n  $" ENV_HOSTS " (or --hosts, required) names the hosts it is given to.\n");
 }
 
 /* The prompt the module wrote, out of what ssh passes: sshd puts PAM text messages, each ending
@@ -240,16 +242,25 @@ int cmd_askpass(int argc, char **argv)
         return CTL_USAGE;
     }
     /* every host ssh reaches while SSH_ASKPASS is set (each ProxyJump hop too) can show this
-     * prompt: with a host list, the token goes only to the hosts named in the prompt's prefix */
+     * prompt, and a token one host accepts works on every host that trusts the issuer: the token
+     * goes only to the hosts named in a host list, matched against the prompt's prefix. Without a
+     * list nothing is sent. */
     if (hosts == NULL && (hosts = getenv(ENV_HOSTS)) != NULL && hosts[0] == '\0')
         hosts = NULL;
-    if (hosts != NULL && !prompt_host(prompt, host, sizeof(host))) {
-        ctl_err("askpass: a host list is set but the prompt names no host ('(user@host) '): not "
-                "answered");
+    if (hosts == NULL || hosts[strspn(hosts, ", \t")] == '\0') {
+        ctl_err("askpass: no host list, so the token is sent to no host: name the hosts it may go "
+                "to with --hosts PATTERNS or " ENV_HOSTS "=PATTERNS (glob patterns, separated by "
+                "commas or blanks, e.g. " ENV_HOSTS "='runner*.example.org')");
+        return CTL_USAGE;
+    }
+    if (!prompt_host(prompt, host, sizeof(host))) {
+        ctl_err("askpass: the prompt names no host ('(user@host) ', OpenSSH 8.4 and later), so "
+                "it cannot be checked against the host list: not answered");
         return ASKPASS_N;
     }
-    if (hosts != NULL && !host_allowed(hosts, host)) {
-        ctl_err("askpass: host '%s' is not in the host list: not answered",
+    if (!host_allowed(hosts, host)) {
+        ctl_err("askpass: host '%s' is not in the host list (--hosts or " ENV_HOSTS
+                "): not answered",
                 oidc_printable(shown, sizeof(shown), host));
         return ASKPASS_N;
     }

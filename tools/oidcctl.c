@@ -3,10 +3,12 @@
 #include "oidcctl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -28,10 +30,11 @@ static const char usage_text[] =
     "  check-config [--provider NAME] [--offline]\n"
     "      Parse the configuration, fetch each provider's discovery document and JWKS,\n"
     "      and report every problem with its fix.\n"
-    "  askpass [--token-file FILE | --token-env VAR] PROMPT\n"
+    "  askpass [--token-file FILE | --token-env VAR] --hosts PATTERNS PROMPT\n"
     "      SSH_ASKPASS helper for token logins: answers pam_oidc's token prompts in\n"
-    "      chunks from FILE, $VAR, $OIDC_TOKEN_FILE or $OIDC_TOKEN; any other prompt\n"
-    "      exits 1 unanswered.\n"
+    "      chunks from FILE, $VAR, $OIDC_TOKEN_FILE or $OIDC_TOKEN, for the hosts\n"
+    "      PATTERNS (or $OIDC_TOKEN_HOSTS) name only; any other prompt exits 1\n"
+    "      unanswered, and without a host list nothing is answered.\n"
     "  users [--json]\n"
     "  groups [--json]\n"
     "      List the identity cache: users with provider, subject, last login, expiry\n"
@@ -123,9 +126,75 @@ int ctl_parse_int64(const char *opt, const char *s, int64_t min, int64_t max, in
     return CTL_OK;
 }
 
+/* Reads a token file: a regular file only, at most CTL_TOKEN_FILE_MAX bytes. The last component
+ * must not be a symbolic link (O_NOFOLLOW); O_NONBLOCK keeps a FIFO from blocking the open, and
+ * fstat on the open descriptor refuses FIFOs, devices, sockets and directories before any read. */
+static int read_token_file(const char *path, char **out, size_t *outlen)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    ssize_t n;
+    int fd, r = CTL_USAGE;
+
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            ctl_err("token file %s is a symbolic link: not followed (name the file itself)", path);
+        else
+            ctl_err("cannot open the token file %s: %s", path, strerror(errno));
+        return CTL_USAGE;
+    }
+    if (fstat(fd, &st) != 0) {
+        ctl_err("cannot stat the token file %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ctl_err("token file %s is %s, not a regular file: refused (use - for standard input)", path,
+                S_ISFIFO(st.st_mode)                         ? "a FIFO"
+                : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                : S_ISDIR(st.st_mode)                        ? "a directory"
+                : S_ISSOCK(st.st_mode)                       ? "a socket"
+                                                             : "not a regular file");
+        goto out;
+    }
+    if (st.st_size > CTL_TOKEN_FILE_MAX) {
+        ctl_err("token file %s is larger than %d bytes", path, CTL_TOKEN_FILE_MAX);
+        goto out;
+    }
+    cap = CTL_TOKEN_FILE_MAX + 1;
+    if ((buf = malloc(cap)) == NULL) {
+        ctl_err("out of memory");
+        goto out;
+    }
+    /* read to the cap, not to st_size: a file that grows after fstat is still bounded */
+    while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ctl_err("cannot read the token file %s: %s", path, strerror(errno));
+            goto out;
+        }
+        len += (size_t)n;
+    }
+    if (len == cap - 1) {
+        ctl_err("token file %s is larger than %d bytes", path, CTL_TOKEN_FILE_MAX);
+        goto out;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    buf = NULL; /* transferred */
+    *outlen = len;
+    r = CTL_OK;
+out:
+    if (buf != NULL)
+        oidc_freezero(buf, cap);
+    close(fd);
+    return r;
+}
+
 int ctl_read_token(const char *path, char **out)
 {
-    struct oidc_err err = {0};
     char *buf = NULL, *s, *e;
     size_t len = 0, cap = 0;
     ssize_t n;
@@ -153,9 +222,8 @@ int ctl_read_token(const char *path, char **out)
             return CTL_USAGE;
         }
         buf[len] = '\0';
-    } else if ((r = oidc_read_file(path, CTL_TOKEN_FILE_MAX, &buf, &len, &err)) != OIDC_OK) {
-        ctl_err("%s", oidc_err_msg(&err));
-        return CTL_USAGE;
+    } else if ((r = read_token_file(path, &buf, &len)) != CTL_OK) {
+        return r;
     }
     /* trim surrounding whitespace in place */
     for (s = buf; *s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'; s++)

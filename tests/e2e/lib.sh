@@ -340,8 +340,9 @@ e2e_ssh() {
 
 # e2e_ssh_token USER CMD TOKEN_FILE: logs in with a token through the stock ssh client, with no
 # terminal, SSH_ASKPASS=oidcctl-askpass-wrapper and SSH_ASKPASS_REQUIRE=force: `oidcctl askpass`
-# answers the module's "OIDC token: " prompts in chunks (common/tokprompt.h). Sets $RC, $OUT
-# (file: the whole output), $CMD_OUT.
+# answers the module's "OIDC token: " prompts in chunks (common/tokprompt.h), to 127.0.0.1 only
+# (OIDC_TOKEN_HOSTS: askpass sends a token to no host it is not told). Sets $RC, $OUT (file: the
+# whole output), $CMD_OUT.
 e2e_ssh_token() {
     _wrap=$WORK/oidcctl-askpass-wrapper
     [ -x "$_wrap" ] || {
@@ -349,7 +350,7 @@ e2e_ssh_token() {
         chmod 0755 "$_wrap"
     }
     OUT=$WORK/ssh.out
-    OIDC_TOKEN_FILE=$3 SSH_ASKPASS=$_wrap SSH_ASKPASS_REQUIRE=force DISPLAY= \
+    OIDC_TOKEN_FILE=$3 OIDC_TOKEN_HOSTS=127.0.0.1 SSH_ASKPASS=$_wrap SSH_ASKPASS_REQUIRE=force DISPLAY= \
         setsid -w ssh -F none -p "$SSHD_PORT" -o StrictHostKeyChecking=no \
         -o UserKnownHostsFile=/dev/null -o LogLevel=INFO \
         -o PreferredAuthentications=keyboard-interactive -o ConnectTimeout=10 -o BatchMode=no \

@@ -9,6 +9,10 @@ OIDCCTL=${OIDCCTL:-$top_builddir/tools/oidcctl}
 WORK=$(mktemp -d /tmp/oidc-askpass.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 unset OIDC_TOKEN OIDC_TOKEN_FILE SSH_ASKPASS_PROMPT
+# askpass sends the token only to listed hosts; the prompts below come from runner.example, as
+# OpenSSH 8.4 and later show them: "(user@host) PROMPT"
+export OIDC_TOKEN_HOSTS=runner.example
+P='(ci@runner.example) '
 
 . "$top_srcdir/tests/integration/results.sh"
 # all NAME CONDITION...: like check, for a condition given as one shell string (&& inside)
@@ -19,9 +23,10 @@ all() {
 }
 
 # The prompts, as pam_oidc.so sends them (tokprompt.h).
-FIRST='OIDC token: '
-AUTO='OIDC token (or press Enter to sign in with a browser): '
-next_prompt() { printf 'OIDC token (continued, %s bytes so far): ' "$1"; }
+BARE_FIRST='OIDC token: '
+FIRST="$P$BARE_FIRST"
+AUTO="${P}OIDC token (or press Enter to sign in with a browser): "
+next_prompt() { printf '%sOIDC token (continued, %s bytes so far): ' "$P" "$1"; }
 
 # b64url N: N random base64url characters
 b64url() {
@@ -148,36 +153,39 @@ reassembled "token of exactly 1000 bytes: one answer" "$(cat "$WORK/t1000")" "$F
 check "token of exactly 1000 bytes: no continuation mark" [ "$ROUNDS" = 1 ]
 
 # OpenSSH 8.4 and later show keyboard-interactive prompts as "(user@host) PROMPT"
-reassembled "4 KB token reassembled exactly (prompts as ssh shows them: \"(user@host) ...\")" \
-    "$TOKEN" "(ci@runner.example) $FIRST" --token-file "$WORK/token"
-ask "(ci@runner.example) $(next_prompt 1000)" --token-file "$WORK/token"
-all "continuation prompt as ssh shows it: answered" \
-    '[ "$RC" = 0 ] && [ "$(head -c 1000 "$WORK/out")" = "$(printf %s "$TOKEN" | cut -c 1001-2000)" ]'
-refused "password prompt as ssh shows it refused" 1 "(ci@runner.example) Password: " \
-    --token-file "$WORK/token"
-refused "a prefix that is not (user@host) refused" 1 "(runner) $FIRST" --token-file "$WORK/token"
-# a host list: the token goes only to the hosts it names (ProxyJump hops and other hosts ask too)
-ask "(ci@runner.example) $FIRST" --token-file "$WORK/token" --hosts "bastion, runner.*"
+refused "password prompt as ssh shows it refused" 1 "${P}Password: " --token-file "$WORK/token"
+refused "a prefix that is not (user@host) refused" 1 "(runner) $BARE_FIRST" --token-file "$WORK/token"
+# the host list: the token goes only to the hosts it names (ProxyJump hops and other hosts ask too)
+ask "$FIRST" --token-file "$WORK/token" --hosts "bastion, runner.*"
 all "host list: a listed host is answered" '[ "$RC" = 0 ] && [ "$(wc -c <"$WORK/out")" = 1002 ]'
-refused "host list: another host is not answered" 1 "(ci@evil.example) $FIRST" \
+refused "host list: an unlisted host is not answered" 1 "(ci@evil.example) $BARE_FIRST" \
     --token-file "$WORK/token" --hosts "bastion, runner.*"
-refused "host list: a prompt without (user@host) is not answered" 1 "$FIRST" \
+check "host list: the refusal names the unlisted host" \
+    grep -q "host 'evil.example' is not in the host list" "$WORK/err"
+refused "host list: an unlisted host is not answered (\$OIDC_TOKEN_HOSTS)" 1 \
+    "(ci@evil.example) $BARE_FIRST" --token-file "$WORK/token"
+refused "host list: a prompt without (user@host) is not answered" 1 "$BARE_FIRST" \
     --token-file "$WORK/token" --hosts "runner.*"
-export OIDC_TOKEN_HOSTS="runner.example"
-ask "$(printf '(ci@runner.example) Welcome\n%s' "$FIRST")" --token-file "$WORK/token"
+ask "$(printf '%sWelcome\n%s' "$P" "$BARE_FIRST")" --token-file "$WORK/token"
 all "host list from \$OIDC_TOKEN_HOSTS, prefix before PAM messages: answered" '[ "$RC" = 0 ]'
 OIDC_TOKEN_HOSTS="bastion"
-ask "(ci@runner.example) $FIRST" --token-file "$WORK/token"
+ask "$FIRST" --token-file "$WORK/token"
 all "host list from \$OIDC_TOKEN_HOSTS: another host is not answered" \
     '[ "$RC" = 1 ] && [ ! -s "$WORK/out" ]'
+# no host list at all: nothing is sent, and the message says how to name hosts
 unset OIDC_TOKEN_HOSTS
+refused "no host list: the token is sent to no host" 2 "$FIRST" --token-file "$WORK/token"
+check "no host list: the refusal says how to name hosts" \
+    grep -q 'name the hosts it may go to with --hosts PATTERNS or OIDC_TOKEN_HOSTS' "$WORK/err"
+export OIDC_TOKEN_HOSTS=
+refused "empty \$OIDC_TOKEN_HOSTS: the token is sent to no host" 2 "$FIRST" --token-file "$WORK/token"
+refused "empty --hosts: the token is sent to no host" 2 "$FIRST" --token-file "$WORK/token" --hosts ' , '
+export OIDC_TOKEN_HOSTS=runner.example
 
-# sshd puts PAM text messages in front of the prompt
-ask "$(printf 'Welcome to the job runner\nToken logins only\n%s' "$FIRST")" --token-file "$WORK/token"
+# sshd puts PAM text messages in front of the prompt (and ssh the host before them)
+ask "$(printf '%sWelcome to the job runner\nToken logins only\n%s' "$P" "$BARE_FIRST")" \
+    --token-file "$WORK/token"
 all "prompt after PAM messages: answered" '[ "$RC" = 0 ] && [ "$(wc -c <"$WORK/out")" = 1002 ]'
-ask "$(printf '(ci@runner) Welcome to the job runner\n%s' "$FIRST")" --token-file "$WORK/token"
-all "prompt after PAM messages, as ssh shows it: answered" \
-    '[ "$RC" = 0 ] && [ "$(wc -c <"$WORK/out")" = 1002 ]'
 
 # ---- prompts that are never answered
 refused "password prompt refused" 1 "alice@runner's password: " --token-file "$WORK/token"
@@ -190,7 +198,7 @@ Are you sure you want to continue connecting (yes/no/[fingerprint])? " --token-f
 export SSH_ASKPASS_PROMPT=confirm
 refused "token prompt while ssh asks for a confirmation refused" 1 "$FIRST" --token-file "$WORK/token"
 unset SSH_ASKPASS_PROMPT
-refused "our prompt text inside another prompt refused" 1 "Password for $FIRST" --token-file "$WORK/token"
+refused "our prompt text inside another prompt refused" 1 "Password for $BARE_FIRST" --token-file "$WORK/token"
 refused "our prompt with trailing text refused" 1 "${FIRST}x" --token-file "$WORK/token"
 refused "empty prompt refused" 1 "" --token-file "$WORK/token"
 check "a refusal says why on stderr" grep -q 'not an OIDC token prompt' "$WORK/err"

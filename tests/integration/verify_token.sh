@@ -15,6 +15,26 @@ for alg in ES256 RS256 EdDSA; do
 done
 expect_exit "token from standard input" 0 'token valid' \
     sh -c "mint() { node '$IDP_DIR/mint.mjs' --state '$IDP' \"\$@\"; }; mint --claims '$CI_CLAIMS' | '$OIDCCTL' verify-token --config '$CONF' --provider ci -"
+# --token-file: a regular file only; FIFOs, devices, symlinks and directories are refused at once
+mint --claims "$CI_CLAIMS" >"$T"
+expect_exit "token file: a regular file works" 0 'token valid' \
+    "$OIDCCTL" verify-token --config "$CONF" --provider ci "$T"
+mkfifo "$WORK/fifo"
+start=$(date +%s)
+expect_exit "token file: a FIFO is refused without blocking" 2 'is a FIFO, not a regular file' \
+    timeout 10 "$OIDCCTL" verify-token --config "$CONF" --provider ci "$WORK/fifo"
+check "token file: the FIFO refusal came at once" [ $(($(date +%s) - start)) -le 3 ]
+expect_exit "token file: /dev/zero is refused" 2 'is a device, not a regular file' \
+    timeout 10 "$OIDCCTL" verify-token --config "$CONF" --provider ci /dev/zero
+ln -s "$T" "$WORK/link"
+expect_exit "token file: a symbolic link is refused" 2 'is a symbolic link: not followed' \
+    "$OIDCCTL" verify-token --config "$CONF" --provider ci "$WORK/link"
+mkdir "$WORK/dir"
+expect_exit "token file: a directory is refused" 2 'is a directory, not a regular file' \
+    "$OIDCCTL" verify-token --config "$CONF" --provider ci "$WORK/dir"
+expect_exit "token file: - reads standard input" 0 'token valid' \
+    sh -c "'$OIDCCTL' verify-token --config '$CONF' --provider ci - <'$T'"
+
 mint --claims "$CI_CLAIMS" >"$T"
 out=$("$OIDCCTL" verify-token --config "$CONF" --provider ci --json "$T")
 check "--json output has the uid from the published hash" \
