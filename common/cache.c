@@ -1159,13 +1159,133 @@ static int need_local(struct oidc_cache *c, struct oidc_err *err)
     return oidc_localdb_load(c->has_env ? &c->env : NULL, &c->local, err);
 }
 
-/* Refuses a new user whose name or uid (and private gid) is taken. */
-static int check_new_user(struct oidc_cache *c, const struct oidc_cache_user *u,
+void oidc_cache_drops_free(struct oidc_cache_drops *d)
+{
+    if (d == NULL)
+        return;
+    free(d->v);
+    d->v = NULL;
+    d->n = d->cap = 0;
+}
+
+static int drop_add(struct oidc_cache_drops *d, const char *user, const char *group, uint32_t gid,
+                    const char *fmt, ...) OIDC_FORMAT(5, 6);
+static int drop_add(struct oidc_cache_drops *d, const char *user, const char *group, uint32_t gid,
+                    const char *fmt, ...)
+{
+    struct oidc_cache_drop *nv, *e;
+    va_list ap;
+
+    if (d == NULL)
+        return 0;
+    if (d->n == d->cap) {
+        size_t cap = d->cap != 0 ? d->cap * 2 : 8;
+        if ((nv = realloc(d->v, cap * sizeof(*nv))) == NULL)
+            return -1;
+        d->v = nv;
+        d->cap = cap;
+    }
+    e = &d->v[d->n++];
+    memset(e, 0, sizeof(*e));
+    snprintf(e->user, sizeof(e->user), "%s", user);
+    snprintf(e->group, sizeof(e->group), "%s", group);
+    e->gid = gid;
+    va_start(ap, fmt);
+    vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+/* Whether the name of supplementary group g of user is taken (docs/cache.md): the user's own
+ * name, another cached user's (its private group), a local group or a local account. The
+ * membership is then dropped, never the login; the reason goes to drops. 1 = taken, 0 = free,
+ * -1 = out of memory. */
+static int group_name_taken(struct oidc_cache *c, const char *user, const struct oidc_group *g,
+                            struct oidc_cache_drops *drops)
+{
+    if (strcmp(g->name, user) == 0)
+        return drop_add(drops, user, g->name, g->gid, "it is the user's own private group") < 0 ? -1
+                                                                                                : 1;
+    if (find_user(c, g->name) >= 0)
+        return drop_add(drops, user, g->name, g->gid,
+                        "it is the name of cached user '%s' (its private group)", g->name) < 0
+                   ? -1
+                   : 1;
+    if (oidc_localdb_group_name(c->local, g->name) != NULL)
+        return drop_add(drops, user, g->name, g->gid, "it is a local group in %s",
+                        c->local->group_path) < 0
+                   ? -1
+                   : 1;
+    if (oidc_localdb_user_name(c->local, g->name) != NULL)
+        return drop_add(drops, user, g->name, g->gid, "it is the name of local account '%s' in %s",
+                        g->name, c->local->passwd_path) < 0
+                   ? -1
+                   : 1;
+    return 0;
+}
+
+/* The groups of u whose names are free, into kept (n_groups entries, shallow), the others into
+ * drops. */
+static int filter_groups(struct oidc_cache *c, const struct oidc_cache_user *u,
+                         struct oidc_group *kept, size_t *n_kept, struct oidc_cache_drops *drops,
+                         struct oidc_err *err)
+{
+    size_t k;
+    int t;
+
+    *n_kept = 0;
+    for (k = 0; k < u->n_groups; k++) {
+        if ((t = group_name_taken(c, u->name, &u->groups[k], drops)) < 0)
+            return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
+        if (t == 0)
+            kept[(*n_kept)++] = u->groups[k];
+    }
+    return OIDC_OK;
+}
+
+/* A new user named like a cached supplementary group takes the name for its private group: the
+ * group's memberships are reported into drops here, and removed by evict_group(). */
+static int report_evictions(struct oidc_cache *c, const char *name, long g,
+                            struct oidc_cache_drops *drops, struct oidc_err *err)
+{
+    size_t i, k;
+
+    for (i = 0; i < c->n_users; i++)
+        for (k = 0; k < c->users[i]->n_groups; k++)
+            if (strcmp(c->users[i]->groups[k].name, name) == 0 &&
+                drop_add(drops, c->users[i]->name, name, c->groups[g].gid,
+                         "user '%s' now owns a private group of that name", name) < 0)
+                return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
+    return OIDC_OK;
+}
+
+static void evict_group(struct oidc_cache *c, const char *name)
+{
+    size_t i, k;
+
+    for (i = 0; i < c->n_users; i++) {
+        struct oidc_cache_user *u = c->users[i];
+        for (k = 0; k < u->n_groups; k++)
+            if (strcmp(u->groups[k].name, name) == 0) {
+                group_unref(c, name);
+                free(u->groups[k].name);
+                memmove(&u->groups[k], &u->groups[k + 1],
+                        (u->n_groups - k - 1) * sizeof(u->groups[0]));
+                u->n_groups--;
+                break;
+            }
+    }
+}
+
+/* Refuses a new user whose name or uid (and private gid) is taken; *evict gets the cached
+ * supplementary group of the user's name (-1: none), which the user's private group replaces. */
+static int check_new_user(struct oidc_cache *c, const struct oidc_cache_user *u, long *evict,
                           struct oidc_err *err)
 {
     const struct oidc_localent *l;
     long i;
 
+    *evict = -1;
     if ((l = oidc_localdb_user_name(c->local, u->name)) != NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_MAPPING, "user '%s' is a local account in %s", u->name,
                             c->local->passwd_path);
@@ -1174,17 +1294,13 @@ static int check_new_user(struct oidc_cache *c, const struct oidc_cache_user *u,
                             "user '%s' would own a private group of that name, but '%s' is a "
                             "local group in %s",
                             u->name, u->name, c->local->group_path);
-    if ((i = find_group(c, u->name)) >= 0)
-        return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
-                            "user '%s' would own a private group of that name, but '%s' is already "
-                            "a cached group (gid %" PRIu32 ")",
-                            u->name, u->name, c->groups[i].gid);
+    *evict = find_group(c, u->name);
     if ((i = find_uid(c, u->uid)) >= 0)
         return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
                             "uid %" PRIu32 " of user '%s' is already the uid of cached user '%s' "
                             "(refusing to share it; see docs/cache.md on collisions)",
                             u->uid, u->name, c->users[i]->name);
-    if ((i = find_gid(c, u->uid)) >= 0)
+    if ((i = find_gid(c, u->uid)) >= 0 && i != *evict)
         return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
                             "uid %" PRIu32 " of user '%s' (also its private gid) is already the "
                             "gid of cached group '%s'",
@@ -1201,7 +1317,9 @@ static int check_new_user(struct oidc_cache *c, const struct oidc_cache_user *u,
     return OIDC_OK;
 }
 
-static int check_groups(struct oidc_cache *c, const struct oidc_cache_user *u, struct oidc_err *err)
+/* The gids of u's groups (their names are free: filter_groups). evict: a group about to go. */
+static int check_groups(struct oidc_cache *c, const struct oidc_cache_user *u, long evict,
+                        struct oidc_err *err)
 {
     const struct oidc_localent *l;
     size_t k;
@@ -1209,19 +1327,6 @@ static int check_groups(struct oidc_cache *c, const struct oidc_cache_user *u, s
 
     for (k = 0; k < u->n_groups; k++) {
         const struct oidc_group *g = &u->groups[k];
-        if ((i = find_user(c, g->name)) >= 0)
-            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
-                                "group '%s' of user '%s' has the name of cached user '%s''s "
-                                "private group",
-                                g->name, u->name, g->name);
-        if ((l = oidc_localdb_group_name(c->local, g->name)) != NULL)
-            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
-                                "group '%s' of user '%s' is a local group in %s", g->name, u->name,
-                                c->local->group_path);
-        if ((l = oidc_localdb_user_name(c->local, g->name)) != NULL)
-            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
-                                "group '%s' of user '%s' has the name of local account '%s' in %s",
-                                g->name, u->name, g->name, c->local->passwd_path);
         if ((i = find_group(c, g->name)) >= 0) {
             if (c->groups[i].gid != g->gid)
                 return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
@@ -1233,17 +1338,17 @@ static int check_groups(struct oidc_cache *c, const struct oidc_cache_user *u, s
                                     "group '%s' already has %d members, the most a cache record "
                                     "holds",
                                     g->name, OIDC_CACHE_MEMBERS_MAX);
-        } else if ((i = find_gid(c, g->gid)) >= 0) {
+        } else if ((i = find_gid(c, g->gid)) >= 0 && i != evict) {
             return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
                                 "gid %" PRIu32 " of group '%s' (user '%s') is already the gid of "
                                 "cached group '%s'",
                                 g->gid, g->name, u->name, c->groups[i].name);
         }
-        if ((i = find_uid(c, g->gid)) >= 0)
+        if ((i = find_uid(c, g->gid)) >= 0 || g->gid == u->uid)
             return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
                                 "gid %" PRIu32 " of group '%s' (user '%s') is the private gid of "
                                 "cached user '%s'",
-                                g->gid, g->name, u->name, c->users[i]->name);
+                                g->gid, g->name, u->name, i >= 0 ? c->users[i]->name : u->name);
         if ((l = oidc_localdb_group_id(c->local, g->gid)) != NULL)
             return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
                                 "gid %" PRIu32 " of group '%s' (user '%s') is the gid of local "
@@ -1322,8 +1427,16 @@ static int refresh_due(const struct oidc_cache_user *old, const struct oidc_cach
 
 int oidc_cache_upsert(struct oidc_cache *c, const struct oidc_cache_user *in, struct oidc_err *err)
 {
+    return oidc_cache_upsert_drops(c, in, NULL, err);
+}
+
+int oidc_cache_upsert_drops(struct oidc_cache *c, const struct oidc_cache_user *in,
+                            struct oidc_cache_drops *drops, struct oidc_err *err)
+{
     struct oidc_cache_user eff, *nu = NULL, *old = NULL;
-    long i;
+    struct oidc_group *kept = NULL;
+    size_t n0 = drops != NULL ? drops->n : 0;
+    long i, evict = -1;
     size_t k;
     int r;
 
@@ -1333,51 +1446,72 @@ int oidc_cache_upsert(struct oidc_cache *c, const struct oidc_cache_user *in, st
         return r;
     if ((r = need_local(c, err)) != OIDC_OK)
         return r;
-    eff = *in; /* shallow: the times and flags are adjusted below, the strings are in's */
+    eff = *in; /* shallow: the times, flags and groups are adjusted below, the strings are in's */
+    if (in->n_groups > 0 && (kept = calloc(in->n_groups, sizeof(*kept))) == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
+    if ((r = filter_groups(c, in, kept, &eff.n_groups, drops, err)) != OIDC_OK)
+        goto out;
+    eff.groups = kept;
     if ((i = find_user(c, in->name)) >= 0) {
         old = c->users[i];
         if ((r = check_binding(old, in, err)) != OIDC_OK)
-            return r;
-        if (old->uid != in->uid)
-            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
-                                "user '%s' is cached with uid %" PRIu32 ", but this login maps it "
-                                "to uid %" PRIu32 " (never renumbered silently: 'oidcctl user del "
-                                "%s' first)",
-                                in->name, old->uid, in->uid, in->name);
+            goto out;
+        if (old->uid != in->uid) {
+            r = OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                             "user '%s' is cached with uid %" PRIu32 ", but this login maps it "
+                             "to uid %" PRIu32 " (never renumbered silently: 'oidcctl user del "
+                             "%s' first)",
+                             in->name, old->uid, in->uid, in->name);
+            goto out;
+        }
         /* a name local accounts took since it was cached is refused too */
         if (oidc_localdb_user_name(c->local, in->name) != NULL ||
-            oidc_localdb_group_name(c->local, in->name) != NULL)
-            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
-                                "user '%s' is now a local account or group name in %s or %s",
-                                in->name, c->local->passwd_path, c->local->group_path);
+            oidc_localdb_group_name(c->local, in->name) != NULL) {
+            r = OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                             "user '%s' is now a local account or group name in %s or %s", in->name,
+                             c->local->passwd_path, c->local->group_path);
+            goto out;
+        }
         if (oidc_localdb_user_id(c->local, in->uid) != NULL ||
-            oidc_localdb_group_id(c->local, in->uid) != NULL)
-            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
-                                "uid %" PRIu32 " of user '%s' is now used by a local account or "
-                                "group in %s or %s",
-                                in->uid, in->name, c->local->passwd_path, c->local->group_path);
+            oidc_localdb_group_id(c->local, in->uid) != NULL) {
+            r = OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
+                             "uid %" PRIu32 " of user '%s' is now used by a local account or "
+                             "group in %s or %s",
+                             in->uid, in->name, c->local->passwd_path, c->local->group_path);
+            goto out;
+        }
         if (old->first_login > 0)
             eff.first_login = old->first_login;
         eff.flags |= old->flags & OIDC_CACHE_F_PREPROVISIONED;
-        if (nz(in->subject)[0] == '\0' && old->subject[0] != '\0') /* never unbind */
-            return OIDC_ERR_SET(err, OIDC_ERR_MAPPING, "user '%s' is already bound to a subject",
-                                in->name);
-    } else if ((r = check_new_user(c, in, err)) != OIDC_OK) {
-        return r;
+        if (nz(in->subject)[0] == '\0' && old->subject[0] != '\0') { /* never unbind */
+            r = OIDC_ERR_SET(err, OIDC_ERR_MAPPING, "user '%s' is already bound to a subject",
+                             in->name);
+            goto out;
+        }
+    } else if ((r = check_new_user(c, in, &evict, err)) != OIDC_OK) {
+        goto out;
     }
     if (eff.first_login == 0 && nz(eff.subject)[0] != '\0')
         eff.first_login = eff.last_login;
-    if ((r = check_groups(c, in, err)) != OIDC_OK)
-        return r;
-    if (old != NULL && same_identity(old, &eff) && !refresh_due(old, &eff))
-        return OIDC_OK; /* a repeat login: nothing to write */
-
-    if ((nu = user_dup(&eff)) == NULL)
-        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
+    if ((r = check_groups(c, &eff, evict, err)) != OIDC_OK)
+        goto out;
+    if (old != NULL && same_identity(old, &eff) && !refresh_due(old, &eff)) {
+        r = OIDC_OK; /* a repeat login: nothing to write */
+        goto out;
+    }
+    if (evict >= 0 && (r = report_evictions(c, in->name, evict, drops, err)) != OIDC_OK)
+        goto out;
+    if ((nu = user_dup(&eff)) == NULL) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
+        goto out;
+    }
     if (old == NULL) {
+        if (evict >= 0) /* the new user's private group replaces the group of its name */
+            evict_group(c, in->name);
         if (user_add(c, nu) != 0) {
             user_free(nu);
-            return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
+            r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
+            goto out;
         }
     } else {
         /* reference the new groups before dropping the old ones, so shared ones survive */
@@ -1386,7 +1520,8 @@ int oidc_cache_upsert(struct oidc_cache *c, const struct oidc_cache_user *in, st
                 while (k-- > 0)
                     group_unref(c, nu->groups[k].name);
                 user_free(nu);
-                return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
+                r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
+                goto out;
             }
         for (k = 0; k < old->n_groups; k++)
             group_unref(c, old->groups[k].name);
@@ -1395,7 +1530,12 @@ int oidc_cache_upsert(struct oidc_cache *c, const struct oidc_cache_user *in, st
         view_invalidate(c);
     }
     c->dirty = 1;
-    return OIDC_OK;
+    r = OIDC_OK;
+out:
+    if (r != OIDC_OK && drops != NULL)
+        drops->n = n0; /* nothing was dropped: nothing happened */
+    free(kept);
+    return r;
 }
 
 int oidc_cache_delete(struct oidc_cache *c, const char *name, struct oidc_err *err)
@@ -2415,7 +2555,7 @@ int oidc_cache_preprovision_uid(const struct oidc_provider_cfg *p, const char *n
 int oidc_cache_store_identity_opts(const struct oidc_cache_opts *opts, const struct oidc_cfg *cfg,
                                    const struct oidc_provider_cfg *p,
                                    const struct oidc_identity *id, uint32_t flags, int *written,
-                                   struct oidc_err *err)
+                                   struct oidc_cache_drops *drops, struct oidc_err *err)
 {
     struct oidc_cache_user u;
     struct oidc_cache *c = NULL;
@@ -2446,7 +2586,7 @@ int oidc_cache_store_identity_opts(const struct oidc_cache_opts *opts, const str
     u.flags = flags & ~OIDC_CACHE_F_PREPROVISIONED;
     u.groups = id->groups;
     u.n_groups = id->n_groups;
-    if ((r = oidc_cache_upsert(c, &u, err)) == OIDC_OK &&
+    if ((r = oidc_cache_upsert_drops(c, &u, drops, err)) == OIDC_OK &&
         (r = oidc_cache_set_preauth(c, cfg, err)) == OIDC_OK)
         r = oidc_cache_commit(c, written, err);
     oidc_cache_close(c);
@@ -2455,14 +2595,40 @@ int oidc_cache_store_identity_opts(const struct oidc_cache_opts *opts, const str
 
 int oidc_cache_store_identity(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
                               const struct oidc_identity *id, uint32_t flags, int64_t now,
-                              int *written, struct oidc_err *err)
+                              int *written, struct oidc_cache_drops *drops, struct oidc_err *err)
 {
     struct oidc_cache_opts o = {NULL, NULL, now};
 
     if (cfg == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache store: missing configuration");
     o.dir = cfg->state_dir;
-    return oidc_cache_store_identity_opts(&o, cfg, p, id, flags, written, err);
+    return oidc_cache_store_identity_opts(&o, cfg, p, id, flags, written, drops, err);
+}
+
+int oidc_cache_preview_drops(const struct oidc_cache_opts *opts, const struct oidc_identity *id,
+                             struct oidc_cache_drops *drops, struct oidc_err *err)
+{
+    struct oidc_cache *c = NULL;
+    size_t k;
+    long g;
+    int r;
+
+    if (opts == NULL || id == NULL || drops == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache preview: missing argument");
+    if ((r = oidc_cache_load(opts, &c, err)) != OIDC_OK)
+        return r;
+    if ((r = need_local(c, err)) != OIDC_OK)
+        goto out;
+    for (k = 0; k < id->n_groups; k++)
+        if (group_name_taken(c, id->name, &id->groups[k], drops) < 0) {
+            r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    if (find_user(c, id->name) < 0 && (g = find_group(c, id->name)) >= 0)
+        r = report_evictions(c, id->name, g, drops, err);
+out:
+    oidc_cache_close(c);
+    return r;
 }
 
 int oidc_cache_remove_user_opts(const struct oidc_cache_opts *opts, const char *name,

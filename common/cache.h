@@ -15,8 +15,15 @@
  *    passwd/group files of struct oidc_idmap_env);
  *  - a cached name bound to another issuer + subject (until an admin deletes the entry); a
  *    pre-provisioned entry (no subject yet) is bound by its first login;
- *  - a group name equal to a cached user's name (each user owns a private group of that name)
- *    unless both are the same user's private group, or equal to a local user or group name.
+ *  - a gid of a supplementary group taken by another cached group, a cached user's private
+ *    group, or a local group.
+ * A supplementary group whose NAME is taken is not a refusal: the group is dropped from that
+ * user's groups and reported through struct oidc_cache_drops (the caller audits it), so an IdP
+ * group cannot lock anyone out. Taken means: the user's own name, another cached user's name
+ * (its private group), or a local group or account name. A new user whose name is a cached
+ * supplementary group takes the name for its private group: the group is removed from every
+ * member, each removal reported. The cache never holds a group name equal to a user name unless
+ * it is that user's private group.
  */
 #ifndef OIDC_CACHE_H
 #define OIDC_CACHE_H
@@ -48,6 +55,22 @@ struct oidc_cache_opts {
     int64_t now;                      /* 0: oidc_now() */
 };
 
+/* One dropped membership: user lost group (gid) because of reason (text fit for a log line,
+ * naming the other side: "it is a local group in /etc/group"). */
+struct oidc_cache_drop {
+    char user[OIDC_NAME_MAX + 1];
+    char group[OIDC_NAME_MAX + 1];
+    uint32_t gid;
+    char reason[160];
+};
+/* The drops of one or more upserts, appended in order; the caller owns it (zero-initialise, free
+ * with oidc_cache_drops_free). */
+struct oidc_cache_drops {
+    struct oidc_cache_drop *v;
+    size_t n, cap;
+};
+void oidc_cache_drops_free(struct oidc_cache_drops *d); /* frees the array, not d; NULL-safe */
+
 /* Opens (creating the directory's files as needed) and locks the cache, and loads cache.cdb when
  * it exists. A corrupt file is OIDC_ERR_PARSE (nothing is overwritten; `oidcctl cache verify`
  * explains); a missing file is an empty cache. */
@@ -64,6 +87,14 @@ void oidc_cache_close(struct oidc_cache *c);
 /* Inserts or refreshes a user (its private group and its groups' memberships follow). Refuses
  * the invariant breaks listed above. */
 int oidc_cache_upsert(struct oidc_cache *c, const struct oidc_cache_user *u, struct oidc_err *err);
+/* The same, reporting the dropped memberships into drops (may be NULL). On failure nothing is
+ * changed and drops is as it was. */
+int oidc_cache_upsert_drops(struct oidc_cache *c, const struct oidc_cache_user *u,
+                            struct oidc_cache_drops *drops, struct oidc_err *err);
+/* What a login of id would drop, without changing anything (oidcctl verify-token): the cache
+ * under opts->dir read as a snapshot (oidc_cache_load) and the local files. */
+int oidc_cache_preview_drops(const struct oidc_cache_opts *opts, const struct oidc_identity *id,
+                             struct oidc_cache_drops *drops, struct oidc_err *err);
 /* Removes a user (OIDC_ERR_NOTFOUND when absent); groups left without members disappear. */
 int oidc_cache_delete(struct oidc_cache *c, const char *name, struct oidc_err *err);
 /* Removes users whose expiry has passed; *removed (may be NULL) gets the count. */
@@ -89,10 +120,10 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
 /* The PAM module's one call after a verified login: open, upsert the identity with provider
  * p (expires = now + cfg->cache_ttl, flags as given; first_login kept from an existing entry),
  * refresh the preauth record, commit, close. *written (may be NULL) tells whether the file was
- * rewritten. */
+ * rewritten; drops (may be NULL) gets the dropped memberships (only meaningful on success). */
 int oidc_cache_store_identity(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
                               const struct oidc_identity *id, uint32_t flags, int64_t now,
-                              int *written, struct oidc_err *err);
+                              int *written, struct oidc_cache_drops *drops, struct oidc_err *err);
 /* Removes one user (an ephemeral user at session close); absent is OIDC_OK. */
 int oidc_cache_remove_user(const struct oidc_cfg *cfg, const char *name, struct oidc_err *err);
 /* The same two with explicit options (directory, local passwd/group files, clock), for tests and
@@ -100,7 +131,7 @@ int oidc_cache_remove_user(const struct oidc_cfg *cfg, const char *name, struct 
 int oidc_cache_store_identity_opts(const struct oidc_cache_opts *opts, const struct oidc_cfg *cfg,
                                    const struct oidc_provider_cfg *p,
                                    const struct oidc_identity *id, uint32_t flags, int *written,
-                                   struct oidc_err *err);
+                                   struct oidc_cache_drops *drops, struct oidc_err *err);
 int oidc_cache_remove_user_opts(const struct oidc_cache_opts *opts, const char *name,
                                 struct oidc_err *err);
 

@@ -86,6 +86,30 @@ out:
     return found;
 }
 
+/* The memberships the cache writer dropped: one audit line each, and this login's identity (its
+ * audit line and session) loses them too, so it tells what NSS will answer. */
+static void drop_groups(struct oidc_pam_ctx *c, struct oidc_identity *id,
+                        const struct oidc_cache_drops *d)
+{
+    size_t i, k;
+
+    for (i = 0; i < d->n; i++) {
+        oidc_pam_audit_drop(c, &d->v[i]);
+        if (strcmp(d->v[i].user, id->name) != 0)
+            continue;
+        for (k = 0; k < id->n_groups; k++)
+            if (strcmp(id->groups[k].name, d->v[i].group) == 0) {
+                free(id->groups[k].name);
+                memmove(&id->groups[k], &id->groups[k + 1],
+                        (id->n_groups - k - 1) * sizeof(id->groups[0]));
+                id->n_groups--;
+                break;
+            }
+    }
+    if (d->n > 0)
+        oidc_pam_audit_identity(c, id);
+}
+
 /* The common end of both flows. claims is taken over. */
 static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, cJSON *claims,
                   int64_t exp, const char *jti, int token_flow, const char *tok, size_t len)
@@ -93,6 +117,7 @@ static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, 
     struct oidc_err err = {0};
     struct oidc_identity *id = NULL;
     struct oidc_pam_login *l = NULL;
+    struct oidc_cache_drops drops = {0};
     const void *item = NULL;
     int64_t now = oidc_now();
     char name[64], user[64];
@@ -129,11 +154,12 @@ static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, 
     }
     if ((r = oidc_cache_store_identity(c->cfg, pcfg, id,
                                        pcfg->ephemeral ? OIDC_CACHE_F_EPHEMERAL : 0, now, NULL,
-                                       &err)) != OIDC_OK) {
+                                       &drops, &err)) != OIDC_OK) {
         rc = refuse(c, r == OIDC_ERR_MAPPING ? PAM_AUTH_ERR : oidc_pam_rc(c->op, r),
                     oidc_err_msg(&err));
         goto out;
     }
+    drop_groups(c, id, &drops);
     if (c->user == NULL) {
         if ((rc = pam_set_item(c->pamh, PAM_USER, id->name)) != PAM_SUCCESS ||
             (rc = pam_get_item(c->pamh, PAM_USER, &item)) != PAM_SUCCESS) {
@@ -171,6 +197,7 @@ static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, 
     oidc_pam_audit(c, "success");
     rc = PAM_SUCCESS;
 out:
+    oidc_cache_drops_free(&drops);
     oidc_identity_free(id);
     cJSON_Delete(claims);
     return rc;

@@ -99,6 +99,10 @@ void oidc_pam_reason(struct oidc_pam_ctx *c, const char *fmt, ...) OIDC_FORMAT(2
 void oidc_pam_audit(struct oidc_pam_ctx *c, const char *result);
 /* Fills c's audit fields from a login record or a verified identity. */
 void oidc_pam_audit_identity(struct oidc_pam_ctx *c, const struct oidc_identity *id);
+/* One audit line per membership the cache writer dropped (docs/cache.md): result=group-dropped,
+ * the user who lost it, the group, its gid and the writer's reason. */
+struct oidc_cache_drop;
+void oidc_pam_audit_drop(const struct oidc_pam_ctx *c, const struct oidc_cache_drop *d);
 
 /* pam_state.c: the login record and the cache. */
 void oidc_pam_login_free(struct oidc_pam_login *l);

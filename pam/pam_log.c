@@ -3,12 +3,14 @@
  * callers pass error records (which never hold them) and identity fields only. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <security/pam_ext.h>
 
+#include "cache.h"
 #include "pam_int.h"
 
 static const char *const op_names[] = {"auth", "setcred", "account", "open_session",
@@ -102,4 +104,17 @@ void oidc_pam_audit_identity(struct oidc_pam_ctx *c, const struct oidc_identity 
         }
         off += (size_t)n;
     }
+}
+
+void oidc_pam_audit_drop(const struct oidc_pam_ctx *c, const struct oidc_cache_drop *d)
+{
+    char service[64], user[64], group[64], prov[64], reason[256];
+
+    oidc_pam_log(c, LOG_NOTICE,
+                 "audit: phase=%s result=group-dropped service=\"%s\" user=\"%s\" "
+                 "provider=\"%s\" group=\"%s\" gid=%" PRIu32 " reason=\"%s\"",
+                 op_names[c->op], quote(service, sizeof(service), c->service),
+                 quote(user, sizeof(user), d->user), quote(prov, sizeof(prov), c->provider),
+                 quote(group, sizeof(group), d->group), d->gid,
+                 quote(reason, sizeof(reason), d->reason));
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "jwk.h"
 #include "jwt.h"
 #include "provider.h"
@@ -167,6 +168,8 @@ int cmd_verify_token(int argc, char **argv)
     struct oidc_jwks *jwks = NULL;
     struct oidc_token *tok = NULL;
     struct oidc_identity *id = NULL;
+    struct oidc_cache_opts o_cache = {0};
+    struct oidc_cache_drops drops = {0};
     struct oidc_err err = {0};
     struct oidc_verify_opts vo;
     const char *aud[1];
@@ -210,13 +213,28 @@ int cmd_verify_token(int argc, char **argv)
         rc = CTL_REFUSED;
         goto out;
     }
+    /* what the cache writer would drop at a login (docs/cache.md); a cache that cannot be read
+     * only costs the warning */
+    o_cache.dir = cfg->state_dir;
+    if (oidc_cache_preview_drops(&o_cache, id, &drops, &err) != OIDC_OK)
+        fprintf(stderr, "note: cannot check the identity cache for dropped groups: %s\n",
+                oidc_err_msg(&err));
     if (a.c.json) {
-        cJSON *o = cJSON_CreateObject();
+        cJSON *o = cJSON_CreateObject(), *dj = cJSON_CreateArray();
+        for (size_t i = 0; i < drops.n; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "user", drops.v[i].user);
+            cJSON_AddStringToObject(e, "group", drops.v[i].group);
+            cJSON_AddNumberToObject(e, "gid", drops.v[i].gid);
+            cJSON_AddStringToObject(e, "reason", drops.v[i].reason);
+            cJSON_AddItemToArray(dj, e);
+        }
         cJSON_AddBoolToObject(o, "valid", 1);
         cJSON_AddStringToObject(o, "provider", pcfg->name);
         cJSON_AddStringToObject(o, "alg", oidc_alg_name(tok->alg));
         cJSON_AddItemToObject(o, "claims", cJSON_Duplicate(tok->claims, 1));
         cJSON_AddItemToObject(o, "identity", ctl_identity_json(id));
+        cJSON_AddItemToObject(o, "dropped_groups", dj);
         s = cJSON_Print(o);
         if (s != NULL)
             puts(s);
@@ -229,9 +247,18 @@ int cmd_verify_token(int argc, char **argv)
         printf("claims:\n%s\n", s != NULL ? s : "{}");
         free(s);
         ctl_print_identity(stdout, id);
+        for (size_t i = 0; i < drops.n; i++) {
+            if (strcmp(drops.v[i].user, id->name) == 0)
+                printf("warning: group '%s' would be dropped: %s\n", drops.v[i].group,
+                       drops.v[i].reason);
+            else
+                printf("warning: group '%s' would be removed from user '%s': %s\n",
+                       drops.v[i].group, drops.v[i].user, drops.v[i].reason);
+        }
     }
     rc = CTL_OK;
 out:
+    oidc_cache_drops_free(&drops);
     oidc_identity_free(id);
     oidc_token_free(tok);
     oidc_jwks_free(jwks);

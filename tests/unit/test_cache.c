@@ -500,30 +500,181 @@ static void test_refuse_name_of_local_group(void **st)
     refused(user("staff", UID_C, ISS, "sub-c", NULL), "staff", group_path);
 }
 
-static void test_refuse_name_of_cached_group(void **st)
+/* ---- item 7: an IdP group named like a user or a local name is dropped, never the login */
+
+static struct oidc_cache_drops drops;
+
+/* open, upsert with drops, commit, close: OIDC_OK required */
+static void store_drops(const struct oidc_cache_user *u, int *written)
 {
-    (void)st;
-    store_ok(user("alice", UID_A, ISS, "sub-a", "dev", GID_D, NULL));
-    refused(user("dev", UID_B, ISS, "sub-b", NULL), "'dev'", "cached group");
+    struct oidc_cache *c = NULL;
+    int r;
+
+    oidc_cache_drops_free(&drops);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    r = oidc_cache_upsert_drops(c, u, &drops, &err);
+    if (r != OIDC_OK)
+        fail_msg("store %s: %s", u->name, oidc_err_msg(&err));
+    assert_int_equal(oidc_cache_commit(c, written, &err), OIDC_OK);
+    oidc_cache_close(c);
 }
 
-static void test_refuse_group_named_like_cached_user(void **st)
+/* drops holds exactly one entry: user lost group, the reason containing why */
+static void one_drop(const char *user, const char *group, const char *why)
 {
+    if (drops.n != 1)
+        fail_msg("%zu drops, expected one (%s loses %s)", drops.n, user, group);
+    assert_string_equal(drops.v[0].user, user);
+    assert_string_equal(drops.v[0].group, group);
+    if (strstr(drops.v[0].reason, why) == NULL)
+        fail_msg("reason '%s' does not say '%s'", drops.v[0].reason, why);
+}
+
+/* name's initgroups record lists gid (1) or not (0) */
+static int initgroups_has_gid(const char *name, uint32_t gid)
+{
+    struct rec r;
+    uint32_t n, i;
+    int found = 0;
+
+    db_open();
+    assert_true(db_name(OIDC_CACHE_K_INITGROUPS, name, &r));
+    assert_int_equal(oidc_cache_initgroups_decode(r.p, r.len, &n), 0);
+    for (i = 0; i < n; i++)
+        if (oidc_cache_get_u32(r.p + 4 + 4 * i) == gid)
+            found = 1;
+    db_close();
+    return found;
+}
+
+/* the file's group record of name: present (gid, members) or absent (*gid 0) */
+static uint32_t group_gid_in_file(const char *name, uint32_t *nmem)
+{
+    struct oidc_cache_gr g;
+    struct rec r;
+    uint32_t gid = 0;
+
+    *nmem = 0;
+    db_open();
+    if (db_name(OIDC_CACHE_K_GROUP_NAME, name, &r)) {
+        assert_int_equal(oidc_cache_gr_decode(r.p, r.len, &g), 0);
+        gid = g.gid;
+        *nmem = g.nmem;
+    }
+    db_close();
+    return gid;
+}
+
+static void test_group_named_like_cached_user_is_dropped(void **st)
+{
+    uint32_t nmem;
+
     (void)st;
     store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
-    refused(user("bob", UID_B, ISS, "sub-b", "alice", GID_D, NULL), "bob", "alice");
+    store_drops(user("bob", UID_B, ISS, "sub-b", "alice", GID_D, "ops", GID_O, NULL), NULL);
+    one_drop("bob", "alice", "cached user 'alice'");
+    assert_false(initgroups_has_gid("bob", GID_D));
+    assert_true(initgroups_has_gid("bob", GID_O));
+    assert_int_equal(group_gid_in_file("alice", &nmem), UID_A); /* alice's private group */
+    assert_int_equal(nmem, 0);
+    oidc_cache_drops_free(&drops);
 }
 
-static void test_refuse_group_named_like_local_group(void **st)
+/* mallory (IdP group "bob") first, then the real bob's first login: bob's private group wins
+ * and mallory's membership of "bob" is gone from the file and from the loaded cache. */
+static void test_group_named_like_later_user_is_evicted(void **st)
 {
+    struct oidc_cache *c = NULL;
+    const struct oidc_cache_user *m;
+    uint32_t nmem;
+    int written = -1;
+    size_t k;
+
     (void)st;
-    refused(user("bob", UID_B, ISS, "sub-b", "wheel", GID_D, NULL), "wheel", group_path);
+    store_drops(user("mallory", UID_A, ISS, "sub-m", "bob", GID_D, "ops", GID_O, NULL), NULL);
+    assert_int_equal(drops.n, 0);
+    assert_true(initgroups_has_gid("mallory", GID_D));
+    store_drops(user("bob", UID_B, ISS, "sub-b", NULL), NULL);
+    one_drop("mallory", "bob", "user 'bob' now owns a private group");
+    assert_int_equal(group_gid_in_file("bob", &nmem), UID_B);
+    assert_int_equal(nmem, 0);
+    assert_false(initgroups_has_gid("mallory", GID_D));
+    assert_true(initgroups_has_gid("mallory", GID_O));
+    db_open();
+    {
+        struct rec r;
+        assert_false(db_id(OIDC_CACHE_K_GROUP_ID, GID_D, &r));
+    }
+    db_close();
+    assert_int_equal(oidc_cache_load(&opts, &c, &err), OIDC_OK);
+    assert_non_null(m = oidc_cache_find(c, "mallory"));
+    for (k = 0; k < m->n_groups; k++)
+        assert_string_not_equal(m->groups[k].name, "bob");
+    oidc_cache_close(c);
+    /* mallory again with "bob": dropped (now bob's private group), and nothing to write */
+    store_drops(user("mallory", UID_A, ISS, "sub-m", "bob", GID_D, "ops", GID_O, NULL), &written);
+    one_drop("mallory", "bob", "cached user 'bob'");
+    assert_int_equal(written, 0);
+    oidc_cache_drops_free(&drops);
 }
 
-static void test_refuse_group_named_like_local_account(void **st)
+static void test_group_named_like_local_group_is_dropped(void **st)
+{
+    uint32_t nmem;
+
+    (void)st;
+    store_drops(user("bob", UID_B, ISS, "sub-b", "wheel", GID_D, NULL), NULL);
+    one_drop("bob", "wheel", group_path);
+    assert_false(initgroups_has_gid("bob", GID_D));
+    assert_int_equal(group_gid_in_file("wheel", &nmem), 0);
+    oidc_cache_drops_free(&drops);
+}
+
+static void test_group_named_like_local_account_is_dropped(void **st)
+{
+    uint32_t nmem;
+
+    (void)st;
+    store_drops(user("bob", UID_B, ISS, "sub-b", "daemon", GID_D, NULL), NULL);
+    one_drop("bob", "daemon", passwd_path);
+    assert_false(initgroups_has_gid("bob", GID_D));
+    assert_int_equal(group_gid_in_file("daemon", &nmem), 0);
+    oidc_cache_drops_free(&drops);
+}
+
+/* a user-name collision stays a refusal: a local account name, another subject's name */
+static void test_user_name_collision_still_refused(void **st)
 {
     (void)st;
-    refused(user("bob", UID_B, ISS, "sub-b", "daemon", GID_D, NULL), "daemon", passwd_path);
+    refused(user("daemon", UID_B, ISS, "sub-b", NULL), "daemon", passwd_path);
+    store_ok(user("bob", UID_B, ISS, "sub-b", NULL));
+    refused(user("bob", UID_B, ISS, "sub-mallory", NULL), "sub-b", "sub-mallory");
+}
+
+/* what verify-token shows: the drops a login would make, nothing written */
+static void test_preview_drops(void **st)
+{
+    struct oidc_identity id;
+    struct oidc_group g[3] = {{mut("alice"), GID_D}, {mut("wheel"), GID_O}, {mut("qa"), GID_O + 1}};
+    struct stat before, after;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    assert_int_equal(stat(cache_path, &before), 0);
+    memset(&id, 0, sizeof(id));
+    snprintf(id.name, sizeof(id.name), "bob");
+    id.uid = id.gid = UID_B;
+    id.groups = g;
+    id.n_groups = 3;
+    oidc_cache_drops_free(&drops);
+    assert_int_equal(oidc_cache_preview_drops(&opts, &id, &drops, &err), OIDC_OK);
+    assert_int_equal(drops.n, 2);
+    assert_string_equal(drops.v[0].group, "alice");
+    assert_string_equal(drops.v[1].group, "wheel");
+    assert_non_null(strstr(drops.v[1].reason, "local group"));
+    assert_int_equal(stat(cache_path, &after), 0);
+    assert_int_equal(before.st_ino, after.st_ino);
+    oidc_cache_drops_free(&drops);
 }
 
 static void test_refuse_group_gid_of_other_cached_group(void **st)
@@ -787,15 +938,17 @@ static void test_repeat_login_costs_no_write(void **st)
 
     (void)st;
     identity_setup();
-    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
-                     OIDC_OK);
+    assert_int_equal(
+        oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, NULL, &err),
+        OIDC_OK);
     assert_int_equal(written, 1);
     expect_indexed(6); /* with its lookup indexes: n, u alice; g, h alice and dev */
     assert_int_equal(stat(cache_path, &a), 0);
     sleep(1);                     /* a rewrite would show in mtime as well as in the inode */
     opts.now = T0 + TTL / 10 - 1; /* just under a tenth of cache_ttl later */
-    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
-                     OIDC_OK);
+    assert_int_equal(
+        oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, NULL, &err),
+        OIDC_OK);
     assert_int_equal(written, 0);
     assert_int_equal(stat(cache_path, &b), 0);
     assert_int_equal(a.st_ino, b.st_ino);
@@ -811,12 +964,14 @@ static void test_login_after_tenth_of_ttl_refreshes_expiry(void **st)
 
     (void)st;
     identity_setup();
-    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
-                     OIDC_OK);
+    assert_int_equal(
+        oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, NULL, &err),
+        OIDC_OK);
     assert_int_equal(stat(cache_path, &a), 0);
     opts.now = T0 + TTL / 10;
-    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
-                     OIDC_OK);
+    assert_int_equal(
+        oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, NULL, &err),
+        OIDC_OK);
     assert_int_equal(written, 1);
     assert_int_equal(stat(cache_path, &b), 0);
     assert_int_not_equal(a.st_ino, b.st_ino);
@@ -833,12 +988,14 @@ static void test_changed_identity_rewrites_at_once(void **st)
 
     (void)st;
     identity_setup();
-    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
-                     OIDC_OK);
+    assert_int_equal(
+        oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, NULL, &err),
+        OIDC_OK);
     opts.now = T0 + 1;
     ident.n_groups = 0; /* left group dev */
-    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
-                     OIDC_OK);
+    assert_int_equal(
+        oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, NULL, &err),
+        OIDC_OK);
     assert_int_equal(written, 1);
 }
 
@@ -954,8 +1111,9 @@ static void corrupt_case(const void *bytes, size_t len, const char *why)
     if (why != NULL && strstr(err.msg, why) == NULL)
         fail_msg("'%s' does not say '%s'", err.msg, why);
     identity_setup();
-    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, &err),
-                     OIDC_ERR_PARSE);
+    assert_int_equal(
+        oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, &written, NULL, &err),
+        OIDC_ERR_PARSE);
     assert_int_equal(written, 0);
     back = cache_bytes(&got);
     assert_int_equal(got, len);
@@ -1272,8 +1430,9 @@ static void test_preauth_refuses_home_placeholder(void **st)
     assert_non_null(strstr(err.msg, "{email}"));
     oidc_cache_close(c);
     /* store_identity refreshes preauth, so the login's store fails the same way */
-    assert_int_equal(oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, NULL, &err),
-                     OIDC_ERR_CONFIG);
+    assert_int_equal(
+        oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, NULL, NULL, &err),
+        OIDC_ERR_CONFIG);
 }
 
 /* ---- many users: the hash indexes under deletions */
@@ -1991,10 +2150,12 @@ int main(void)
         T(test_refuse_uid_of_local_group),
         T(test_refuse_name_of_local_account),
         T(test_refuse_name_of_local_group),
-        T(test_refuse_name_of_cached_group),
-        T(test_refuse_group_named_like_cached_user),
-        T(test_refuse_group_named_like_local_group),
-        T(test_refuse_group_named_like_local_account),
+        T(test_group_named_like_cached_user_is_dropped),
+        T(test_group_named_like_later_user_is_evicted),
+        T(test_group_named_like_local_group_is_dropped),
+        T(test_group_named_like_local_account_is_dropped),
+        T(test_user_name_collision_still_refused),
+        T(test_preview_drops),
         T(test_refuse_group_gid_of_other_cached_group),
         T(test_refuse_group_gid_of_cached_user),
         T(test_refuse_group_gid_of_local_group),
