@@ -1203,6 +1203,8 @@ static int drop_add(struct oidc_cache_drops *d, const char *user, const char *gr
 static int group_name_taken(struct oidc_cache *c, const char *user, const struct oidc_group *g,
                             struct oidc_cache_drops *drops)
 {
+    if (c->local == NULL) /* filter_groups refuses this first; never count it as free */
+        return 1;
     if (strcmp(g->name, user) == 0)
         return drop_add(drops, user, g->name, g->gid, "it is the user's own private group") < 0 ? -1
                                                                                                 : 1;
@@ -1234,6 +1236,8 @@ static int filter_groups(struct oidc_cache *c, const struct oidc_cache_user *u,
     int t;
 
     *n_kept = 0;
+    if (u->n_groups > 0 && (c->local == NULL || kept == NULL))
+        return OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cache upsert: local names not loaded");
     for (k = 0; k < u->n_groups; k++) {
         if ((t = group_name_taken(c, u->name, &u->groups[k], drops)) < 0)
             return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
@@ -1325,6 +1329,8 @@ static int check_groups(struct oidc_cache *c, const struct oidc_cache_user *u, l
     size_t k;
     long i;
 
+    if (u->n_groups > 0 && u->groups == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cache upsert: groups missing");
     for (k = 0; k < u->n_groups; k++) {
         const struct oidc_group *g = &u->groups[k];
         if ((i = find_group(c, g->name)) >= 0) {
@@ -1389,6 +1395,8 @@ static int same_groups(const struct oidc_cache_user *a, const struct oidc_cache_
     size_t i, k;
 
     if (a->n_groups != b->n_groups)
+        return 0;
+    if (a->n_groups > 0 && (a->groups == NULL || b->groups == NULL))
         return 0;
     for (i = 0; i < a->n_groups; i++) {
         for (k = 0; k < b->n_groups; k++)
