@@ -11,6 +11,13 @@
  * written atomically (temporary file, fsync, rename, fsync of the directory), mode 0600. A file
  * that is corrupt, not ours, or writable by others is ignored (and overwritten at the next fetch).
  *
+ * The JWKS attempt record, state_dir/idp/<sha256(issuer) hex>.jwks-attempt, holds the time of the
+ * last JWKS fetch attempt as a decimal number, written the same way before each request, whether
+ * it then succeeds or not: the unknown-kid refetch cooldown holds across processes (one sshd child
+ * per login), so forged or unknown kids cost the IdP at most one request per jwks_cooldown even
+ * while it is down. A record in the future (the clock was stepped back) counts as "now" and is
+ * rewritten, so it delays the next attempt by one cooldown, never for ever.
+ *
  * Not thread-safe: one provider object per thread. */
 #include "config.h"
 #include "provider.h"
@@ -38,7 +45,7 @@ struct doc_times {
 struct oidc_provider {
     const struct oidc_provider_cfg *cfg; /* borrowed: must outlive the provider */
     char *dir;                           /* state_dir/idp, NULL when the disk cache is unusable */
-    char *disc_path, *jwks_path;
+    char *disc_path, *jwks_path, *attempt_path;
     cJSON *disc; /* validated discovery document */
     struct doc_times dt;
     struct oidc_jwks *jwks; /* last good key set */
@@ -154,7 +161,8 @@ static int cache_dir_init(struct oidc_provider *p, const char *state_dir)
     }
     p->disc_path = path_join(dir, hex, ".discovery.json");
     p->jwks_path = path_join(dir, hex, ".jwks.json");
-    if (p->disc_path == NULL || p->jwks_path == NULL) {
+    p->attempt_path = path_join(dir, hex, ".jwks-attempt");
+    if (p->disc_path == NULL || p->jwks_path == NULL || p->attempt_path == NULL) {
         free(dir);
         return OIDC_ERR_NOMEM;
     }
@@ -238,29 +246,16 @@ static int write_all(int fd, const char *s, size_t n)
     return 0;
 }
 
-/* Writes the wrapper for doc atomically. Failures are only noted: the provider keeps working from
- * memory. */
-static void cache_write(struct oidc_provider *p, const char *path, cJSON *doc,
-                        const struct doc_times *t, const char *source)
+/* Writes text to path atomically (temporary file in the cache directory, mode 0600, fsync,
+ * rename, fsync of the directory). Failures are only noted, prefixed with what. */
+static void write_atomic(struct oidc_provider *p, const char *path, const char *text,
+                         const char *what)
 {
     struct oidc_err e = {0};
-    cJSON *w = NULL;
-    char *text = NULL, *tmp = NULL;
+    char *tmp = NULL;
     size_t n;
     int fd = -1, dfd;
 
-    if (p->dir == NULL || path == NULL)
-        return;
-    w = cJSON_CreateObject();
-    if (w == NULL || cJSON_AddNumberToObject(w, "fetched_at", (double)t->fetched_at) == NULL ||
-        cJSON_AddNumberToObject(w, "expires_at", (double)t->expires_at) == NULL ||
-        cJSON_AddNumberToObject(w, "server_date", (double)t->server_date) == NULL ||
-        (source != NULL && cJSON_AddStringToObject(w, "source", source) == NULL) ||
-        !cJSON_AddItemReferenceToObject(w, "doc", doc) ||
-        (text = cJSON_PrintUnformatted(w)) == NULL) {
-        OIDC_ERR_SET(&e, OIDC_ERR_NOMEM, "out of memory");
-        goto out;
-    }
     n = strlen(path) + sizeof(".XXXXXX");
     tmp = malloc(n);
     if (tmp != NULL)
@@ -303,9 +298,81 @@ out:
         free(tmp);
     }
     if (e.code != 0)
+        note(p, &e, what);
+}
+
+/* Writes the wrapper for doc atomically. Failures are only noted: the provider keeps working from
+ * memory. */
+static void cache_write(struct oidc_provider *p, const char *path, cJSON *doc,
+                        const struct doc_times *t, const char *source)
+{
+    struct oidc_err e = {0};
+    cJSON *w = NULL;
+    char *text = NULL;
+
+    if (p->dir == NULL || path == NULL)
+        return;
+    w = cJSON_CreateObject();
+    if (w == NULL || cJSON_AddNumberToObject(w, "fetched_at", (double)t->fetched_at) == NULL ||
+        cJSON_AddNumberToObject(w, "expires_at", (double)t->expires_at) == NULL ||
+        cJSON_AddNumberToObject(w, "server_date", (double)t->server_date) == NULL ||
+        (source != NULL && cJSON_AddStringToObject(w, "source", source) == NULL) ||
+        !cJSON_AddItemReferenceToObject(w, "doc", doc) ||
+        (text = cJSON_PrintUnformatted(w)) == NULL) {
+        OIDC_ERR_SET(&e, OIDC_ERR_NOMEM, "out of memory");
         note(p, &e, "disk cache not written");
+        goto out;
+    }
+    write_atomic(p, path, text, "disk cache not written");
+out:
     free(text);
     cJSON_Delete(w); /* doc is a reference: not freed */
+}
+
+/* The JWKS attempt record: the time of the last fetch attempt of any process, 0 when there is
+ * none or it cannot be trusted (not a regular file, not ours or root's, writable by others, not a
+ * plain decimal number). */
+static int64_t attempt_read(const struct oidc_provider *p)
+{
+    struct stat st;
+    char buf[32];
+    ssize_t n;
+    int64_t v = 0;
+    size_t i;
+    int fd;
+
+    if (p->attempt_path == NULL)
+        return 0;
+    fd = open(p->attempt_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !trusted_owner_mode(&st) ||
+        st.st_size <= 0 || st.st_size >= (off_t)sizeof(buf)) {
+        close(fd);
+        return 0;
+    }
+    do
+        n = read(fd, buf, sizeof(buf) - 1);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    for (i = 0; i < (size_t)n && buf[i] != '\n'; i++) {
+        if (buf[i] < '0' || buf[i] > '9' || i >= 12) /* 12 digits: beyond year 9999 */
+            return 0;
+        v = v * 10 + (buf[i] - '0');
+    }
+    return i == 0 ? 0 : v;
+}
+
+static void attempt_write(struct oidc_provider *p, int64_t t)
+{
+    char text[32];
+
+    if (p->dir == NULL || p->attempt_path == NULL)
+        return;
+    snprintf(text, sizeof(text), "%lld\n", (long long)t);
+    write_atomic(p, p->attempt_path, text, "JWKS attempt record not written");
 }
 
 /* ------------------------------------------------------------------ discovery */
@@ -485,6 +552,7 @@ static int fetch_jwks(struct oidc_provider *p, int64_t now, const char *uri, str
     req.url = uri;
     p->st.jwks_fetches++;
     p->jwks_last_fetch = now;
+    attempt_write(p, now); /* before the request: it counts whether or not it succeeds */
     if ((r = oidc_http_request(&o, &req, &resp, err)) != OIDC_OK)
         goto out;
     if (resp.status != 200) {
@@ -560,6 +628,17 @@ int oidc_provider_jwks(struct oidc_provider *p, int64_t now, int force,
     }
     /* a set too far past its expiry counts as none: no shortcut below may hand it out */
     usable = p->jwks != NULL && stale_usable(p, &p->jt, now);
+    if (usable && force) {
+        /* another process may have tried since this one loaded the cache */
+        int64_t last = attempt_read(p);
+
+        if (last > now) { /* the clock was stepped back: the cooldown runs from now */
+            last = now;
+            attempt_write(p, now);
+        }
+        if (last > p->jwks_last_fetch || p->jwks_last_fetch > now)
+            p->jwks_last_fetch = last > 0 ? last : now;
+    }
     if (usable && force && now >= p->jwks_last_fetch &&
         now - p->jwks_last_fetch < jwks_cooldown(p)) {
         p->st.jwks_refetch_refused++;
@@ -745,6 +824,7 @@ void oidc_provider_free(struct oidc_provider *p)
     free(p->jwks_src);
     free(p->disc_path);
     free(p->jwks_path);
+    free(p->attempt_path);
     free(p->dir);
     free(p);
 }
