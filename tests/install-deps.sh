@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 pkgs="build-essential autoconf automake libtool pkg-config libssl-dev libcurl4-openssl-dev
  libcjson-dev libcdb-dev libpam0g-dev libcmocka-dev libqrencode-dev clang clang-tools clang-format
  valgrind openssl ca-certificates curl groff-base zbar-tools
- openssh-server openssh-client sudo expect perl-base util-linux systemd"
+ openssh-server openssh-client sudo expect perl-base util-linux systemd
+ dpkg-dev debhelper lintian rpm fakeroot redis-server libhiredis-dev"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 
