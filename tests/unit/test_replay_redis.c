@@ -95,6 +95,7 @@ static void test_ttl(void **state)
 
 /* ---------------------------------------------------------------- URL */
 
+#ifdef HAVE_HIREDIS
 static void url_ok(const char *s, const char *host, int port, int db)
 {
     struct oidc_redis_url u;
@@ -106,6 +107,7 @@ static void url_ok(const char *s, const char *host, int port, int db)
     assert_int_equal(u.port, port);
     assert_int_equal(u.db, db);
 }
+#endif
 
 static void url_bad(const char *s, const char *want)
 {
@@ -287,8 +289,10 @@ static void test_replay_store_keys(void **state)
 {
     struct oidc_cfg *cfg;
     const struct oidc_provider_cfg *p;
+#ifdef HAVE_HIREDIS
     char pw[] = "/tmp/test_conf_pw.XXXXXX", text[512];
     int fd;
+#endif
 
     (void)state;
     /* defaults: the local store, 2 s, refuse */
