@@ -10,6 +10,7 @@
 #include "config.h"
 #include "conf.h"
 #include "jwk.h"
+#include "replay_redis.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -61,6 +62,9 @@ enum target { IN_NONE = 0, IN_CFG, IN_PROVIDER };
 #define F_EMPTY_NULL 2u /* an empty string value is stored as NULL */
 #define F_BARE       4u /* module argument given as a bare word means "yes" */
 #define F_NOCASE     8u /* T_ENUM: names match ignoring ASCII case (as booleans do) */
+
+/* a bad value is not quoted in the message (replay_store: a URL may hold a password) */
+#define F_NOSHOW 16u
 
 struct enum_val {
     const char *name;
@@ -118,7 +122,15 @@ static const struct enum_val qr_vals[] = {
     {NULL, 0},
 };
 
+/* replay_store_unavailable */
+static const struct enum_val replay_unavail_vals[] = {
+    {"refuse", OIDC_REPLAY_UNAVAIL_REFUSE},
+    {"local", OIDC_REPLAY_UNAVAIL_LOCAL},
+    {NULL, 0},
+};
+
 static const char *check_scope(const char *value);
+static const char *check_replay_store(const char *value);
 static const char *check_claim_rule(const char *value);
 static const char *check_claim_name(const char *value);
 
@@ -175,6 +187,13 @@ static const struct key keys[] = {
      .expect = "no, yes, ascii or compact"},
     {"ephemeral", SP, T_BOOL, PRV(ephemeral)},
     {"replay_protection", SP, T_BOOL, PRV(replay_protection)},
+    {"replay_store", SP, T_STRING, PRV(replay_store), .check = check_replay_store,
+     .flags = F_NOSHOW, .expect = "local or redis://HOST[:PORT][/DB]"},
+    {"replay_store_password_file", SP, T_PATH, PRV(replay_store_password_file)},
+    {"replay_store_timeout", SP, T_SECONDS, PRV(replay_store_timeout), .min = 1,
+     .max = OIDC_REDIS_TIMEOUT_MAX},
+    {"replay_store_unavailable", SP, T_ENUM, PRV(replay_store_unavailable),
+     .enums = replay_unavail_vals},
     {"allow_users", SP, T_LIST, PRV(allow_users), .expect = "glob patterns of login names"},
     {"allow_groups", SP, T_LIST, PRV(allow_groups), .expect = "group names"},
     {"deny_users", SP, T_LIST, PRV(deny_users), .expect = "glob patterns of login names"},
@@ -803,6 +822,16 @@ static int nomem(struct oidc_err *err, const char *where)
     return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "%s: out of memory", where);
 }
 
+/* replay_store: local, or a Redis URL this build can use. */
+static const char *check_replay_store(const char *value)
+{
+    struct oidc_redis_url u;
+
+    if (strcmp(value, "local") == 0)
+        return NULL;
+    return oidc_redis_url_parse(value, &u);
+}
+
 /* Parses value by the key's type and stores it; the field is unchanged on error. */
 static int apply(const struct key *k, void *base, const char *value, const char *where,
                  struct oidc_err *err)
@@ -838,7 +867,7 @@ static int apply(const struct key *k, void *base, const char *value, const char 
         if (problem == NULL && k->check != NULL)
             problem = k->check(value);
         if (problem != NULL)
-            return bad_value(err, where, k, value, problem);
+            return bad_value(err, where, k, k->flags & F_NOSHOW ? NULL : value, problem);
         if (*value != '\0' || !(k->flags & F_EMPTY_NULL)) {
             s = strdup(value);
             if (s == NULL)
@@ -1043,6 +1072,8 @@ static void provider_free(struct oidc_provider_cfg *p)
     free(p->group_prefix);
     strlist_clear(&p->group_allow);
     strlist_clear(&p->preauth_allow);
+    free(p->replay_store);
+    free(p->replay_store_password_file);
     strlist_clear(&p->allow_users);
     strlist_clear(&p->allow_groups);
     strlist_clear(&p->deny_users);
@@ -1076,6 +1107,8 @@ static struct oidc_provider_cfg *provider_new(const char *name)
     p->flow = OIDC_FLOW_DEVICE;
     p->login_timeout = OIDC_LOGIN_TIMEOUT_DEFAULT;
     p->replay_protection = 1;
+    p->replay_store_timeout = OIDC_REDIS_TIMEOUT_DEFAULT;
+    p->replay_store_unavailable = OIDC_REPLAY_UNAVAIL_REFUSE;
     p->require_email_verified = 1;
     if ((p->name = strdup(name)) == NULL || (p->scope = strdup(DEFAULT_SCOPE)) == NULL ||
         (p->groups_claim = strdup(DEFAULT_GROUPS_CLAIM)) == NULL ||
@@ -1618,6 +1651,54 @@ static int home_has_other_placeholder(const char *home)
     return 0;
 }
 
+/* The replay_store keys: a Redis store needs replay_protection; a password file only goes with
+ * a Redis store, and must be a root-owned regular file that group and others cannot access
+ * (checked again when it is read). A file this process may not even stat is left to that read. */
+static int check_replay_keys(const struct oidc_provider_cfg *p, const char *name,
+                             struct oidc_err *err)
+{
+    const char *pw = p->replay_store_password_file;
+    int redis = oidc_replay_store_is_redis(p);
+    struct stat st;
+
+    if (redis && !p->replay_protection)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "provider '%s': replay_store: names a Redis store but "
+                            "replay_protection = no (expected replay_protection = yes, or no "
+                            "replay_store)",
+                            name);
+    if (pw == NULL)
+        return OIDC_OK;
+    if (!redis)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "provider '%s': replay_store_password_file: set, but replay_store is "
+                            "not redis:// (expected replay_store = redis://HOST[:PORT][/DB])",
+                            name);
+    if (lstat(pw, &st) != 0) {
+        if (errno == EACCES)
+            return OIDC_OK;
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "provider '%s': replay_store_password_file: %s: %s", name, pw,
+                            strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode))
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "provider '%s': replay_store_password_file: %s: refused: not a "
+                            "regular file",
+                            name, pw);
+    if (st.st_uid != 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "provider '%s': replay_store_password_file: %s: refused: owned by uid "
+                            "%u (expected owner root)",
+                            name, pw, (unsigned)st.st_uid);
+    if ((st.st_mode & SECRET_FORBIDDEN) != 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "provider '%s': replay_store_password_file: %s: refused: mode %04o "
+                            "%s",
+                            name, pw, (unsigned)(st.st_mode & 07777), SECRET_MODE_RULE);
+    return OIDC_OK;
+}
+
 static int check_provider(const struct oidc_provider_cfg *p, struct oidc_err *err)
 {
     const char *name = p->name != NULL ? p->name : "?", *problem;
@@ -1696,7 +1777,7 @@ static int check_provider(const struct oidc_provider_cfg *p, struct oidc_err *er
                             "provider '%s': username_claim: empty and no username_template "
                             "(expected at least one claim)",
                             name);
-    return OIDC_OK;
+    return check_replay_keys(p, name, err);
 }
 
 int oidc_cfg_check(const struct oidc_cfg *cfg, struct oidc_err *err)
@@ -1726,27 +1807,19 @@ int oidc_cfg_check(const struct oidc_cfg *cfg, struct oidc_err *err)
     return OIDC_OK;
 }
 
-int oidc_cfg_read_secret(const struct oidc_provider_cfg *p, char **out, struct oidc_err *err)
+/* One-line secret from a root-only file; key names the setting in messages. */
+static int read_secret_file(const char *path, const char *key, char **out, struct oidc_err *err)
 {
-    const char *path;
     char *buf = NULL;
     size_t len = 0, cap = 0;
     int r;
 
-    if (p == NULL || out == NULL)
-        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_cfg_read_secret: bad arguments");
-    path = p->client_secret_file;
-    if (path == NULL)
-        return OIDC_ERR_SET(err, OIDC_ERR_NOTFOUND,
-                            "provider '%s': client_secret_file: not set (a public client)",
-                            p->name != NULL ? p->name : "?");
     if (path[0] != '/')
-        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "%s: client_secret_file: not an absolute path",
-                            path);
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "%s: %s: not an absolute path", path, key);
     r = read_safely(AT_FDCWD, path, path, SECRET_MAX, SECRET_FORBIDDEN, SECRET_MODE_RULE, &buf,
                     &len, err);
     if (r == OIDC_ERR_NOTFOUND)
-        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "%s: client_secret_file: no such file", path);
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "%s: %s: no such file", path, key);
     if (r != OIDC_OK)
         return r;
     cap = len + 1;
@@ -1775,4 +1848,27 @@ out:
     if (buf != NULL)
         oidc_freezero(buf, cap);
     return r;
+}
+
+int oidc_cfg_read_secret(const struct oidc_provider_cfg *p, char **out, struct oidc_err *err)
+{
+    if (p == NULL || out == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_cfg_read_secret: bad arguments");
+    if (p->client_secret_file == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOTFOUND,
+                            "provider '%s': client_secret_file: not set (a public client)",
+                            p->name != NULL ? p->name : "?");
+    return read_secret_file(p->client_secret_file, "client_secret_file", out, err);
+}
+
+int oidc_cfg_read_replay_password(const struct oidc_provider_cfg *p, char **out,
+                                  struct oidc_err *err)
+{
+    if (p == NULL || out == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_cfg_read_replay_password: bad arguments");
+    if (p->replay_store_password_file == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOTFOUND,
+                            "provider '%s': replay_store_password_file: not set",
+                            p->name != NULL ? p->name : "?");
+    return read_secret_file(p->replay_store_password_file, "replay_store_password_file", out, err);
 }

@@ -18,6 +18,9 @@ enum oidc_uid_key { OIDC_UID_KEY_NAME = 0, OIDC_UID_KEY_SUBJECT, OIDC_UID_KEY_CL
 enum oidc_flow { OIDC_FLOW_UNSET = -1, OIDC_FLOW_DEVICE = 0, OIDC_FLOW_TOKEN, OIDC_FLOW_AUTO };
 /* The device prompt's QR code (qr = no | yes | ascii | compact): yes means ascii. */
 enum oidc_qr { OIDC_QR_NO = 0, OIDC_QR_ASCII = 1, OIDC_QR_COMPACT = 2 };
+/* replay_store_unavailable: what a token login does when the Redis replay store cannot be
+ * reached: refuse it, or fall back to the host's local store. */
+enum oidc_replay_unavail { OIDC_REPLAY_UNAVAIL_REFUSE = 0, OIDC_REPLAY_UNAVAIL_LOCAL };
 
 #define OIDC_CACHE_TTL_DEFAULT      (30 * 86400) /* cache_ttl: entries expire 30 days after login */
 #define OIDC_LOGIN_TIMEOUT_DEFAULT  110          /* below sshd's LoginGraceTime (120 s) */
@@ -71,6 +74,10 @@ struct oidc_provider_cfg {
     int qr;                             /* enum oidc_qr, the device prompt's QR code; default no */
     int ephemeral;                      /* remove the cache entry when the session closes */
     int replay_protection;              /* refuse a jti seen before (token flow), default yes */
+    char *replay_store;                 /* NULL (= local) or redis://host[:port][/db] */
+    char *replay_store_password_file;   /* root-only file with the Redis AUTH password */
+    int replay_store_timeout;           /* seconds for connect + commands, default 2, 1..10 */
+    int replay_store_unavailable;       /* enum oidc_replay_unavail, default refuse */
     struct oidc_strlist allow_users;    /* glob patterns; empty = everyone */
     struct oidc_strlist allow_groups;   /* mapped group names; empty = no group needed */
     struct oidc_strlist deny_users;     /* glob patterns */
@@ -129,5 +136,10 @@ const struct oidc_provider_cfg *oidc_cfg_provider(const struct oidc_cfg *cfg, co
 /* Reads the client secret from client_secret_file (root-owned, mode 0600/0400, trailing newline
  * stripped). *out must be released with oidc_free_secret(). */
 int oidc_cfg_read_secret(const struct oidc_provider_cfg *p, char **out, struct oidc_err *err);
+/* Reads the Redis AUTH password from replay_store_password_file, with the same rules as the
+ * client secret (root-owned, no access for group or others, one line). *out must be released
+ * with oidc_free_secret(). OIDC_ERR_NOTFOUND when no file is configured. */
+int oidc_cfg_read_replay_password(const struct oidc_provider_cfg *p, char **out,
+                                  struct oidc_err *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "replay.h"
 #include "replay_int.h"
+#include "replay_redis.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,9 +27,9 @@
 
 #include <openssl/evp.h>
 
-#define KEY_HEX    64 /* hex SHA-256: the name of an entry */
-#define ENTRY_MAX  32 /* bytes of an entry's content: a decimal exp and '\n' */
-#define SHOW_JTI   64 /* bytes of a jti quoted in a message */
+#define KEY_HEX    OIDC_REPLAY_KEY_HEX /* hex SHA-256: the name of an entry */
+#define ENTRY_MAX  32                  /* bytes of an entry's content: a decimal exp and '\n' */
+#define SHOW_JTI   64                  /* bytes of a jti quoted in a message */
 #define SHOWN_PATH 512
 #define ATTEMPTS   3 /* create attempts when entries are replaced concurrently */
 
@@ -49,8 +50,8 @@ static int is_entry_name(const char *s)
 }
 
 /* hex SHA-256 of issuer "\0" jti, or of issuer "\0" "#" token. */
-static int entry_key(const char *issuer, const char *jti, const char *token, size_t token_len,
-                     char out[KEY_HEX + 1])
+int oidc_replay_key_hex(const char *issuer, const char *jti, const char *token, size_t token_len,
+                        char out[KEY_HEX + 1])
 {
     static const char hexd[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -350,7 +351,7 @@ int oidc_replay_record_max(const char *state_dir, const char *issuer, const char
     if (state_dir == NULL || state_dir[0] == '\0' || issuer == NULL ||
         (jti == NULL && (token == NULL || token_len == 0)) || max == 0)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_replay_record: bad arguments");
-    if ((r = entry_key(issuer, jti, token, token_len, name)) != OIDC_OK)
+    if ((r = oidc_replay_key_hex(issuer, jti, token, token_len, name)) != OIDC_OK)
         return OIDC_ERR_SET(err, r, "replay store: cannot hash the token's key");
     if ((r = store_open(state_dir, &s, err)) != OIDC_OK)
         goto out;
@@ -416,4 +417,30 @@ int oidc_replay_record(const char *state_dir, const char *issuer, const char *jt
 {
     return oidc_replay_record_max(state_dir, issuer, jti, token, token_len, exp, now,
                                   OIDC_REPLAY_MAX, err);
+}
+
+int oidc_replay_check(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
+                      const char *issuer, const char *jti, const char *token, size_t token_len,
+                      int64_t exp, int64_t now, struct oidc_err *warn, struct oidc_err *err)
+{
+    int r;
+
+    if (cfg == NULL || p == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_replay_check: bad arguments");
+    if (!p->replay_protection)
+        return OIDC_OK;
+    if (oidc_replay_store_is_redis(p)) {
+        r = oidc_replay_redis_record(p, issuer, jti, token, token_len, exp, now, err);
+        if (r == OIDC_ERR_NETWORK && p->replay_store_unavailable == OIDC_REPLAY_UNAVAIL_LOCAL) {
+            if (warn != NULL)
+                OIDC_ERR_SET(warn, OIDC_ERR_NETWORK,
+                             "%s; replay_store_unavailable = local: this login is "
+                             "checked against this host's store only",
+                             oidc_err_msg(err));
+        } else if (r != OIDC_OK) {
+            return r;
+        }
+    }
+    /* also with Redis: then a token used here while Redis was down stays refused here */
+    return oidc_replay_record(cfg->state_dir, issuer, jti, token, token_len, exp, now, err);
 }

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "conf.h"
 #include "util.h"
 
 #define OIDC_REPLAY_MAX            100000
@@ -25,5 +26,15 @@
 int oidc_replay_record(const char *state_dir, const char *issuer, const char *jti,
                        const char *token, size_t token_len, int64_t exp, int64_t now,
                        struct oidc_err *err);
+
+/* The provider's replay rule for a token login: nothing when replay_protection = no; else the
+ * Redis store first when replay_store names one (see replay_redis.h), then the local store above
+ * (always, so a token used on this host while Redis was down stays refused here). When Redis is
+ * unavailable (OIDC_ERR_NETWORK) and replay_store_unavailable = local, the login goes on with the
+ * local store alone and warn is set (warn->code != 0, warn->msg says why) for the caller to log;
+ * with refuse (the default) that error is returned. */
+int oidc_replay_check(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
+                      const char *issuer, const char *jti, const char *token, size_t token_len,
+                      int64_t exp, int64_t now, struct oidc_err *warn, struct oidc_err *err);
 
 #endif

@@ -114,7 +114,7 @@ static void drop_groups(struct oidc_pam_ctx *c, struct oidc_identity *id,
 static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, cJSON *claims,
                   int64_t exp, const char *jti, int token_flow, const char *tok, size_t len)
 {
-    struct oidc_err err = {0};
+    struct oidc_err err = {0}, warn = {0};
     struct oidc_identity *id = NULL;
     struct oidc_pam_login *l = NULL;
     struct oidc_cache_drops drops = {0};
@@ -146,12 +146,19 @@ static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, 
         rc = refuse_tell(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
         goto out;
     }
-    if (token_flow && pcfg->replay_protection &&
-        (r = oidc_replay_record(c->cfg->state_dir, id->issuer, jti, tok, len, exp, now, &err)) !=
-            OIDC_OK) {
-        rc = refuse_tell(c, r == OIDC_ERR_IO ? PAM_SYSTEM_ERR : PAM_AUTH_ERR, oidc_err_msg(&err));
+    if (token_flow && (r = oidc_replay_check(c->cfg, pcfg, id->issuer, jti, tok, len, exp, now,
+                                             &warn, &err)) != OIDC_OK) {
+        /* a replay is the user's to know; where the replay store lives is not */
+        if (r == OIDC_ERR_DENIED || r == OIDC_ERR_TOKEN) {
+            rc = refuse_tell(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
+        } else {
+            oidc_pam_error(c, "Login refused: the token cannot be checked for reuse now.");
+            rc = refuse(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
+        }
         goto out;
     }
+    if (warn.code != 0)
+        oidc_pam_log(c, LOG_WARNING, "%s", oidc_err_msg(&warn));
     if ((r = oidc_cache_store_identity(c->cfg, pcfg, id,
                                        pcfg->ephemeral ? OIDC_CACHE_F_EPHEMERAL : 0, now, NULL,
                                        &drops, &err)) != OIDC_OK) {
