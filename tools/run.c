@@ -6,11 +6,13 @@
 #include "config.h"
 #include "oidcctl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,7 +282,7 @@ static const char *step_what(int32_t step)
     case STEP_TTY:
         return "give the job its terminal";
     case STEP_FDS:
-        return "close the descriptors the job must not inherit (close_range)";
+        return "close the descriptors the job must not inherit (close_range and /proc/self/fd)";
     case STEP_GROUPS:
         return "set the user's supplementary groups";
     case STEP_GID:
@@ -316,11 +318,40 @@ static void child_fail(int hs, enum run_step step)
 }
 
 /* In the child: marks every descriptor above 2 close-on-exec, so that nothing of ours or of the
- * PAM modules' reaches the job. 0, or -1 with errno when that cannot be done: the job must then
- * not run. */
+ * PAM modules' reaches the job: close_range() where the kernel (and any seccomp filter) allows
+ * it, else each descriptor /proc/self/fd lists (the handshake pipe is close-on-exec already).
+ * 0, or -1 with errno when that cannot be done: the job must then not run. */
 static int cloexec_from_3(void)
 {
-    return close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
+    struct dirent *e;
+    DIR *d;
+    char *end;
+    long fd;
+    int dfd, r = -1, err;
+
+    if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
+        return 0;
+    if ((d = opendir("/proc/self/fd")) == NULL)
+        return -1;
+    dfd = dirfd(d);
+    for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
+        if (e->d_name[0] == '.')
+            continue;
+        fd = strtol(e->d_name, &end, 10);
+        if (*end != '\0' || fd < 0 || fd > INT_MAX) {
+            errno = EINVAL;
+            goto out;
+        }
+        if (fd > 2 && fd != dfd && fcntl((int)fd, F_SETFD, FD_CLOEXEC) != 0 && errno != EBADF)
+            goto out;
+    }
+    if (errno == 0)
+        r = 0;
+out:
+    err = errno;
+    (void)closedir(d);
+    errno = err;
+    return r;
 }
 
 /* In the child, in this order (documented in oidcctl(8)); never returns:
