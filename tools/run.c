@@ -278,19 +278,20 @@ static const char *step_what(int32_t step)
 {
     switch (step) {
     case STEP_SETSID:
-        return "start a new session for the job (setsid)";
+        return "start a session of its own (setsid)";
     case STEP_TTY:
-        return "give the job its terminal";
+        return "make the new pseudo-terminal its controlling terminal";
     case STEP_FDS:
-        return "close the descriptors the job must not inherit (close_range and /proc/self/fd)";
+        return "keep inherited descriptors from the job (close_range and the /proc/self/fd walk "
+               "both failed)";
     case STEP_GROUPS:
-        return "set the user's supplementary groups";
+        return "set the supplementary groups";
     case STEP_GID:
-        return "switch to the user's group";
+        return "switch to the user's gid";
     case STEP_UID:
-        return "switch to the user";
+        return "switch to the user's uid";
     case STEP_REGAIN:
-        return "drop root for good: the job could regain it";
+        return "drop root for good (it could be regained)";
     case STEP_CHDIR:
         return "change to the user's home directory or /";
     case STEP_ENV:
@@ -431,8 +432,8 @@ static int handshake(int hs, pid_t pid, const struct oidc_identity *id, const ch
             if (rec.step == STEP_EXEC)
                 ctl_err("run: cannot run %s: %s", cmd0, strerror(rec.err));
             else
-                ctl_err("run: cannot %s for user %s (uid %" PRIu32 "): %s", step_what(rec.step),
-                        id->name, id->uid, strerror(rec.err));
+                ctl_err("run: for user %s (uid %" PRIu32 "): cannot %s: %s", id->name, id->uid,
+                        step_what(rec.step), strerror(rec.err));
         } else if (n != 0) {
             ctl_err("run: the job's set-up broke off (handshake: %zd bytes)", n);
             (void)kill(pid, SIGKILL);

@@ -131,6 +131,21 @@ void run_pty_winch(struct run_pty *p)
         (void)ioctl(p->master, TIOCSWINSZ, &ws);
 }
 
+static void restore_mode(struct run_pty *p)
+{
+    sigset_t ttou, old;
+
+    if (!p->raw)
+        return;
+    /* also when oidcctl was moved to the background meanwhile: no SIGTTOU stop here */
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    (void)sigprocmask(SIG_BLOCK, &ttou, &old);
+    (void)tcsetattr(p->in_fd, TCSADRAIN, &p->saved);
+    (void)sigprocmask(SIG_SETMASK, &old, NULL);
+    p->raw = 0;
+}
+
 /* Reads what fd has into the empty buffer b; *eof at end of file or on an error (EIO: the other
  * side of the terminal hung up). */
 static void fill(int fd, struct run_pty_buf *b, int *eof)
@@ -180,7 +195,7 @@ void run_pty_poll(struct run_pty *p, int wake_fd, int timeout_ms)
 
     pf[n++] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
     if (p->master >= 0) {
-        if (p->in_fd >= 0 && !p->in_eof && p->to_job.len == 0) {
+        if (p->in_fd >= 0 && !p->in_eof && !p->master_eof && p->to_job.len == 0) {
             iin = (int)n;
             pf[n++] = (struct pollfd){.fd = p->in_fd, .events = POLLIN};
         }
@@ -208,8 +223,12 @@ void run_pty_poll(struct run_pty *p, int wake_fd, int timeout_ms)
         fill(p->master, &p->to_caller, &p->master_eof);
     if (iout >= 0 && pf[iout].revents != 0)
         to_caller(p);
-    if (p->master_eof)
+    if (p->master_eof && p->raw) {
+        /* the job let go of its terminal (and may run on): nothing more to relay, so the
+         * caller's terminal is the caller's again (^C reaches oidcctl, which forwards it) */
         p->to_job.len = 0;
+        restore_mode(p);
+    }
 }
 
 void run_pty_drain(struct run_pty *p)
@@ -239,17 +258,7 @@ void run_pty_drain(struct run_pty *p)
 
 void run_pty_end(struct run_pty *p)
 {
-    sigset_t ttou, old;
-
-    if (p->raw) {
-        /* also when oidcctl was moved to the background meanwhile: no SIGTTOU stop here */
-        sigemptyset(&ttou);
-        sigaddset(&ttou, SIGTTOU);
-        (void)sigprocmask(SIG_BLOCK, &ttou, &old);
-        (void)tcsetattr(p->in_fd, TCSADRAIN, &p->saved);
-        (void)sigprocmask(SIG_SETMASK, &old, NULL);
-        p->raw = 0;
-    }
+    restore_mode(p);
     if (p->slave >= 0)
         (void)close(p->slave);
     if (p->master >= 0)

@@ -8,16 +8,15 @@
  * The command's fds 1 and 2 are the pty slave; fd 0 is the slave too (-i tty, the default), this
  * program's own stdin (-i inherit: e.g. a pipe carrying a token) or /dev/null (-i null). The
  * command runs in a new session whose controlling terminal is the slave. -t TEXT is "typed" into
- * the terminal before the command starts, -k TEXT when the output shows PTYRUN-TYPE. -w sets the window size at the start; when the output
- * shows PTYRUN-WINCH, -W sets a new one. When the output shows PTYRUN-SIGNAL, -s SIGNAL (a number)
- * goes to the command. With -H, the terminal hangs up (the master is closed) when the output
- * shows PTYRUN-HANGUP. When the output shows PTYRUN-CHECK, the terminal's mode is noted.
- * Everything the command writes to the terminal is copied to stdout. On stderr, after the command
- * ended (or was killed after -T SECONDS, default 60):
- *   ptyrun: tty rdev=MAJ:MIN          the terminal's device number
- *   ptyrun: mode at check: raw|cooked the mode when PTYRUN-CHECK was seen
- *   ptyrun: mode restored: yes|no     the mode afterwards is the mode before
- *   ptyrun: foreground taken by N     a process group other than the command's was in the
+ * the terminal before the command starts, -k TEXT when the output shows PTYRUN-TYPE. -w sets the
+ * window size at the start; when the output shows PTYRUN-WINCH, -W sets a new one. When the output
+ * shows PTYRUN-SIGNAL, -s SIGNAL (a number) goes to the command. With -H, the terminal hangs up
+ * (the master is closed) when the output shows PTYRUN-HANGUP. When the output shows PTYRUN-CHECK,
+ * the terminal's mode is noted. Everything the command writes to the terminal is copied to stdout.
+ * On stderr, after the command ended (or was killed after -T SECONDS, default 60): ptyrun: tty
+ * rdev=MAJ:MIN          the terminal's device number ptyrun: mode at check: raw|cooked the mode
+ * when PTYRUN-CHECK was seen ptyrun: mode restored: yes|no     the mode afterwards is the mode
+ * before ptyrun: foreground taken by N     a process group other than the command's was in the
  *                                     foreground of the terminal at some point (polled)
  *   ptyrun: leftover input: 'TEXT'    what is left in the terminal's input queue (C escapes)
  *   ptyrun: exit N                    the command's exit status (128+N: killed by signal N)

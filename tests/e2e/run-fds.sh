@@ -77,7 +77,7 @@ check "close_range ENOSYS, /proc/self/fd unreadable: the shim answered both" \
 check "close_range ENOSYS, /proc/self/fd unreadable: refused with exit 126 (got $RC)" [ "$RC" = 126 ]
 check "close_range ENOSYS, /proc/self/fd unreadable: the job did not run" [ ! -f "$MARK" ]
 check "close_range ENOSYS, /proc/self/fd unreadable: oidcctl run says why" \
-    job_has '^oidcctl: run: cannot close the descriptors the job must not inherit \(close_range and /proc/self/fd\) for user job-[0-9]+ \(uid [0-9]+\): Permission denied$'
+    job_has '^oidcctl: run: for user job-[0-9]+ \(uid [0-9]+\): cannot keep inherited descriptors from the job \(close_range and the /proc/self/fd walk both failed\): Permission denied$'
 check "close_range ENOSYS, /proc/self/fd unreadable: the root-only file's content is not in the output" \
     job_lacks ROOT-ONLY-SECRET
 check "close_range ENOSYS, /proc/self/fd unreadable: the per-run user is gone afterwards" \
