@@ -538,6 +538,26 @@ static int matches_cache(const struct oidc_cfg *cfg, const struct oidc_identity 
     return rc;
 }
 
+/* Fds 0-2 that the caller left closed would be taken by the first descriptors opened here (the
+ * handshake pipe, the pty) and then be replaced in the child: they get /dev/null. */
+static int stdio_open(void)
+{
+    int fd, nfd;
+
+    for (fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        if ((nfd = open("/dev/null", O_RDWR)) != fd) {
+            if (nfd >= 0)
+                (void)close(nfd);
+            ctl_err("run: cannot open /dev/null for the closed fd %d: %s", fd,
+                    nfd < 0 ? strerror(errno) : "another descriptor was taken");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void close_pair(int fds[2])
 {
     int i;
@@ -576,6 +596,8 @@ int cmd_run(int argc, char **argv)
     run_pty_init(&pt);
     if ((rc = parse_args(argc, argv, &a)) != CTL_OK)
         return rc < 0 ? CTL_OK : RUN_FAILED;
+    if (stdio_open() != 0)
+        return RUN_FAILED;
     if (geteuid() != 0) {
         ctl_err("run must be started by root (it opens a PAM session and switches users)");
         return RUN_FAILED;
@@ -644,15 +666,16 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
 
-    /* the job's terminal (when the caller has one), the handshake pipe and the self-pipe */
-    if (run_pty_open(&pt) != 0)
-        goto out;
+    /* the handshake pipe, the self-pipe, and the job's terminal when the caller has one (its
+     * window size is copied once the handlers see SIGWINCH) */
     if (pipe2(hs, O_CLOEXEC) != 0 || pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         ctl_err("run: pipe: %s", strerror(errno));
         goto out;
     }
     wake_wr = wake[1];
     set_signals(1);
+    if (run_pty_open(&pt) != 0)
+        goto out;
     fflush(NULL);
     pid = fork();
     if (pid < 0) {

@@ -109,6 +109,14 @@ check "all on the terminal: what root types reaches the job through the relay" \
     rep_has "^read fd0 'TYPED-BY-ROOT'\$"
 check "all on the terminal: the job's terminal has the caller's window size" rep_has '^winsize 33x111$'
 
+# --- stdin closed, stdout and stderr the terminal: the job's stdin is /dev/null, not a pipe of ours
+new_token
+rm -f "$REP"
+pty -- sh -c "exec $RUN --token-file $T -- $PROBE $REP <&-"
+probe_checks "stdin closed"
+check "stdin closed: the job's stdin is a non-terminal (/dev/null)" rep_has '^fd0 notty$'
+check "stdin closed: the job's stdout is a terminal (its own)" rep_has '^fd1 tty rdev='
+
 # --- 4. no fd is a terminal, but oidcctl has a controlling terminal: the job has none
 new_token
 rm -f "$REP"
