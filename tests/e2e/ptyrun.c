@@ -42,7 +42,7 @@
 static char out[OUT_MAX + 1];
 static size_t out_len;
 
-static void die(const char *what)
+__attribute__((noreturn)) static void die(const char *what)
 {
     fprintf(stderr, "ptyrun: %s: %s\n", what, strerror(errno));
     exit(99);
