@@ -568,6 +568,50 @@ static void close_pair(int fds[2])
     fds[0] = fds[1] = -1;
 }
 
+/* Starts the job (the child's side is become_and_exec()) and waits for it. The signal handlers
+ * stay installed after it returns, until cmd_run() has closed the session. Returns the exit
+ * status to report. */
+static int run_job(const struct oidc_identity *id, char **cmd, char **env, int64_t kill_at)
+{
+    struct run_pty pt;
+    int hs[2] = {-1, -1}, wake[2] = {-1, -1}, rc = RUN_FAILED;
+    pid_t pid;
+
+    run_pty_init(&pt);
+    /* the handshake pipe, the self-pipe, and the job's terminal when the caller has one (its
+     * window size is copied once the handlers see SIGWINCH) */
+    if (pipe2(hs, O_CLOEXEC) != 0 || pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        ctl_err("run: pipe: %s", strerror(errno));
+        goto out;
+    }
+    wake_wr = wake[1];
+    set_signals(1);
+    if (run_pty_open(&pt) != 0)
+        goto out;
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        ctl_err("run: fork: %s", strerror(errno));
+        goto out;
+    }
+    if (pid == 0) {
+        set_signals(0);
+        become_and_exec(id, cmd, env, &pt, hs[1]);
+    }
+    (void)close(hs[1]);
+    hs[1] = -1;
+    if ((rc = handshake(hs[0], pid, id, cmd[0])) == 0) {
+        (void)run_pty_start(&pt); /* without raw mode the relay still works, line by line */
+        rc = wait_job(pid, kill_at, &pt, wake[0]);
+    }
+out:
+    run_pty_end(&pt);
+    wake_wr = -1; /* the handlers write nowhere from here on */
+    close_pair(hs);
+    close_pair(wake);
+    return rc;
+}
+
 static int pam_failed(pam_handle_t *pamh, const char *what, int pr)
 {
     ctl_err("run: %s refused: %s", what, pam_strerror(pamh, pr));
@@ -585,15 +629,12 @@ int cmd_run(int argc, char **argv)
     struct oidc_err err = {0};
     struct conv_ctx ctx = {NULL};
     struct pam_conv pc = {conv, &ctx};
-    struct run_pty pt;
     pam_handle_t *pamh = NULL;
     const void *user = NULL;
     char *token = NULL, **env = NULL;
-    int rc, pr = PAM_SUCCESS, session = 0, cred = 0, hs[2] = {-1, -1}, wake[2] = {-1, -1};
+    int rc, pr = PAM_SUCCESS, session = 0, cred = 0;
     int64_t now;
-    pid_t pid;
 
-    run_pty_init(&pt);
     if ((rc = parse_args(argc, argv, &a)) != CTL_OK)
         return rc < 0 ? CTL_OK : RUN_FAILED;
     if (stdio_open() != 0)
@@ -666,37 +707,8 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
 
-    /* the handshake pipe, the self-pipe, and the job's terminal when the caller has one (its
-     * window size is copied once the handlers see SIGWINCH) */
-    if (pipe2(hs, O_CLOEXEC) != 0 || pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-        ctl_err("run: pipe: %s", strerror(errno));
-        goto out;
-    }
-    wake_wr = wake[1];
-    set_signals(1);
-    if (run_pty_open(&pt) != 0)
-        goto out;
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0) {
-        ctl_err("run: fork: %s", strerror(errno));
-        goto out;
-    }
-    if (pid == 0) {
-        set_signals(0);
-        become_and_exec(id, a.cmd, env, &pt, hs[1]);
-    }
-    (void)close(hs[1]);
-    hs[1] = -1;
-    if ((rc = handshake(hs[0], pid, id, a.cmd[0])) == 0) {
-        (void)run_pty_start(&pt); /* without raw mode the relay still works, line by line */
-        rc = wait_job(pid, a.kill_at_expiry ? tok->exp : 0, &pt, wake[0]);
-    }
+    rc = run_job(id, a.cmd, env, a.kill_at_expiry ? tok->exp : 0);
 out:
-    run_pty_end(&pt);
-    wake_wr = -1; /* the handlers stay until the session is closed, but write nowhere */
-    close_pair(hs);
-    close_pair(wake);
     if (pamh != NULL) {
         if (session && (pr = pam_close_session(pamh, 0)) != PAM_SUCCESS)
             ctl_err("run: closing the session failed: %s", pam_strerror(pamh, pr));
