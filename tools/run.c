@@ -6,10 +6,13 @@
 #include "config.h"
 #include "oidcctl.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@
 
 #include "cache.h"
 #include "provider.h"
+#include "run_pty.h"
 #include "tokprompt.h"
 
 #define RUN_SERVICE_DEFAULT "oidc-run"
@@ -232,53 +236,224 @@ static void env_free(char **env)
     free(env);
 }
 
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal, got_winch;
+static int wake_wr = -1; /* the self-pipe that wakes wait_job()'s poll on a signal */
 
 static void on_signal(int sig)
 {
-    got_signal = sig;
+    int saved = errno;
+
+    if (sig == SIGWINCH)
+        got_winch = 1;
+    else if (sig != SIGCHLD)
+        got_signal = sig;
+    if (wake_wr >= 0)
+        (void)!write(wake_wr, "", 1);
+    errno = saved;
 }
 
-/* In the child: become the user (supplementary groups from the mapped identity, which is what
- * the cache and so NSS hold), then exec. Never returns. */
-static void become_and_exec(const struct oidc_identity *id, char **cmd, char **env)
+/* The handshake between oidcctl run and its child, the job before exec: an O_CLOEXEC pipe. The
+ * child writes one READY record once it is in its own session with its terminal and descriptors
+ * set up, and a FAIL record (the step, errno) when a step fails, then exits 126 (127: the command
+ * was not found). End of file without a FAIL record means the exec happened. The parent prints
+ * the child's errors, and signals the job's process group only after READY. */
+enum { HS_READY = 1, HS_FAIL = 2 };
+enum run_step {
+    STEP_SETSID = 1,
+    STEP_TTY,
+    STEP_FDS,
+    STEP_GROUPS,
+    STEP_GID,
+    STEP_UID,
+    STEP_REGAIN,
+    STEP_CHDIR,
+    STEP_ENV,
+    STEP_EXEC,
+};
+struct hs_rec {
+    int32_t kind, step, err;
+};
+
+static const char *step_what(int32_t step)
+{
+    switch (step) {
+    case STEP_SETSID:
+        return "start a session of its own (setsid)";
+    case STEP_TTY:
+        return "make the new pseudo-terminal its controlling terminal";
+    case STEP_FDS:
+        return "keep inherited descriptors from the job (close_range and the /proc/self/fd walk "
+               "both failed)";
+    case STEP_GROUPS:
+        return "set the supplementary groups";
+    case STEP_GID:
+        return "switch to the user's gid";
+    case STEP_UID:
+        return "switch to the user's uid";
+    case STEP_REGAIN:
+        return "drop root for good (it could be regained)";
+    case STEP_CHDIR:
+        return "change to the user's home directory or /";
+    case STEP_ENV:
+        return "set the job's PATH";
+    default:
+        return "run the command";
+    }
+}
+
+static void hs_write(int hs, int32_t kind, int32_t step, int err)
+{
+    struct hs_rec rec = {kind, step, (int32_t)err};
+
+    while (write(hs, &rec, sizeof(rec)) < 0 && errno == EINTR)
+        ;
+}
+
+/* In the child: reports the failed step to the parent and exits. */
+static void child_fail(int hs, enum run_step step)
+{
+    int err = errno;
+
+    hs_write(hs, HS_FAIL, (int32_t)step, err);
+    _exit(step == STEP_EXEC && err == ENOENT ? 127 : 126);
+}
+
+/* In the child: marks every descriptor above 2 close-on-exec, so that nothing of ours or of the
+ * PAM modules' reaches the job: close_range() where the kernel (and any seccomp filter) allows
+ * it, else each descriptor /proc/self/fd lists (the handshake pipe is close-on-exec already).
+ * 0, or -1 with errno when that cannot be done: the job must then not run. */
+static int cloexec_from_3(void)
+{
+    struct dirent *e;
+    DIR *d;
+    char *end;
+    long fd;
+    int dfd, r = -1, err;
+
+    if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
+        return 0;
+    if ((d = opendir("/proc/self/fd")) == NULL)
+        return -1;
+    dfd = dirfd(d);
+    for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
+        if (e->d_name[0] == '.')
+            continue;
+        fd = strtol(e->d_name, &end, 10);
+        if (*end != '\0' || fd < 0 || fd > INT_MAX) {
+            errno = EINVAL;
+            goto out;
+        }
+        if (fd > 2 && fd != dfd && fcntl((int)fd, F_SETFD, FD_CLOEXEC) != 0 && errno != EBADF)
+            goto out;
+    }
+    if (errno == 0)
+        r = 0;
+out:
+    err = errno;
+    (void)closedir(d);
+    errno = err;
+    return r;
+}
+
+/* In the child, in this order (documented in oidcctl(8)); never returns:
+ *  1. setsid(): a new session and process group without a controlling terminal, so the job can
+ *     never reach the caller's terminal (TIOCSTI, tcsetpgrp, /dev/tty);
+ *  2. with a pty (some of the caller's fds 0-2 were terminals): its slave becomes the
+ *     controlling terminal and replaces each of those fds; the others are passed as they are;
+ *  3. [the run's cleanup hook, item 4];
+ *  4. every descriptor above 2 becomes close-on-exec, or the job does not run;
+ *  5. READY to the parent, which may signal the job's process group from then on;
+ *  6. supplementary groups (from the mapped identity, which is what the cache and so NSS hold),
+ *     gid, uid, and a check that root cannot be regained; home (or /); the job's PATH;
+ *  7. exec.
+ * A failing step goes to the parent through the handshake pipe; the child prints nothing. */
+static void become_and_exec(const struct oidc_identity *id, char **cmd, char **env,
+                            const struct run_pty *pt, int hs)
 {
     gid_t groups[OIDC_GROUPS_MAX + 1];
     size_t i, n = 0;
 
+    if (setsid() < 0)
+        child_fail(hs, STEP_SETSID);
+    if (run_pty_child(pt) != 0)
+        child_fail(hs, STEP_TTY);
+    /* item 4 (h-run-b): reap_enter_child() goes here, before descriptors are closed and
+     * privileges dropped; on failure: child_fail(hs, <its step>) */
+    if (cloexec_from_3() != 0)
+        child_fail(hs, STEP_FDS);
+    hs_write(hs, HS_READY, 0, 0);
+
     groups[n++] = (gid_t)id->gid;
     for (i = 0; i < id->n_groups && n < OIDC_GROUPS_MAX + 1; i++)
         groups[n++] = (gid_t)id->groups[i].gid;
-    /* its own process group, to be stopped as a whole; and, on a terminal, its own session, so
-     * it cannot push input into root's terminal (TIOCSTI) */
-    if (isatty(STDIN_FILENO) ? setsid() < 0 : setpgid(0, 0) != 0)
-        _exit(126);
-    /* nothing of ours, or of the PAM modules', reaches the job but stdin, stdout and stderr */
-    (void)close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
-    if (setgroups(n, groups) != 0 || setgid((gid_t)id->gid) != 0 || setuid((uid_t)id->uid) != 0) {
-        fprintf(stderr, "oidcctl: run: cannot switch to user %s (uid %" PRIu32 "): %s\n", id->name,
-                id->uid, strerror(errno));
-        _exit(126);
-    }
+    if (setgroups(n, groups) != 0)
+        child_fail(hs, STEP_GROUPS);
+    if (setgid((gid_t)id->gid) != 0)
+        child_fail(hs, STEP_GID);
+    if (setuid((uid_t)id->uid) != 0)
+        child_fail(hs, STEP_UID);
     if (setuid(0) == 0) { /* dropping must be irreversible */
-        fprintf(stderr, "oidcctl: run: could regain root after dropping privileges\n");
-        _exit(126);
+        errno = EPERM;
+        child_fail(hs, STEP_REGAIN);
     }
-    if (id->home == NULL || chdir(id->home) != 0) {
-        if (chdir("/") != 0)
-            _exit(126);
-    }
+    if ((id->home == NULL || chdir(id->home) != 0) && chdir("/") != 0)
+        child_fail(hs, STEP_CHDIR);
     /* execvpe() searches the PATH of this process: make it the job's */
     if (setenv("PATH", RUN_PATH, 1) != 0)
-        _exit(126);
+        child_fail(hs, STEP_ENV);
     execvpe(cmd[0], cmd, env);
-    fprintf(stderr, "oidcctl: run: cannot run %s: %s\n", cmd[0], strerror(errno));
-    _exit(errno == ENOENT ? 127 : 126);
+    child_fail(hs, STEP_EXEC);
 }
 
-/* Waits for the job; at token expiry (kill_at) stops it: SIGTERM, then SIGKILL after a grace
- * period. Forwards SIGINT/SIGTERM/SIGHUP to the job. Returns the exit status to report. */
-static int wait_job(pid_t pid, int64_t kill_at)
+/* The parent's side of the handshake. 0 once the job runs (READY, then end of file: the exec
+ * happened). Otherwise prints the child's error, reaps it and returns the status to report. */
+static int handshake(int hs, pid_t pid, const struct oidc_identity *id, const char *cmd0)
+{
+    struct hs_rec rec;
+    ssize_t n;
+    int ready = 0, status = 0;
+
+    for (;;) {
+        n = read(hs, &rec, sizeof(rec));
+        if (n < 0 && errno == EINTR) {
+            if (ready && got_signal != 0) { /* a stuck exec can still be interrupted */
+                (void)kill(-pid, got_signal);
+                got_signal = 0;
+            }
+            continue;
+        }
+        if (n == 0 && ready)
+            return 0;
+        if (n == (ssize_t)sizeof(rec) && rec.kind == HS_READY && !ready) {
+            ready = 1;
+            continue;
+        }
+        if (n == (ssize_t)sizeof(rec) && rec.kind == HS_FAIL) {
+            if (rec.step == STEP_EXEC)
+                ctl_err("run: cannot run %s: %s", cmd0, strerror(rec.err));
+            else
+                ctl_err("run: for user %s (uid %" PRIu32 "): cannot %s: %s", id->name, id->uid,
+                        step_what(rec.step), strerror(rec.err));
+        } else if (n != 0) {
+            ctl_err("run: the job's set-up broke off (handshake: %zd bytes)", n);
+            (void)kill(pid, SIGKILL);
+        } else {
+            ctl_err("run: the job ended before it was set up");
+        }
+        break;
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return 126;
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+        return WEXITSTATUS(status);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 126;
+}
+
+/* Waits for the job, relaying its terminal if it has one; at token expiry (kill_at) stops it:
+ * SIGTERM, then SIGKILL after a grace period. Forwards SIGINT/SIGTERM/SIGHUP to the job's process
+ * group and window size changes to its terminal. Returns the exit status to report. */
+static int wait_job(pid_t pid, int64_t kill_at, struct run_pty *pt, int wake_rd)
 {
     int status = 0, termed = 0;
     int64_t killed_at = 0, now;
@@ -294,6 +469,10 @@ static int wait_job(pid_t pid, int64_t kill_at)
             (void)kill(-pid, got_signal);
             got_signal = 0;
         }
+        if (got_winch != 0) {
+            got_winch = 0;
+            run_pty_winch(pt);
+        }
         now = oidc_now();
         if (kill_at > 0 && now >= kill_at && !termed) {
             fprintf(stderr, "oidcctl: run: the token expired: stopping the job\n");
@@ -303,13 +482,31 @@ static int wait_job(pid_t pid, int64_t kill_at)
         } else if (termed && now >= killed_at + RUN_KILL_GRACE) {
             (void)kill(-pid, SIGKILL);
         }
-        (void)usleep(50 * 1000);
+        run_pty_poll(pt, wake_rd, 250);
     }
+    run_pty_drain(pt);
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     if (WIFSIGNALED(status))
         return 128 + WTERMSIG(status);
     return 1;
+}
+
+/* The signals oidcctl run handles while the job runs; the child restores the defaults. */
+static const int run_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGCHLD};
+
+static void set_signals(int on)
+{
+    struct sigaction sa;
+    size_t i;
+
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on ? on_signal : SIG_DFL;
+    sa.sa_flags = SA_NOCLDSTOP; /* no SA_RESTART: a signal interrupts the handshake's read */
+    for (i = 0; i < sizeof(run_signals) / sizeof(run_signals[0]); i++)
+        (void)sigaction(run_signals[i], &sa, NULL);
+    (void)signal(SIGPIPE, on ? SIG_IGN : SIG_DFL);
 }
 
 /* The ids the job gets must be the ones the module stored (and the cache writer checked for
@@ -341,6 +538,80 @@ static int matches_cache(const struct oidc_cfg *cfg, const struct oidc_identity 
     return rc;
 }
 
+/* Fds 0-2 that the caller left closed would be taken by the first descriptors opened here (the
+ * handshake pipe, the pty) and then be replaced in the child: they get /dev/null. */
+static int stdio_open(void)
+{
+    int fd, nfd;
+
+    for (fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        if ((nfd = open("/dev/null", O_RDWR)) != fd) {
+            if (nfd >= 0)
+                (void)close(nfd);
+            ctl_err("run: cannot open /dev/null for the closed fd %d: %s", fd,
+                    nfd < 0 ? strerror(errno) : "another descriptor was taken");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void close_pair(int fds[2])
+{
+    int i;
+
+    for (i = 0; i < 2; i++)
+        if (fds[i] >= 0)
+            (void)close(fds[i]);
+    fds[0] = fds[1] = -1;
+}
+
+/* Starts the job (the child's side is become_and_exec()) and waits for it. The signal handlers
+ * stay installed after it returns, until cmd_run() has closed the session. Returns the exit
+ * status to report. */
+static int run_job(const struct oidc_identity *id, char **cmd, char **env, int64_t kill_at)
+{
+    struct run_pty pt;
+    int hs[2] = {-1, -1}, wake[2] = {-1, -1}, rc = RUN_FAILED;
+    pid_t pid;
+
+    run_pty_init(&pt);
+    /* the handshake pipe, the self-pipe, and the job's terminal when the caller has one (its
+     * window size is copied once the handlers see SIGWINCH) */
+    if (pipe2(hs, O_CLOEXEC) != 0 || pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        ctl_err("run: pipe: %s", strerror(errno));
+        goto out;
+    }
+    wake_wr = wake[1];
+    set_signals(1);
+    if (run_pty_open(&pt) != 0)
+        goto out;
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        ctl_err("run: fork: %s", strerror(errno));
+        goto out;
+    }
+    if (pid == 0) {
+        set_signals(0);
+        become_and_exec(id, cmd, env, &pt, hs[1]);
+    }
+    (void)close(hs[1]);
+    hs[1] = -1;
+    if ((rc = handshake(hs[0], pid, id, cmd[0])) == 0) {
+        (void)run_pty_start(&pt); /* without raw mode the relay still works, line by line */
+        rc = wait_job(pid, kill_at, &pt, wake[0]);
+    }
+out:
+    run_pty_end(&pt);
+    wake_wr = -1; /* the handlers write nowhere from here on */
+    close_pair(hs);
+    close_pair(wake);
+    return rc;
+}
+
 static int pam_failed(pam_handle_t *pamh, const char *what, int pr)
 {
     ctl_err("run: %s refused: %s", what, pam_strerror(pamh, pr));
@@ -358,16 +629,16 @@ int cmd_run(int argc, char **argv)
     struct oidc_err err = {0};
     struct conv_ctx ctx = {NULL};
     struct pam_conv pc = {conv, &ctx};
-    struct sigaction sa;
     pam_handle_t *pamh = NULL;
     const void *user = NULL;
     char *token = NULL, **env = NULL;
     int rc, pr = PAM_SUCCESS, session = 0, cred = 0;
     int64_t now;
-    pid_t pid;
 
     if ((rc = parse_args(argc, argv, &a)) != CTL_OK)
         return rc < 0 ? CTL_OK : RUN_FAILED;
+    if (stdio_open() != 0)
+        return RUN_FAILED;
     if (geteuid() != 0) {
         ctl_err("run must be started by root (it opens a PAM session and switches users)");
         return RUN_FAILED;
@@ -436,25 +707,7 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    (void)sigaction(SIGINT, &sa, NULL);
-    (void)sigaction(SIGTERM, &sa, NULL);
-    (void)sigaction(SIGHUP, &sa, NULL);
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0) {
-        ctl_err("run: fork: %s", strerror(errno));
-        goto out;
-    }
-    if (pid == 0) {
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
-        become_and_exec(id, a.cmd, env);
-    }
-    (void)setpgid(pid, pid); /* also here: no race with the first kill() */
-    rc = wait_job(pid, a.kill_at_expiry ? tok->exp : 0);
+    rc = run_job(id, a.cmd, env, a.kill_at_expiry ? tok->exp : 0);
 out:
     if (pamh != NULL) {
         if (session && (pr = pam_close_session(pamh, 0)) != PAM_SUCCESS)
@@ -463,6 +716,7 @@ out:
             (void)pam_setcred(pamh, PAM_DELETE_CRED);
         pam_end(pamh, pr);
     }
+    set_signals(0);
     env_free(env);
     oidc_identity_free(id);
     oidc_token_free(tok);
