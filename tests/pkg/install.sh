@@ -36,6 +36,14 @@ export PATH
 DEBDIR=$(cd "$1" && pwd) || exit 2
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 PKGS="libpam-oidc libnss-oidc oidcctl"
+# lib.sh (the e2e harness: the namespaces, the IdP, the ssh drivers) wants a build tree with
+# oidcctl; that is the tree build-deb.sh built the packages in. Nothing of it runs here: oidcctl,
+# the modules and the configuration are the installed ones.
+VERSION=$(sed -n 's/^AC_INIT(\[nss-pam-oidc\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")
+top_builddir=$DEBDIR/nss-pam-oidc-$VERSION
+export top_builddir
+[ -x "$top_builddir/tools/oidcctl" ] ||
+    { echo "$0: $top_builddir, where tests/pkg/build-deb.sh built the packages, is missing" >&2; exit 2; }
 
 # the machine's files the test must not change: before, the test itself, after
 host_fingerprint() {
@@ -67,13 +75,7 @@ if [ -z "${PKG_IN_TEST:-}" ]; then
     exit "$rc"
 fi
 
-# lib.sh (the e2e harness: the namespaces, the IdP, the ssh drivers) wants a build tree with
-# oidcctl; that is the tree the packages were built in. Nothing of it runs here: oidcctl, the
-# modules and the configuration are the installed ones.
-VERSION=$(sed -n 's/^AC_INIT(\[nss-pam-oidc\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")
-top_builddir=$DEBDIR/nss-pam-oidc-$VERSION
 OIDCCTL=/usr/bin/oidcctl
-export top_builddir
 . "$top_srcdir/tests/e2e/lib.sh"
 
 MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
@@ -116,15 +118,15 @@ nss_line() { sed -n "s/^$1:[[:space:]]*//p" /etc/nsswitch.conf | head -n 1; }
 has_word() { printf ' %s ' "$1" | grep -q "[[:space:]]$2[[:space:]]"; }
 
 # ---------------------------------------------------------------- the throw-away root
+for d in /lib /lib64 /bin /sbin; do
+    [ -e "$d" ] && [ ! -L "$d" ] && e2e_skip "$d is not a link into /usr (merged /usr): the overlays would not cover it"
+done
 mount -t tmpfs -o mode=0755 pkg-work "$WORK" || e2e_die "cannot mount a tmpfs on $WORK"
 for d in /etc /usr /var; do
     o=$WORK/ovl/$(printf '%s' "$d" | tr / _)
     mkdir -p "$o/up" "$o/work"
     mount -t overlay overlay -o "lowerdir=$d,upperdir=$o/up,workdir=$o/work" "$d" ||
         e2e_skip "cannot mount an overlay on $d (overlayfs missing?)"
-done
-for d in /lib /lib64 /bin /sbin; do
-    [ -e "$d" ] && [ ! -L "$d" ] && e2e_skip "$d is not a link into /usr (merged /usr): the overlays would not cover it"
 done
 mount -t tmpfs -o mode=0755 pkg-run /run || e2e_die "cannot mount a tmpfs on /run"
 mkdir -m 0755 /run/sshd
