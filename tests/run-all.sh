@@ -3,8 +3,9 @@
 # `make check` (unit tests and integration tests against the bundled IdP), a libFuzzer smoke run
 # of every parser, unit tests under ASan+UBSan and under valgrind, `make distcheck`, the Debian
 # packages (built, installed, used for a device and a token login over sshd, purged: tests/pkg/)
-# and the RPMs, scan-build, the clang-format check, the end-to-end tests (real sshd, ssh, sudo in a sandbox), the
-# benchmarks, and a check that the build left no untracked files. Exit 0 only if every stage passed.
+# and the RPMs, scan-build, the clang-format check, the end-to-end tests (real sshd, ssh, sudo in
+# a sandbox), the benchmarks, and a check that the build left no untracked files. Exit 0 only if
+# every stage passed.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
