@@ -1,9 +1,11 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: dependencies, then gcc and clang builds with -Werror and
 # `make check` (unit tests and integration tests against the bundled IdP), a libFuzzer smoke run
-# of every parser, unit tests under ASan+UBSan and under valgrind, `make distcheck`, scan-build,
-# the clang-format check, the end-to-end tests (real sshd, ssh, sudo in a sandbox), the
-# benchmarks, and a check that the build left no untracked files. Exit 0 only if every stage passed.
+# of every parser, unit tests under ASan+UBSan and under valgrind, `make distcheck`, the Debian
+# packages (built, installed, used for a device and a token login over sshd, purged: tests/pkg/)
+# and the RPMs, scan-build, the clang-format check, the end-to-end tests (real sshd, ssh, sudo in
+# a sandbox), the benchmarks, and a check that the build left no untracked files. Exit 0 only if
+# every stage passed.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -73,6 +75,38 @@ unit_under_valgrind() {
         fi' sh {}
 }
 
+# packages: the .deb files built once (tests/pkg/build-deb.sh, lintian clean), installed, enabled,
+# used for a device and a token login and purged in a throw-away root (tests/pkg/install.sh), and
+# the RPMs from a `make dist` tarball (tests/pkg/build-rpm.sh), all in build-pkg/. The units and the
+# tmpfiles entry (tests/pkg/units.sh) run in `make check`.
+packages() {
+    out=$ROOT/build-pkg
+    rm -rf "$out" && mkdir -p "$out" || return 1
+    rc=0
+    t=$(date +%s)
+    if JOBS=$JOBS "$ROOT/tests/pkg/build-deb.sh" "$out/deb"; then
+        echo "packages: .deb build and lintian: $(($(date +%s) - t)) s"
+        t=$(date +%s)
+        "$ROOT/tests/pkg/install.sh" "$out/deb"
+        r=$?
+        echo "packages: install test: exit $r, $(($(date +%s) - t)) s"
+        case $r in 0) ;; 77) echo "packages: tests/pkg/install.sh skipped (see above)" ;; *) rc=1 ;; esac
+    else
+        echo "packages: tests/pkg/build-deb.sh failed"
+        rc=1
+    fi
+    t=$(date +%s)
+    version=$(sed -n 's/^AC_INIT(\[nss-pam-oidc\], \[\([^]]*\)\].*/\1/p' "$ROOT/configure.ac")
+    if (cd "$ROOT/build-gcc" && make dist >/dev/null) &&
+        JOBS=$JOBS "$ROOT/tests/pkg/build-rpm.sh" "$ROOT/build-gcc/nss-pam-oidc-$version.tar.gz" "$out/rpm"; then
+        echo "packages: RPM build: $(($(date +%s) - t)) s"
+    else
+        echo "packages: tests/pkg/build-rpm.sh failed"
+        rc=1
+    fi
+    return $rc
+}
+
 format_check() {
     git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 }
@@ -96,6 +130,7 @@ stage asan-ubsan-check env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stack
     sh -c "cd '$ROOT/build-asan' && make -j$JOBS check"
 stage valgrind-unit unit_under_valgrind
 stage distcheck sh -c "cd '$ROOT/build-gcc' && make -j$JOBS distcheck"
+stage packages packages
 stage scan-build sh -c "rm -rf '$ROOT/build-scan' && mkdir -p '$ROOT/build-scan' && cd '$ROOT/build-scan' && scan-build -disable-checker deadcode.DeadStores -o '$ROOT/build-scan/report' --status-bugs '$ROOT/configure' >/dev/null && scan-build -disable-checker deadcode.DeadStores -o '$ROOT/build-scan/report' --status-bugs make -j$JOBS"
 stage clang-format format_check
 stage e2e "$ROOT/tests/e2e/run.sh" "$ROOT/build-gcc"

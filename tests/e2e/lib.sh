@@ -5,6 +5,11 @@
 #
 # Sourced by each tests/e2e/*.sh right at its start. It re-executes the test inside
 #   unshare --mount --propagation private --pid --fork --mount-proc
+# (where / is not a mount point, in a chroot or some containers, that unshare fails with "cannot
+# change root filesystem propagation": then it says so, enters a namespace with --propagation
+# unchanged, makes every mount it can see private (recursively, so hidden stacked mounts too),
+# refuses (77) when a mount stays shared or a directory it mounts on sits on the chroot's
+# invisible root mount, and only then opens the PID namespace; tests/e2e/chroot.sh)
 # and there:
 #   - mounts a tmpfs on the work directory $WORK (tests/integration/lib.sh creates it);
 #   - mounts an overlay on /etc whose upper layer lives in $WORK, so the test can write
@@ -58,7 +63,53 @@ if [ -z "${E2E_IN_NS:-}" ]; then
     E2E_IN_NS=1
     export E2E_IN_NS top_srcdir top_builddir
     case $0 in /*) _self=$0 ;; *) _self=$(pwd)/$0 ;; esac
-    exec unshare --mount --propagation private --pid --fork --mount-proc /bin/sh "$_self" "$@"
+    if _e=$(unshare --mount --propagation private true 2>&1); then
+        exec unshare --mount --propagation private --pid --fork --mount-proc /bin/sh "$_self" "$@"
+    fi
+    case $_e in
+    *"cannot change root filesystem propagation"*) ;;
+    *) echo "e2e harness: unshare --mount fails: $_e" >&2; exit 99 ;;
+    esac
+    # A chroot or a container whose / is not a mount point: the kernel cannot make "/" private.
+    # Enter a namespace with propagation unchanged, make every mount point we can see private
+    # there (E2E_NS_STAGE=private, below), and only then the PID namespace and its /proc.
+    echo "e2e harness: / is not a mount point (chroot or container): unshare --propagation private is impossible; making every visible mount private instead" >&2
+    E2E_NS_STAGE=private
+    export E2E_NS_STAGE
+    exec unshare --mount --propagation unchanged /bin/sh "$_self" "$@"
+fi
+# e2e_ns_mount_of PATH: the mount point PATH lives on, or nothing when that is the invisible mount
+# that holds the chroot's / (whose propagation this namespace cannot change)
+e2e_ns_mount_of() {
+    _m=$1
+    while :; do
+        mountpoint -q "$_m" 2>/dev/null && { printf '%s\n' "$_m"; return 0; }
+        [ "$_m" = / ] && return 1
+        _m=$(dirname "$_m")
+    done
+}
+if [ "${E2E_NS_STAGE:-}" = private ]; then
+    case $0 in /*) _self=$0 ;; *) _self=$(pwd)/$0 ;; esac
+    [ -r /proc/self/mountinfo ] || e2e_skip "/ is not a mount point and /proc is not mounted: cannot make the sandbox's mounts private"
+    # recursively, so that a mount hidden under another one at the same place (a second devpts on
+    # /dev/pts) is private too: unmounting the one on top of it would otherwise propagate out
+    awk '{print $5}' /proc/self/mountinfo | sort -u | while read -r _m; do
+        _m=$(printf '%b' "$(printf '%s' "$_m" | sed 's/\\\([0-7][0-7][0-7]\)/\\0\1/g')")
+        [ -d "$_m" ] && mount --make-rprivate "$_m" 2>/dev/null
+    done
+    # what is still shared here (a mount stacked directly on the chroot's root mount, which no
+    # path reaches) would pass our mounts and unmounts to the parent namespace: refuse
+    _shared=$(awk '{ for (i = 7; $i != "-"; i++) if ($i ~ /^shared:/) { print $5; break } }' /proc/self/mountinfo | head -n 3 | tr '\n' ' ')
+    [ -z "$_shared" ] ||
+        e2e_skip "/ is not a mount point and these mounts stay shared with the parent namespace: $_shared(make them private before entering the chroot)"
+    # every directory the harness mounts on must sit on one of those private mounts: a mount on
+    # the chroot's own root mount could propagate to the machine outside
+    for _p in /proc /etc /run /dev /tmp; do
+        e2e_ns_mount_of "$_p" >/dev/null ||
+            e2e_skip "/ is not a mount point and $_p is on it: a mount there could reach the parent namespace (bind-mount $_p, or the chroot onto itself, before entering it)"
+    done
+    E2E_NS_STAGE=fallback
+    exec unshare --mount --propagation unchanged --pid --fork --mount-proc /bin/sh "$_self" "$@"
 fi
 
 # tests/integration/lib.sh: $WORK, the IdP (start_idp, mint), check/expect_exit/finish
@@ -110,6 +161,9 @@ e2e_private_dir() {
     _p=$1
     _a=$_p
     while [ ! -d "$_a" ]; do _a=$(dirname "$_a"); done
+    if [ "${E2E_NS_STAGE:-}" = fallback ] && ! e2e_ns_mount_of "$_a" >/dev/null; then
+        e2e_die "/ is not a mount point and $_a is on it: a mount there could reach the parent namespace"
+    fi
     if [ "$_a" != "$_p" ]; then
         _o=$WORK/ovl/$(printf '%s' "$_a" | tr / _)
         mkdir -p "$_o/up" "$_o/work"
