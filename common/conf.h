@@ -36,6 +36,9 @@ struct oidc_provider_cfg {
     char *client_secret_file;          /* optional; root-only file holding the secret */
     enum oidc_client_auth client_auth; /* client_auth = basic | post */
     struct oidc_strlist audiences;     /* audience = ...; empty means { client_id } */
+    int host_audience;                 /* presented tokens must also carry this host's audience */
+    char *host_audience_template;      /* "host:{fqdn}" when NULL; see hostname.h */
+    char *host_name;                   /* replaces gethostname() for {hostname} and {fqdn} */
     char *scope;                       /* default "openid profile email" */
     unsigned algs;                     /* algorithms = ...; default OIDC_ALGS_DEFAULT */
     int leeway;                        /* seconds, 0..300, default 60 */
