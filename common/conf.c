@@ -131,6 +131,8 @@ static const struct key keys[] = {
     {"state_dir", SG, T_PATH, CFG(state_dir)},
     {"debug", SG | SA, T_BOOL, CFG(debug), .flags = F_BARE},
     {"default_provider", SG, T_NAME, CFG(default_provider)},
+    {"host_name", SG, T_STRING, CFG(host_name), .check = check_host_name,
+     .flags = F_EMPTY_OK | F_EMPTY_NULL, .expect = "a DNS name such as build-7.example.com"},
     {"cache_ttl", SG, T_SECONDS, CFG(cache_ttl), .min = 60, .max = 3650LL * 86400},
     /* [provider NAME]: the issuer and the client */
     {"issuer", SP, T_URL, PRV(issuer)},
@@ -142,8 +144,6 @@ static const struct key keys[] = {
     {"host_audience_template", SP, T_STRING, PRV(host_audience_template),
      .check = check_host_template,
      .expect = "at most 128 printable bytes with {fqdn} and/or {hostname}, such as host:{fqdn}"},
-    {"host_name", SP, T_STRING, PRV(host_name), .check = check_host_name,
-     .flags = F_EMPTY_OK | F_EMPTY_NULL, .expect = "a DNS name such as build-7.example.com"},
     {"scope", SP, T_STRING, PRV(scope), .check = check_scope,
      .expect = "space-separated OAuth scopes including openid"},
     /* token verification */
@@ -1054,7 +1054,6 @@ static void provider_free(struct oidc_provider_cfg *p)
     free(p->client_secret_file);
     strlist_clear(&p->audiences);
     free(p->host_audience_template);
-    free(p->host_name);
     free(p->scope);
     free(p->acr);
     free(p->ca_file);
@@ -1144,6 +1143,7 @@ void oidc_cfg_free(struct oidc_cfg *cfg)
     free(cfg->config_path);
     free(cfg->state_dir);
     free(cfg->default_provider);
+    free(cfg->host_name);
     strlist_clear(&cfg->require_groups);
     strlist_clear(&cfg->require_claims);
     free(priv_of(cfg));

@@ -196,14 +196,16 @@ static void lower_in_place(char *s)
 }
 
 /* {hostname}: host_name, else gethostname(). */
-static int get_hostname(const struct oidc_provider_cfg *p, struct oidc_host_audience *ha,
-                        struct oidc_err *err)
+static int get_hostname(const char *host_name, struct oidc_host_audience *ha, struct oidc_err *err)
 {
     char buf[OIDC_HOST_NAME_MAX + 1], shown[80];
     const char *problem;
 
-    if (p->host_name != NULL) {
-        snprintf(ha->hostname, sizeof(ha->hostname), "%s", p->host_name);
+    if (host_name != NULL && host_name[0] != '\0') {
+        problem = oidc_host_name_problem(host_name);
+        if (problem != NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "host_name: %s", problem);
+        snprintf(ha->hostname, sizeof(ha->hostname), "%s", host_name);
         ha->hostname_from = "host_name";
     } else {
         memset(buf, 0, sizeof(buf));
@@ -267,8 +269,8 @@ static int get_fqdn(struct oidc_host_audience *ha, struct oidc_err *err)
     return OIDC_OK;
 }
 
-int oidc_host_audience_get(const struct oidc_provider_cfg *p, struct oidc_host_audience *ha,
-                           struct oidc_err *err)
+int oidc_host_audience_get(const char *host_name, const struct oidc_provider_cfg *p,
+                           struct oidc_host_audience *ha, struct oidc_err *err)
 {
     const char *t, *problem, *add;
     size_t len = 0, n;
@@ -284,7 +286,7 @@ int oidc_host_audience_get(const struct oidc_provider_cfg *p, struct oidc_host_a
     /* the parser checked it; a struct filled by other means is checked here too */
     if ((problem = oidc_host_template_problem(ha->tmpl)) != NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "host_audience_template: %s", problem);
-    if ((r = get_hostname(p, ha, err)) != OIDC_OK)
+    if ((r = get_hostname(host_name, ha, err)) != OIDC_OK)
         return r;
     if (strstr(ha->tmpl, PH_FQDN) != NULL && (r = get_fqdn(ha, err)) != OIDC_OK)
         return r;

@@ -1,7 +1,7 @@
 /* This host's audience for host_audience = yes: host_audience_template with {hostname} and {fqdn}
  * expanded to this host's names, so a token minted for one host is refused on another.
  *
- * {hostname} is host_name when the configuration sets it, else gethostname(). {fqdn} is that name
+ * {hostname} is the [global] host_name when it is set, else gethostname(). {fqdn} is that name
  * when it has a dot; otherwise the canonical (first) name of the first line of /etc/hosts that
  * lists it, when that has a dot. Nothing here asks DNS: a login must not wait on a resolver, and
  * a host's identity must not depend on what a network answers. Both names are lower-cased (DNS
@@ -38,11 +38,12 @@ struct oidc_host_audience {
     const char *fqdn_from;                  /* like hostname_from, or OIDC_HOSTS_FILE; or NULL */
 };
 
-/* Expands the provider's host audience into *ha (value "" when host_audience = no). OIDC_ERR_CONFIG
- * when a name cannot be derived or the result is too long, OIDC_ERR_IO when /etc/hosts cannot be
- * read; err says which name, from where, and what to set. */
-int oidc_host_audience_get(const struct oidc_provider_cfg *p, struct oidc_host_audience *ha,
-                           struct oidc_err *err);
+/* Expands the provider's host audience into *ha (value "" when host_audience = no); host_name is
+ * the [global] host_name (NULL: gethostname()). OIDC_ERR_CONFIG when a name cannot be derived or
+ * the result is too long, OIDC_ERR_IO when /etc/hosts cannot be read; err says which name, from
+ * where, and what to set. */
+int oidc_host_audience_get(const char *host_name, const struct oidc_provider_cfg *p,
+                           struct oidc_host_audience *ha, struct oidc_err *err);
 
 /* "template T; {fqdn} = F from SOURCE; {hostname} = H from SOURCE" (the placeholders the template
  * uses), for oidcctl. Returns buf. */

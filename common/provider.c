@@ -742,16 +742,16 @@ int oidc_provider_verify(struct oidc_provider *p, const char *jwt, size_t len, i
     return verify_with(p, jwt, len, now, nonce, NULL, out, err);
 }
 
-int oidc_provider_verify_presented(struct oidc_provider *p, const char *jwt, size_t len,
-                                   int64_t now, const char *nonce, struct oidc_token **out,
-                                   struct oidc_err *err)
+int oidc_provider_verify_presented(struct oidc_provider *p, const char *host_name, const char *jwt,
+                                   size_t len, int64_t now, const char *nonce,
+                                   struct oidc_token **out, struct oidc_err *err)
 {
     struct oidc_host_audience ha;
     int r;
 
     if (p == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_provider_verify: missing argument");
-    if ((r = oidc_host_audience_get(p->cfg, &ha, err)) != OIDC_OK)
+    if ((r = oidc_host_audience_get(host_name, p->cfg, &ha, err)) != OIDC_OK)
         return r;
     return verify_with(p, jwt, len, now, nonce, ha.value[0] != '\0' ? ha.value : NULL, out, err);
 }

@@ -198,7 +198,7 @@ int cmd_verify_token(int argc, char **argv)
             if (cfg->providers[i] == pcfg)
                 cfg->providers[i]->leeway = (int)a.leeway;
     /* a token presented to a login: with host_audience = yes it must carry this host's audience */
-    if (oidc_host_audience_get(pcfg, &ha, &err) != OIDC_OK) {
+    if (oidc_host_audience_get(cfg->host_name, pcfg, &ha, &err) != OIDC_OK) {
         report_refusal(&a, "host audience", oidc_err_msg(&err));
         rc = CTL_REFUSED;
         goto out;
@@ -210,7 +210,8 @@ int cmd_verify_token(int argc, char **argv)
         vo.host_audience = ha.value[0] != '\0' ? ha.value : NULL;
         r = oidc_token_verify(token, strlen(token), jwks, &vo, &tok, &err);
     } else if ((r = oidc_provider_new(pcfg, cfg->state_dir, &prov, &err)) == OIDC_OK) {
-        r = oidc_provider_verify_presented(prov, token, strlen(token), now, a.nonce, &tok, &err);
+        r = oidc_provider_verify_presented(prov, cfg->host_name, token, strlen(token), now, a.nonce,
+                                           &tok, &err);
     }
     if (r != OIDC_OK) {
         report_refusal(&a, "token", oidc_err_msg(&err));
