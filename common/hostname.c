@@ -3,6 +3,7 @@
 #include "hostname.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +141,7 @@ static int read_hosts(char **out, size_t *outlen, struct oidc_err *err)
 {
     struct stat st;
     char *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, cap;
     ssize_t n;
     int fd, r = OIDC_ERR_CONFIG;
 
@@ -162,12 +163,15 @@ static int read_hosts(char **out, size_t *outlen, struct oidc_err *err)
                          "(it decides which host's tokens are accepted)");
         goto out;
     }
-    if ((buf = malloc(OIDC_HOSTS_MAX)) == NULL) {
+    /* its size now, at most OIDC_HOSTS_MAX; a file growing meanwhile is read that far */
+    cap = st.st_size > 0 && (uintmax_t)st.st_size < OIDC_HOSTS_MAX ? (size_t)st.st_size
+                                                                   : OIDC_HOSTS_MAX;
+    if ((buf = malloc(cap)) == NULL) {
         r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory");
         goto out;
     }
-    while (len < OIDC_HOSTS_MAX) {
-        n = read(fd, buf + len, OIDC_HOSTS_MAX - len);
+    while (len < cap) {
+        n = read(fd, buf + len, cap - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {

@@ -522,10 +522,11 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
      * every other (replay protection alone is per host). */
     if (o->host_audience != NULL && !oidc_json_string_or_array_has(aud, o->host_audience)) {
         describe_aud(aud, desc, sizeof(desc));
+        /* the expected audience first: a long aud is what the 256-byte message cuts */
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
-                            "audience in token is %s but this host requires '%.128s' as well "
-                            "(host_audience): the token was not minted for this host",
-                            oidc_printable(b, sizeof(b), desc), o->host_audience);
+                            "this host requires audience '%.128s' (host_audience), but the "
+                            "token's audience is %s: it was not minted for this host",
+                            o->host_audience, oidc_printable(b, sizeof(b), desc));
     }
     /* azp: when present it must be this client; with several audiences it must be present, or a
      * token issued to another party that merely lists us would pass (OIDC Core §3.1.3.7). This

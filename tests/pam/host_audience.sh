@@ -88,11 +88,11 @@ mint_aud "$WORK/for-a" "[\"ci-audience\",\"host:$HA\"]"
 drv_on $HB - -s tok-b -u ci-org -t "$WORK/for-a" -T "$WORK/transcript.b" -o auth
 check "token for host A on host B: refused" phase authenticate PAM_AUTH_ERR
 check "token for host A on host B: the user is told the audience host B expects" \
-    transcript_has "$WORK/transcript.b" "Login refused: .*this host requires 'host:$HB'"
+    transcript_has "$WORK/transcript.b" "Login refused: this host requires audience 'host:$HB' \(host_audience\)"
 check "token for host A on host B: the message shows the token's audiences" \
-    transcript_has "$WORK/transcript.b" "audience in token is 'ci-audience', 'host:$HA'"
+    transcript_has "$WORK/transcript.b" "but the token's audience is 'ci-audience', 'host:$HA': it was not minted for this host"
 check "token for host A on host B: audit names the expected audience" \
-    logged "result=failure .*reason=\"[^\"]*this host requires 'host:$HB'"
+    logged "result=failure .*reason=\"this host requires audience 'host:$HB'"
 drv_on $HA - -s tok-a -u ci-org -t "$WORK/for-a"
 check "token for host A (aud array) on host A: authenticate succeeds" phase authenticate PAM_SUCCESS
 check "token for host A on host A: account succeeds" phase acct_mgmt PAM_SUCCESS
@@ -105,7 +105,7 @@ mint_aud "$WORK/no-host" '"ci-audience"'
 drv_on $HA - -s tok-a -u ci-org -t "$WORK/no-host" -T "$WORK/transcript.nohost" -o auth
 check "aud without this host's audience: refused" phase authenticate PAM_AUTH_ERR
 check "aud without this host's audience: the message names host:$HA and the token's aud" \
-    transcript_has "$WORK/transcript.nohost" "audience in token is 'ci-audience' but this host requires 'host:$HA'"
+    transcript_has "$WORK/transcript.nohost" "this host requires audience 'host:$HA' \(host_audience\), but the token's audience is 'ci-audience':"
 
 mint_aud "$WORK/a-only" "\"host:$HA\""
 drv_on $HA - -s tok-a -u ci-org -t "$WORK/a-only" -T "$WORK/transcript.aonly" -o auth
@@ -132,7 +132,7 @@ mint_aud "$WORK/str-a" "\"host:$HA\""
 drv_on $HB - -s tok-b -u ci-org -t "$WORK/str-a" -o auth
 check "string aud host:$HA on host B: refused" phase authenticate PAM_AUTH_ERR
 check "string aud host:$HA on host B: audit names host:$HB" \
-    logged "reason=\"audience in token is 'host:$HA' but this host requires 'host:$HB'"
+    logged "reason=\"this host requires audience 'host:$HB' \(host_audience\), but the token's audience is 'host:$HA':"
 drv_on $HA - -s tok-a -u ci-org -t "$WORK/str-a" -o auth
 check "string aud host:$HA on host A: accepted" phase authenticate PAM_SUCCESS
 
@@ -180,7 +180,7 @@ fleet 'host_audience = yes' 'host_audience_template = runner/{hostname}'
 mint_aud "$WORK/runner" '["ci-audience","runner/build-7"]'
 drv_on build-8 - -s tok-b -u ci-org -t "$WORK/runner" -o auth
 check "{hostname}: a token for runner/build-7 on build-8: refused" phase authenticate PAM_AUTH_ERR
-check "{hostname}: the refusal names runner/build-8" logged "this host requires 'runner/build-8'"
+check "{hostname}: the refusal names runner/build-8" logged "this host requires audience 'runner/build-8'"
 drv_on Build-7 - -s tok-a -u ci-org -t "$WORK/runner" -o auth
 check "{hostname}: on Build-7 (lower-cased) the token is accepted" phase authenticate PAM_SUCCESS
 
@@ -230,7 +230,7 @@ mint_aud "$WORK/verify" "[\"ci-audience\",\"host:$HA\"]"
 ctl_on $HB - verify-token --config "$WORK/conf.b" --provider ci "$WORK/verify"
 check "verify-token on host B: refused" [ "$RC" != 0 ]
 check "verify-token on host B: names the audience host B expects" \
-    out_has "token refused: audience in token is 'ci-audience', 'host:$HA' but this host requires 'host:$HB'"
+    out_has "token refused: this host requires audience 'host:$HB' \(host_audience\), but the token's audience is 'ci-audience', 'host:$HA'"
 ctl_on $HA - verify-token --config "$WORK/conf.a" --provider ci "$WORK/verify"
 check "verify-token on host A: valid" [ "$RC" = 0 ]
 check "verify-token on host A: shows the host audience it required" \
