@@ -9,6 +9,7 @@
  * that also records which keys were already set, so a key set twice is refused. */
 #include "config.h"
 #include "conf.h"
+#include "hostname.h"
 #include "jwk.h"
 #include "replay_redis.h"
 
@@ -133,6 +134,8 @@ static const char *check_scope(const char *value);
 static const char *check_replay_store(const char *value);
 static const char *check_claim_rule(const char *value);
 static const char *check_claim_name(const char *value);
+static const char *check_host_template(const char *value);
+static const char *check_host_name(const char *value);
 
 /* The keys, in the order of nss-pam-oidc.conf(5). */
 static const struct key keys[] = {
@@ -140,6 +143,8 @@ static const struct key keys[] = {
     {"state_dir", SG, T_PATH, CFG(state_dir)},
     {"debug", SG | SA, T_BOOL, CFG(debug), .flags = F_BARE},
     {"default_provider", SG, T_NAME, CFG(default_provider)},
+    {"host_name", SG, T_STRING, CFG(host_name), .check = check_host_name,
+     .flags = F_EMPTY_OK | F_EMPTY_NULL, .expect = "a DNS name such as build-7.example.com"},
     {"cache_ttl", SG, T_SECONDS, CFG(cache_ttl), .min = 60, .max = 3650LL * 86400},
     /* [provider NAME]: the issuer and the client */
     {"issuer", SP, T_URL, PRV(issuer)},
@@ -147,6 +152,10 @@ static const struct key keys[] = {
     {"client_secret_file", SP, T_PATH, PRV(client_secret_file)},
     {"client_auth", SP, T_ENUM, PRV(client_auth), .enums = client_auth_vals},
     {"audience", SP, T_LIST, PRV(audiences), .flags = F_EMPTY_OK},
+    {"host_audience", SP, T_BOOL, PRV(host_audience)},
+    {"host_audience_template", SP, T_STRING, PRV(host_audience_template),
+     .check = check_host_template,
+     .expect = "at most 128 printable bytes with {fqdn} and/or {hostname}, such as host:{fqdn}"},
     {"scope", SP, T_STRING, PRV(scope), .check = check_scope,
      .expect = "space-separated OAuth scopes including openid"},
     /* token verification */
@@ -571,6 +580,16 @@ static const char *check_claim_name(const char *value)
         if (value[i] == '.' || value[i] == '-')
             return "has a claim name with '.' or '-' (top-level claims of A-Z a-z 0-9 _ only)";
     return claim_name_problem(value, i);
+}
+
+static const char *check_host_template(const char *value)
+{
+    return oidc_host_template_problem(value);
+}
+
+static const char *check_host_name(const char *value)
+{
+    return *value == '\0' ? NULL : oidc_host_name_problem(value);
 }
 
 static const char *check_scope(const char *value)
@@ -1063,6 +1082,7 @@ static void provider_free(struct oidc_provider_cfg *p)
     free(p->client_id);
     free(p->client_secret_file);
     strlist_clear(&p->audiences);
+    free(p->host_audience_template);
     free(p->scope);
     free(p->acr);
     free(p->ca_file);
@@ -1156,6 +1176,7 @@ void oidc_cfg_free(struct oidc_cfg *cfg)
     free(cfg->config_path);
     free(cfg->state_dir);
     free(cfg->default_provider);
+    free(cfg->host_name);
     strlist_clear(&cfg->require_groups);
     strlist_clear(&cfg->require_claims);
     free(priv_of(cfg));

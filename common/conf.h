@@ -39,6 +39,8 @@ struct oidc_provider_cfg {
     char *client_secret_file;          /* optional; root-only file holding the secret */
     enum oidc_client_auth client_auth; /* client_auth = basic | post */
     struct oidc_strlist audiences;     /* audience = ...; empty means { client_id } */
+    int host_audience;                 /* presented tokens must also carry this host's audience */
+    char *host_audience_template;      /* "host:{fqdn}" when NULL; see hostname.h */
     char *scope;                       /* default "openid profile email" */
     unsigned algs;                     /* algorithms = ...; default OIDC_ALGS_DEFAULT */
     int leeway;                        /* seconds, 0..300, default 60 */
@@ -92,6 +94,7 @@ struct oidc_cfg {
     char *state_dir;   /* default STATEDIR; discovery/JWKS cache lives in state_dir/idp */
     int debug;
     char *default_provider; /* global default_provider, or the PAM argument provider= */
+    char *host_name;        /* replaces gethostname() for {hostname} and {fqdn} (hostname.h) */
     int64_t cache_ttl;      /* seconds an identity cache entry lives after its last login */
     /* PAM module arguments only; they add to (require_*) or override the provider's values */
     enum oidc_flow flow;                /* flow=; OIDC_FLOW_UNSET when absent */

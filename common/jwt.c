@@ -460,6 +460,21 @@ static void describe_aud(const cJSON *aud, char *buf, size_t cap)
     }
 }
 
+/* The entries of an aud array other than this host's audience (which may be NULL). */
+static int other_audiences(const cJSON *aud, const char *host_audience)
+{
+    const cJSON *it;
+    int n = 0;
+
+    cJSON_ArrayForEach(it, aud)
+    {
+        if (host_audience == NULL || !cJSON_IsString(it) || it->valuestring == NULL ||
+            strcmp(it->valuestring, host_audience) != 0)
+            n++;
+    }
+    return n;
+}
+
 static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o,
                         struct oidc_err *err)
 {
@@ -503,13 +518,24 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
             oidc_printable(b, sizeof(b), desc), o->n_audiences > 0 ? o->audiences[0] : "",
             o->n_audiences > 1 ? " (and others)" : "");
     }
+    /* host_audience: this host's audience as well, so a token minted for one host is refused on
+     * every other (replay protection alone is per host). */
+    if (o->host_audience != NULL && !oidc_json_string_or_array_has(aud, o->host_audience)) {
+        describe_aud(aud, desc, sizeof(desc));
+        /* the expected audience first: a long aud is what the 256-byte message cuts */
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "this host requires audience '%.128s' (host_audience), but the "
+                            "token's audience is %s: it was not minted for this host",
+                            o->host_audience, oidc_printable(b, sizeof(b), desc));
+    }
     /* azp: when present it must be this client; with several audiences it must be present, or a
-     * token issued to another party that merely lists us would pass (OIDC Core §3.1.3.7). */
+     * token issued to another party that merely lists us would pass (OIDC Core §3.1.3.7). This
+     * host's own audience names no other party, so it is not counted. */
     r = str_of(c.azp, &s);
     if (r == OIDC_ERR_PARSE)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token 'azp' is not a string");
     if (r == OIDC_ERR_NOTFOUND && o->client_id != NULL && cJSON_IsArray(aud) &&
-        cJSON_GetArraySize(aud) > 1)
+        other_audiences(aud, o->host_audience) > 1)
         return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
                             "token has several audiences but no authorized party (azp) claim");
     if (r == OIDC_OK && o->client_id != NULL && strcmp(s, o->client_id) != 0)

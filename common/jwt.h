@@ -18,6 +18,9 @@ struct oidc_verify_opts {
     const char *const *audiences; /* required: aud must contain one of these */
     size_t n_audiences;
     const char *client_id; /* when set and azp is present, azp must equal it */
+    /* when set, aud must also contain it (host_audience: this host's own audience, required in
+     * addition to one of audiences); it does not count as another party for the azp rule */
+    const char *host_audience;
     unsigned algs;         /* allow-list mask; 0 means OIDC_ALGS_DEFAULT */
     int64_t now;           /* seconds since the epoch */
     int leeway;            /* seconds, 0..OIDC_LEEWAY_MAX */

@@ -21,6 +21,7 @@
  * Not thread-safe: one provider object per thread. */
 #include "config.h"
 #include "provider.h"
+#include "hostname.h"
 #include "json.h"
 
 #include <errno.h>
@@ -701,8 +702,9 @@ void oidc_provider_verify_opts(const struct oidc_provider_cfg *pcfg, int64_t now
     opts->acr = pcfg->acr;
 }
 
-int oidc_provider_verify(struct oidc_provider *p, const char *jwt, size_t len, int64_t now,
-                         const char *nonce, struct oidc_token **out, struct oidc_err *err)
+static int verify_with(struct oidc_provider *p, const char *jwt, size_t len, int64_t now,
+                       const char *nonce, const char *host_audience, struct oidc_token **out,
+                       struct oidc_err *err)
 {
     struct oidc_verify_opts opts;
     struct oidc_err e = {0};
@@ -717,6 +719,7 @@ int oidc_provider_verify(struct oidc_provider *p, const char *jwt, size_t len, i
         return r;
     oidc_provider_verify_opts(p->cfg, now, aud, &opts);
     opts.nonce = nonce;
+    opts.host_audience = host_audience;
     r = oidc_token_verify(jwt, len, set, &opts, out, err);
     if (r != OIDC_ERR_NOKEY)
         return r;
@@ -731,6 +734,26 @@ int oidc_provider_verify(struct oidc_provider *p, const char *jwt, size_t len, i
     if (rf != OIDC_OK || p->jwks_gen == gen)
         return r; /* err still names the missing key */
     return oidc_token_verify(jwt, len, set, &opts, out, err);
+}
+
+int oidc_provider_verify(struct oidc_provider *p, const char *jwt, size_t len, int64_t now,
+                         const char *nonce, struct oidc_token **out, struct oidc_err *err)
+{
+    return verify_with(p, jwt, len, now, nonce, NULL, out, err);
+}
+
+int oidc_provider_verify_presented(struct oidc_provider *p, const char *host_name, const char *jwt,
+                                   size_t len, int64_t now, const char *nonce,
+                                   struct oidc_token **out, struct oidc_err *err)
+{
+    struct oidc_host_audience ha;
+    int r;
+
+    if (p == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_provider_verify: missing argument");
+    if ((r = oidc_host_audience_get(host_name, p->cfg, &ha, err)) != OIDC_OK)
+        return r;
+    return verify_with(p, jwt, len, now, nonce, ha.value[0] != '\0' ? ha.value : NULL, out, err);
 }
 
 /* ------------------------------------------------------------------ object */

@@ -48,6 +48,14 @@ int oidc_provider_jwks(struct oidc_provider *p, int64_t now, int force,
 int oidc_provider_verify(struct oidc_provider *p, const char *jwt, size_t len, int64_t now,
                          const char *nonce, struct oidc_token **out, struct oidc_err *err);
 
+/* oidc_provider_verify for a token a client presented (token logins, oidcctl verify-token):
+ * with host_audience = yes, aud must also contain this host's audience (hostname.h). Device-flow
+ * ID tokens, which the host fetches itself, go through oidc_provider_verify. host_name is the
+ * [global] host_name, or NULL. */
+int oidc_provider_verify_presented(struct oidc_provider *p, const char *host_name, const char *jwt,
+                                   size_t len, int64_t now, const char *nonce,
+                                   struct oidc_token **out, struct oidc_err *err);
+
 /* Fills opts from the provider configuration (for callers that verify against their own keys). */
 void oidc_provider_verify_opts(const struct oidc_provider_cfg *pcfg, int64_t now,
                                const char **aud_storage, struct oidc_verify_opts *opts);

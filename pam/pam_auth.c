@@ -225,7 +225,8 @@ static int token_login(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *p
         return refuse(c, PAM_AUTH_ERR, NULL);
     c->provider = pcfg->name;
     if ((r = oidc_provider_new(pcfg, c->cfg->state_dir, &prov, &err)) != OIDC_OK ||
-        (r = oidc_provider_verify(prov, tok, len, oidc_now(), NULL, &t, &err)) != OIDC_OK) {
+        (r = oidc_provider_verify_presented(prov, c->cfg->host_name, tok, len, oidc_now(), NULL, &t,
+                                            &err)) != OIDC_OK) {
         oidc_pam_debug(c, "token refused: %s", oidc_err_msg(&err));
         rc = refuse_tell(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
         goto out;

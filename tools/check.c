@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hostname.h"
 #include "provider.h"
 
 #define CLOCK_WARN 5
@@ -56,6 +57,34 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
+/* host_audience: the audience this host expects, and where its names came from. */
+static void check_host_audience(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
+                                struct report *rep)
+{
+    struct oidc_host_audience ha;
+    struct oidc_err err = {0};
+    char msg[1400], origin[640];
+
+    if (!p->host_audience) {
+        if (p->host_audience_template != NULL)
+            line(rep, "warning", "host audience",
+                 "host_audience_template is set, but host_audience = no: tokens are not bound to "
+                 "this host",
+                 "set host_audience = yes, or remove host_audience_template");
+        return;
+    }
+    if (oidc_host_audience_get(cfg->host_name, p, &ha, &err) != OIDC_OK) {
+        line(rep, "PROBLEM", "host audience", oidc_err_msg(&err),
+             "set host_name = this host's fully qualified name (compare with hostname -f), or "
+             "list the name in /etc/hosts: every token login through this provider is refused "
+             "until then");
+        return;
+    }
+    snprintf(msg, sizeof(msg), "presented tokens must carry aud '%s' as well (%s)", ha.value,
+             oidc_host_audience_describe(&ha, origin, sizeof(origin)));
+    line(rep, "ok", "host audience", msg, NULL);
+}
+
 static void check_provider(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
                            int offline, struct report *rep)
 {
@@ -68,7 +97,6 @@ static void check_provider(const struct oidc_cfg *cfg, const struct oidc_provide
     size_t i;
     int in_aud = p->audiences.n == 0;
 
-    (void)cfg;
     printf("provider %s (%s)\n", p->name, p->issuer);
     for (i = 0; i < p->audiences.n; i++)
         if (strcmp(p->audiences.v[i], p->client_id) == 0)
@@ -89,6 +117,7 @@ static void check_provider(const struct oidc_cfg *cfg, const struct oidc_provide
             line(rep, "ok", "client secret", "readable, root-only", NULL);
         oidc_free_secret(&secret);
     }
+    check_host_audience(cfg, p, rep);
     if (offline)
         return;
     /* A private, empty cache: check-config always fetches fresh and leaves the real cache alone. */

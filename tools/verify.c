@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "hostname.h"
 #include "jwk.h"
 #include "jwt.h"
 #include "provider.h"
@@ -172,8 +173,9 @@ int cmd_verify_token(int argc, char **argv)
     struct oidc_cache_drops drops = {0};
     struct oidc_err err = {0};
     struct oidc_verify_opts vo;
+    struct oidc_host_audience ha;
     const char *aud[1];
-    char *token = NULL, *s;
+    char *token = NULL, *s, origin[640];
     int64_t now;
     int r, rc = CTL_USAGE;
 
@@ -195,13 +197,21 @@ int cmd_verify_token(int argc, char **argv)
         for (size_t i = 0; i < cfg->n_providers; i++)
             if (cfg->providers[i] == pcfg)
                 cfg->providers[i]->leeway = (int)a.leeway;
+    /* a token presented to a login: with host_audience = yes it must carry this host's audience */
+    if (oidc_host_audience_get(cfg->host_name, pcfg, &ha, &err) != OIDC_OK) {
+        report_refusal(&a, "host audience", oidc_err_msg(&err));
+        rc = CTL_REFUSED;
+        goto out;
+    }
     if (jwks != NULL) {
         /* keys from the file: the provider's rules, no network */
         oidc_provider_verify_opts(pcfg, now, aud, &vo);
         vo.nonce = a.nonce;
+        vo.host_audience = ha.value[0] != '\0' ? ha.value : NULL;
         r = oidc_token_verify(token, strlen(token), jwks, &vo, &tok, &err);
     } else if ((r = oidc_provider_new(pcfg, cfg->state_dir, &prov, &err)) == OIDC_OK) {
-        r = oidc_provider_verify(prov, token, strlen(token), now, a.nonce, &tok, &err);
+        r = oidc_provider_verify_presented(prov, cfg->host_name, token, strlen(token), now, a.nonce,
+                                           &tok, &err);
     }
     if (r != OIDC_OK) {
         report_refusal(&a, "token", oidc_err_msg(&err));
@@ -232,6 +242,10 @@ int cmd_verify_token(int argc, char **argv)
         cJSON_AddBoolToObject(o, "valid", 1);
         cJSON_AddStringToObject(o, "provider", pcfg->name);
         cJSON_AddStringToObject(o, "alg", oidc_alg_name(tok->alg));
+        if (ha.value[0] != '\0')
+            cJSON_AddStringToObject(o, "host_audience", ha.value);
+        else
+            cJSON_AddNullToObject(o, "host_audience");
         cJSON_AddItemToObject(o, "claims", cJSON_Duplicate(tok->claims, 1));
         cJSON_AddItemToObject(o, "identity", ctl_identity_json(id));
         cJSON_AddItemToObject(o, "dropped_groups", dj);
@@ -243,6 +257,9 @@ int cmd_verify_token(int argc, char **argv)
     } else {
         printf("token valid: provider %s, alg %s, key %s, expires in %" PRId64 " s\n", pcfg->name,
                oidc_alg_name(tok->alg), tok->kid != NULL ? tok->kid : "(no kid)", tok->exp - now);
+        if (ha.value[0] != '\0')
+            printf("host audience: '%s' present (host_audience = yes; %s)\n", ha.value,
+                   oidc_host_audience_describe(&ha, origin, sizeof(origin)));
         s = cJSON_Print(tok->claims);
         printf("claims:\n%s\n", s != NULL ? s : "{}");
         free(s);

@@ -1577,6 +1577,82 @@ static void test_export_claims_names_checked(void **state)
                                                  "character other than");
 }
 
+/* host_audience, host_audience_template and host_name (item: tokens bound to one host) */
+static void test_host_audience_keys(void **state)
+{
+    struct oidc_cfg *cfg;
+    struct oidc_err err = {0};
+    char line[512];
+
+    (void)state;
+    cfg = parse_ok(MINIMAL);
+    assert_int_equal(cfg->providers[0]->host_audience, 0);
+    assert_null(cfg->providers[0]->host_audience_template); /* host:{fqdn} */
+    assert_null(cfg->host_name);
+    oidc_cfg_free(cfg);
+    cfg = parse_ok("[global]\nhost_name = Build-7.CI.example.com\n" MINIMAL "host_audience = yes\n"
+                   "host_audience_template = https://{fqdn}/login/{hostname}\n");
+    assert_int_equal(cfg->providers[0]->host_audience, 1);
+    assert_string_equal(cfg->providers[0]->host_audience_template,
+                        "https://{fqdn}/login/{hostname}");
+    assert_string_equal(cfg->host_name, "Build-7.CI.example.com");
+    oidc_cfg_free(cfg);
+    /* an empty host_name means: not set, gethostname() */
+    cfg = parse_ok("[global]\nhost_name =\n");
+    assert_null(cfg->host_name);
+    oidc_cfg_free(cfg);
+
+    parse_fails(MINIMAL "host_audience = maybe\n", "host_audience: 'maybe' is not a boolean");
+    parse_fails(MINIMAL "host_audience_template = host:{ip}\n",
+                "test.conf:4: host_audience_template: 'host:{ip}' has a placeholder other than "
+                "{hostname} or {fqdn} (expected at most 128 printable bytes with {fqdn} and/or "
+                "{hostname}, such as host:{fqdn})");
+    parse_fails(MINIMAL "host_audience_template = host:{fqdn\n",
+                "host_audience_template: 'host:{fqdn' has a placeholder other than");
+    parse_fails(MINIMAL "host_audience_template = host:{FQDN}\n",
+                "has a placeholder other than {hostname} or {fqdn}");
+    parse_fails(MINIMAL "host_audience_template = host:fqdn}\n",
+                "host_audience_template: 'host:fqdn}' has a '}' outside {hostname} or {fqdn}");
+    parse_fails(MINIMAL "host_audience_template = every-host\n",
+                "host_audience_template: 'every-host' has neither {hostname} nor {fqdn} (every "
+                "host would expect the same audience)");
+    parse_fails(MINIMAL "host_audience_template = host: {fqdn}\n",
+                "has a blank, control or non-ASCII character");
+    parse_fails(MINIMAL "host_audience_template = h\xc3\xb6st:{fqdn}\n",
+                "has a blank, control or non-ASCII character");
+    parse_fails(MINIMAL "host_audience_template =\n", "host_audience_template: is empty");
+    snprintf(line, sizeof(line), MINIMAL "host_audience_template = {fqdn}%0123d\n", 0);
+    parse_fails(line, "is longer than 128 bytes");
+    snprintf(line, sizeof(line), MINIMAL "host_audience_template = {fqdn}%0122d\n", 0);
+    cfg = parse_ok(line); /* 128 bytes */
+    oidc_cfg_free(cfg);
+
+    parse_fails("[global]\nhost_name = build 7\n", "host_name: 'build 7' has a character other "
+                                                   "than A-Z a-z 0-9 - _ .");
+    parse_fails("[global]\nhost_name = build-7.\n", "host_name: 'build-7.' ends with '.'");
+    parse_fails("[global]\nhost_name = .example.com\n", "has an empty label");
+    parse_fails("[global]\nhost_name = a..example.com\n", "has an empty label");
+    snprintf(line, sizeof(line), "[global]\nhost_name = %064d.example.com\n", 0);
+    parse_fails(line, "has a label longer than 63 bytes");
+
+    /* host_audience and its template are provider keys, host_name a [global] one; none is a
+     * module argument */
+    parse_fails("[global]\nhost_audience = yes\n", "host_audience: not allowed in [global]");
+    parse_fails(MINIMAL "host_name = a.example.com\n",
+                "host_name: not allowed in a [provider NAME] section (it belongs in [global])");
+    cfg = oidc_cfg_new();
+    assert_non_null(cfg);
+    assert_int_equal(
+        oidc_cfg_set(cfg, NULL, OIDC_SCOPE_ARG, "host_audience", "yes", "argument 1", &err),
+        OIDC_ERR_CONFIG);
+    assert_msg(&err, "host_audience: not allowed in the module arguments");
+    assert_int_equal(
+        oidc_cfg_set(cfg, NULL, OIDC_SCOPE_ARG, "host_name", "a.example.com", "argument 1", &err),
+        OIDC_ERR_CONFIG);
+    assert_msg(&err, "host_name: not allowed in the module arguments");
+    oidc_cfg_free(cfg);
+}
+
 static void test_cache_ttl(void **state)
 {
     struct oidc_cfg *cfg;
@@ -1843,11 +1919,14 @@ static const char *const doc_keys[] = {
     "state_dir",
     "debug",
     "default_provider",
+    "host_name",
     "issuer",
     "client_id",
     "client_secret_file",
     "client_auth",
     "audience",
+    "host_audience",
+    "host_audience_template",
     "scope",
     "algorithms",
     "leeway",
@@ -2096,6 +2175,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secret_mode_refused, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_secret_content_refused, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_secret_file_refused, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test(test_host_audience_keys),
         cmocka_unit_test(test_example_file),
         cmocka_unit_test(test_man_page_keys),
     };
