@@ -49,7 +49,10 @@ static int is_entry_name(const char *s)
     return s[KEY_HEX] == '\0';
 }
 
-/* hex SHA-256 of issuer "\0" jti, or of issuer "\0" "#" token. */
+/* hex SHA-256 of issuer "\0" jti, or of issuer "\0" "#" and the token's signing input (header
+ * "." payload, everything before the last '.'). Not the whole token: an ECDSA signature (r, s) has
+ * a second valid form (r, n - s), so a token without jti would be new again with it re-encoded.
+ * The token has been verified, so it is a compact JWS with its two dots. */
 int oidc_replay_key_hex(const char *issuer, const char *jti, const char *token, size_t token_len,
                         char out[KEY_HEX + 1])
 {
@@ -65,8 +68,13 @@ int oidc_replay_key_hex(const char *issuer, const char *jti, const char *token, 
          EVP_DigestUpdate(ctx, issuer, strlen(issuer) + 1) == 1; /* with its NUL */
     if (ok && jti != NULL)
         ok = EVP_DigestUpdate(ctx, jti, strlen(jti)) == 1;
-    else if (ok)
+    else if (ok) {
+        const char *dot = memrchr(token, '.', token_len);
+
+        if (dot != NULL)
+            token_len = (size_t)(dot - token);
         ok = EVP_DigestUpdate(ctx, "#", 1) == 1 && EVP_DigestUpdate(ctx, token, token_len) == 1;
+    }
     ok = ok && EVP_DigestFinal_ex(ctx, md, &n) == 1 && n == KEY_HEX / 2;
     EVP_MD_CTX_free(ctx);
     if (!ok)

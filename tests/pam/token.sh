@@ -25,6 +25,27 @@ drv -s tok -u ci-org -t "$WORK/good"
 check "replayed token: refused" phase authenticate PAM_AUTH_ERR
 check "replayed token: audit names the reuse" logged 'result=failure .*reason="[^"]*already used'
 
+# A token without jti is known by its signed part: an ES256 signature (r, s) has a second valid
+# form (r, n - s), and re-encoding it must not make the token new.
+mint --claims '{"repository_owner":"org","repository":"org/app","ref":"refs/heads/main","groups":["deploy"],"jti":null}' >"$WORK/nojti"
+node -e '
+const t = require("fs").readFileSync(process.argv[1], "utf8").trim().split(".");
+const sig = Buffer.from(t[2], "base64url");
+const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const s = n - BigInt("0x" + sig.subarray(32).toString("hex"));
+const s2 = Buffer.from(s.toString(16).padStart(64, "0"), "hex");
+process.stdout.write(t[0] + "." + t[1] + "." + Buffer.concat([sig.subarray(0, 32), s2]).toString("base64url") + "\n");
+' "$WORK/nojti" >"$WORK/nojti.other"
+check "no-jti ES256 token: the re-encoded signature is another string" \
+    sh -c "! cmp -s '$WORK/nojti' '$WORK/nojti.other'"
+drv -s tok -u ci-org -t "$WORK/nojti"
+check "no-jti ES256 token: first use succeeds" phase authenticate PAM_SUCCESS
+drv -s tok -u ci-org -t "$WORK/nojti.other"
+check "no-jti ES256 token with its second signature form: refused as a replay" \
+    phase authenticate PAM_AUTH_ERR
+check "no-jti ES256 token with its second signature form: audit names the reuse" \
+    logged 'result=failure .*reason="[^"]*already used[^"]*no jti'
+
 mint_ci "$WORK/expired" --exp-in -600
 drv -s tok -u ci-org -t "$WORK/expired" -T "$WORK/transcript.expired"
 check "expired token: refused" phase authenticate PAM_AUTH_ERR
