@@ -74,8 +74,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OIDC_CACHE_VERSION     "nss-pam-oidc cache v1"
-#define OIDC_CACHE_FILE        "cache.cdb"
+#define OIDC_CACHE_VERSION "nss-pam-oidc cache v1"
+#define OIDC_CACHE_FILE    "cache.cdb"
+/* The root-only companion of cache.cdb (mode 0600): each user's issuer, subject, provider and
+ * login times ("m" records in the full layout), the same generation "s" and its own version "V".
+ * cache.cdb's "m" records keep the layout with those fields empty (0 and ""). docs/cache.md. */
+#define OIDC_PROV_FILE         "provenance.cdb"
+#define OIDC_PROV_VERSION      "nss-pam-oidc provenance v1"
 #define OIDC_CACHE_SERIAL_FILE "cache.serial"
 #define OIDC_CACHE_NAME_MAX    32   /* login and group names, as oidc_name_valid() */
 #define OIDC_CACHE_STR_MAX     4096 /* gecos, home, shell, issuer, subject, patterns */
