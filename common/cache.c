@@ -878,7 +878,8 @@ static int load_provenance(struct oidc_cache *c, struct oidc_err *err)
     for (i = 0; i < c->n_users; i++)
         if (c->users[i]->subject[0] != '\0' || c->users[i]->provider[0] != '\0' ||
             c->users[i]->first_login != 0 || c->users[i]->last_login != 0)
-            return CORRUPT("a user record carries a subject or login times but no issuer");
+            return CORRUPT("a membership record carries a subject, provider or login times but no "
+                           "issuer");
     if (c->n_users == 0)
         return OIDC_OK; /* nothing to join; the next commit rewrites provenance.cdb */
     fd = openat(c->dirfd, OIDC_PROV_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
