@@ -84,6 +84,21 @@ expect_exit "oidcctl prune keeps the unexpired user" 0 'removed 0 expired' "$OID
 out=$("$OIDCCTL" users --config "$CONF" 2>&1)
 check "oidcctl users after prune still shows the subject" sh -c 'printf "%s\n" "$1" | grep -qF -- "$2"' sh "$out" "$SUB"
 
+# another user cannot read provenance.cdb: a copy of the two files in a directory others may
+# enter, listed as nobody, shows the users but not their subjects
+if command -v setpriv >/dev/null; then
+    chmod 711 "$WORK"
+    mkdir -m 755 "$WORK/pub"
+    cp -p "$STATE/cache.cdb" "$STATE/cache.serial" "$STATE/provenance.cdb" "$WORK/pub/"
+    sed "s|^state_dir = .*|state_dir = $WORK/pub|" "$CONF" >"$WORK/pub.conf"
+    chmod 644 "$WORK/pub.conf"
+    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$OIDCCTL" users --config "$WORK/pub.conf" 2>&1)
+    check "oidcctl users as nobody: lists ci-org" sh -c 'printf "%s\n" "$1" | grep -q "^ci-org "' sh "$out"
+    check "oidcctl users as nobody: no subject, and says provenance.cdb is root's" \
+        sh -c 'printf "%s\n" "$1" | grep -qF -- "$2" && exit 1; printf "%s\n" "$1" | grep -q "provenance.cdb, which only root may read"' sh "$out" "$SUB"
+    chmod 700 "$WORK"
+fi
+
 # a second login of the same identity: the binding is read back from provenance.cdb, and a
 # repeat login writes neither file
 ino_c=$(stat -c %i "$STATE/cache.cdb")
