@@ -2,8 +2,10 @@
  * cache_rec.h decoders and cdb_find; every invariant it refuses to break (each a named negative
  * test); name <-> subject binding; expiry and prune; the no-op rule; corrupt files; the state
  * directory rules; verify; the lookup index (written, rebuilt when missing or malformed, refused
- * when of an unknown kind). Each test runs in a fresh mkdtemp() state directory with fixture
- * passwd/group files. */
+ * when of an unknown kind); provenance.cdb (the provenance out of the world-readable file, the
+ * join, missing/corrupt/truncated/older/disagreeing files refused, the interrupted commit, the
+ * order of the renames, the migration of the previous format). Each test runs in a fresh
+ * mkdtemp() state directory with fixture passwd/group files. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
