@@ -117,10 +117,12 @@ const struct oidc_cache_user *oidc_cache_at(const struct oidc_cache *c, size_t i
  * provenance.cdb: every user's issuer, subject and provider are then "" and its login times 0. */
 int oidc_cache_has_provenance(const struct oidc_cache *c);
 
-/* Checks a cache file without locking: readable, the version record, every record decodes, every
- * key/record pair is consistent (name and id records agree, memberships match, no duplicate ids),
- * no entry collides with a local account. Each problem goes to report (one line each, may be
- * NULL); returns OIDC_OK when none, OIDC_ERR_PARSE otherwise. */
+/* Checks the cache files without locking: readable, the version record, every record decodes,
+ * every key/record pair is consistent (name and id records agree, memberships match, no duplicate
+ * ids), no entry collides with a local account; provenance.cdb root's, mode 0600, of the same
+ * generation, one agreeing record per user; a cache.cdb of the format before provenance.cdb is
+ * a problem. Each problem goes to report (one line each, may be NULL); returns OIDC_OK when
+ * none, OIDC_ERR_PARSE otherwise. */
 int oidc_cache_verify(const struct oidc_cache_opts *opts,
                       void (*report)(void *ctx, const char *line), void *ctx, struct oidc_err *err);
 
