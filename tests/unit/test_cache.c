@@ -2181,7 +2181,7 @@ static int file_has(const char *path, const char *needle)
 /* the generation ("s") of cache.cdb */
 static uint64_t cache_gen(void)
 {
-    struct rec r;
+    struct rec r = {NULL, 0};
     uint64_t gen = 0;
 
     db_open();
