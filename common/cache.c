@@ -78,6 +78,7 @@ struct oidc_cache {
     int dirty;
     int readonly;      /* oidc_cache_load(): no lock, commit refuses */
     uint64_t file_gen; /* the "s" record of the loaded file (0: none) */
+    int no_provenance; /* a read-only load that may not read provenance.cdb (not root) */
 };
 
 static uint64_t mix64(uint64_t x)
@@ -795,6 +796,206 @@ static int audit_finish(struct index_audit *a, uint32_t end)
     return ok;
 }
 
+#define PROV_CORRUPT(what)                                                                       \
+    OIDC_ERR_SET(err, OIDC_ERR_PARSE,                                                            \
+                 "%s/%s is %s; nothing was changed (run 'oidcctl cache verify'; docs/cache.md)", \
+                 c->dir, OIDC_PROV_FILE, (what))
+
+static int replace_str(char **dst, const char *src)
+{
+    char *n = strdup(src);
+
+    if (n == NULL)
+        return -1;
+    free(*dst);
+    *dst = n;
+    return 0;
+}
+
+/* The version and generation records of an open provenance.cdb: 0 with *gen, -1 when either is
+ * missing or wrong. */
+static int prov_head(struct cdb *db, uint64_t *gen)
+{
+    const unsigned char *val;
+
+    if (cdb_find(db, "V", 1) <= 0 || cdb_datalen(db) != strlen(OIDC_PROV_VERSION) ||
+        (val = cdb_get(db, cdb_datalen(db), cdb_datapos(db))) == NULL ||
+        memcmp(val, OIDC_PROV_VERSION, cdb_datalen(db)) != 0)
+        return -1;
+    if (cdb_find(db, "s", 1) <= 0 ||
+        (val = cdb_get(db, cdb_datalen(db), cdb_datapos(db))) == NULL ||
+        oidc_cache_serial_decode(val, cdb_datalen(db), gen) != 0)
+        return -1;
+    return 0;
+}
+
+/* A provenance record: the "m" layout with no groups (they are public: cache.cdb), an issuer,
+ * times that are not negative. 0 with *m, -1 when it is not one. */
+static int prov_decode(const unsigned char *rec, unsigned len, struct oidc_cache_meta *m)
+{
+    if (oidc_cache_meta_decode(rec, len, m) != 0 || m->ngroups != 0 || m->issuer[0] == '\0' ||
+        m->first_login < 0 || m->last_login < 0)
+        return -1;
+    return 0;
+}
+
+/* Joins provenance.cdb (each user's issuer, subject, provider and login times) to the users
+ * loaded from cache.cdb, whose "m" records carry those fields empty.
+ *  - A cache.cdb of the format before the split (every "m" record with its issuer) is taken as
+ *    it is, and the next commit splits it (the migration); provenance.cdb is not read.
+ *  - Otherwise, with users, provenance.cdb must be a CDB file with its version record and the
+ *    generation of cache.cdb, and hold exactly one record per user, agreeing on expiry and flags.
+ *  - One newer than cache.cdb is an interrupted commit (the writer renames provenance.cdb first):
+ *    users it does not hold were being removed by that commit, and are; its records of users
+ *    cache.cdb does not hold are ignored; the next commit rewrites both files.
+ * Anything else is OIDC_ERR_PARSE and nothing is written: a name whose binding is unknown must
+ * not be bound afresh by the next login. A read-only load that may not read the file (not root)
+ * leaves the provenance empty (oidc_cache_has_provenance). */
+static int load_provenance(struct oidc_cache *c, struct oidc_err *err)
+{
+    struct oidc_cache_meta m;
+    const unsigned char *k, *val;
+    char name[OIDC_CACHE_NAME_MAX + 1];
+    struct cdb db;
+    struct stat st;
+    uint64_t gen = 0;
+    struct oidc_cache_user *u;
+    size_t i, legacy = 0, n_version = 0, n_serial = 0;
+    unsigned pos, kl;
+    int fd, r = OIDC_ERR_INTERNAL, interrupted, e;
+    long ui;
+
+    for (i = 0; i < c->n_users; i++)
+        if (c->users[i]->issuer[0] != '\0')
+            legacy++;
+    if (legacy > 0 && legacy == c->n_users) { /* the format before provenance.cdb */
+        if (!c->readonly)
+            c->dirty = 1;
+        return OIDC_OK;
+    }
+    if (legacy > 0)
+        return CORRUPT("some users carry their issuer and subject, others do not");
+    for (i = 0; i < c->n_users; i++)
+        if (c->users[i]->subject[0] != '\0' || c->users[i]->provider[0] != '\0' ||
+            c->users[i]->first_login != 0 || c->users[i]->last_login != 0)
+            return CORRUPT("a membership record carries a subject, provider or login times but no "
+                           "issuer");
+    if (c->n_users == 0)
+        return OIDC_OK; /* nothing to join; the next commit rewrites provenance.cdb */
+    fd = openat(c->dirfd, OIDC_PROV_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        e = errno;
+        if ((e == EACCES || e == EPERM) && c->readonly) {
+            c->no_provenance = 1;
+            return OIDC_OK;
+        }
+        if (e == ENOENT)
+            return PROV_CORRUPT("missing, but cache.cdb holds users whose issuer and subject "
+                                "only it records");
+        return OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot open %s/%s: %s", c->dir, OIDC_PROV_FILE,
+                            e == ELOOP ? "it is a symbolic link" : strerror(e));
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CACHE_FILE_MAX) {
+        close(fd);
+        return PROV_CORRUPT("not a regular file of at most 2 GiB");
+    }
+    /* readable by others, or not root's: the next commit writes it afresh, root's and 0600 */
+    if (!c->readonly && ((st.st_mode & 07777) != 0600 || (geteuid() == 0 && st.st_uid != 0)))
+        c->dirty = 1;
+    if (cdb_init(&db, fd) != 0) {
+        close(fd);
+        return PROV_CORRUPT("corrupt (not a CDB file)");
+    }
+    if ((k = cdb_get(&db, 2048, 0)) == NULL ||
+        oidc_cache_records_end(k, (uint64_t)st.st_size) == 0) {
+        r = PROV_CORRUPT("corrupt (truncated: its hash tables lie outside the file)");
+        goto out;
+    }
+    if (prov_head(&db, &gen) != 0) {
+        r = PROV_CORRUPT("corrupt (no or an unknown version record, or no generation record)");
+        goto out;
+    }
+    if (gen < c->file_gen || c->file_gen == 0) {
+        r = PROV_CORRUPT("older than cache.cdb (their generations disagree)");
+        goto out;
+    }
+    interrupted = gen > c->file_gen;
+    for (i = 0; i < c->n_users; i++)
+        c->users[i]->first_login = -1; /* marks "no record yet" (records' times are >= 0) */
+    cdb_seqinit(&pos, &db);
+    while ((r = cdb_seqnext(&pos, &db)) > 0) {
+        if ((k = cdb_getkey(&db)) == NULL || (val = cdb_getdata(&db)) == NULL) {
+            r = -1;
+            break;
+        }
+        kl = cdb_keylen(&db);
+        if (kl == 1 && (k[0] == OIDC_CACHE_K_VERSION || k[0] == OIDC_CACHE_K_SERIAL)) {
+            if (k[0] == OIDC_CACHE_K_VERSION)
+                n_version++;
+            else
+                n_serial++;
+            continue; /* their values: prov_head */
+        }
+        if (kl < 2 || kl > OIDC_CACHE_NAME_MAX + 1 || k[0] != OIDC_CACHE_K_META) {
+            r = PROV_CORRUPT("corrupt (a record of an unknown kind)");
+            goto out;
+        }
+        memcpy(name, k + 1, kl - 1);
+        name[kl - 1] = '\0';
+        if ((ui = find_user(c, name)) < 0) {
+            if (interrupted)
+                continue; /* a user the interrupted commit was adding */
+            r = PROV_CORRUPT("not in agreement with cache.cdb (a record of a user it does not "
+                             "hold)");
+            goto out;
+        }
+        u = c->users[ui];
+        if (prov_decode(val, cdb_datalen(&db), &m) != 0) {
+            r = PROV_CORRUPT("corrupt (a record does not decode)");
+            goto out;
+        }
+        if (u->first_login != -1) {
+            r = PROV_CORRUPT("corrupt (a user has two records)");
+            goto out;
+        }
+        if (!interrupted && (m.expires != u->expires || m.flags != u->flags)) {
+            r = PROV_CORRUPT("not in agreement with cache.cdb (a user's expiry or flags differ)");
+            goto out;
+        }
+        if (replace_str(&u->issuer, m.issuer) != 0 || replace_str(&u->subject, m.subject) != 0 ||
+            replace_str(&u->provider, m.provider) != 0) {
+            r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
+            goto out;
+        }
+        u->first_login = m.first_login;
+        u->last_login = m.last_login;
+    }
+    if (r < 0 || !cdb_layout_ok(&db, st.st_size, pos)) {
+        r = PROV_CORRUPT("corrupt (the record chain is broken, or the file is truncated)");
+        goto out;
+    }
+    if (n_version != 1 || n_serial != 1) {
+        r = PROV_CORRUPT("corrupt (a second version or generation record)");
+        goto out;
+    }
+    for (i = c->n_users; i-- > 0;) {
+        if (c->users[i]->first_login != -1)
+            continue;
+        if (!interrupted) {
+            r = PROV_CORRUPT("not in agreement with cache.cdb (a user has no record)");
+            goto out;
+        }
+        user_remove(c, (uint32_t)i); /* the interrupted commit was removing it */
+    }
+    if (interrupted && !c->readonly)
+        c->dirty = 1;
+    r = OIDC_OK;
+out:
+    cdb_free(&db);
+    close(fd);
+    return r;
+}
+
 static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
 {
     struct cdb cdb;
@@ -976,7 +1177,7 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
             }
         }
     }
-    r = OIDC_OK;
+    r = load_provenance(c, err);
 out:
     free(metas);
     if (cdb_open)
@@ -1679,6 +1880,11 @@ const struct oidc_cache_user *oidc_cache_find(const struct oidc_cache *c, const 
     return c->users[i];
 }
 
+int oidc_cache_has_provenance(const struct oidc_cache *c)
+{
+    return c != NULL && !c->no_provenance;
+}
+
 size_t oidc_cache_count(const struct oidc_cache *c)
 {
     return c != NULL ? c->n_users : 0;
@@ -1720,23 +1926,40 @@ static void enc_pw(struct oidc_cache_buf *b, const struct oidc_cache_user *u)
     oidc_cache_buf_str(b, u->shell);
 }
 
+/* The "m" record of cache.cdb (world-readable): expiry, flags and the groups, with the
+ * provenance left out (login times 0; issuer, subject and provider ""). */
 static void enc_meta(struct oidc_cache_buf *b, const struct oidc_cache_user *u)
 {
     size_t k;
 
     b->len = 0;
-    oidc_cache_buf_i64(b, u->first_login);
-    oidc_cache_buf_i64(b, u->last_login);
+    oidc_cache_buf_i64(b, 0);
+    oidc_cache_buf_i64(b, 0);
     oidc_cache_buf_i64(b, u->expires);
     oidc_cache_buf_u32(b, u->flags);
     oidc_cache_buf_u32(b, (uint32_t)u->n_groups);
-    oidc_cache_buf_str(b, u->issuer);
-    oidc_cache_buf_str(b, u->subject);
-    oidc_cache_buf_str(b, u->provider);
+    oidc_cache_buf_str(b, "");
+    oidc_cache_buf_str(b, "");
+    oidc_cache_buf_str(b, "");
     for (k = 0; k < u->n_groups; k++) {
         oidc_cache_buf_u32(b, u->groups[k].gid);
         oidc_cache_buf_str(b, u->groups[k].name);
     }
+}
+
+/* The "m" record of provenance.cdb (root-only): the same layout with the provenance and no
+ * groups (they are public, in cache.cdb). */
+static void enc_prov(struct oidc_cache_buf *b, const struct oidc_cache_user *u)
+{
+    b->len = 0;
+    oidc_cache_buf_i64(b, u->first_login);
+    oidc_cache_buf_i64(b, u->last_login);
+    oidc_cache_buf_i64(b, u->expires);
+    oidc_cache_buf_u32(b, u->flags);
+    oidc_cache_buf_u32(b, 0);
+    oidc_cache_buf_str(b, u->issuer);
+    oidc_cache_buf_str(b, u->subject);
+    oidc_cache_buf_str(b, u->provider);
 }
 
 static void enc_initgroups(struct oidc_cache_buf *b, const struct oidc_cache_user *u)
@@ -1967,6 +2190,67 @@ fail:
     return r;
 }
 
+/* Writes provenance.cdb (root-only) for generation gen: a temporary file, every user's
+ * provenance record, owner root, mode 0600, fsync, rename, fsync of the directory. The commit
+ * calls it before it writes cache.cdb, so every user that cache.cdb (and NSS) shows has its
+ * binding on disk; a crash between the two renames leaves a provenance file newer than cache.cdb,
+ * which the loader accepts (load_provenance). */
+static int write_provenance(struct oidc_cache *c, uint64_t gen, struct oidc_err *err)
+{
+    char tmp[sizeof(TMP_PREFIX) + TMP_SUFFIX_LEN];
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    struct oidc_cache_buf b = {0};
+    struct cdb_make m;
+    size_t i, kl;
+    int fd, r = OIDC_ERR_INTERNAL, made = 0;
+
+    if (view_build(c) != 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory writing the cache");
+    if ((fd = create_tmp(c, tmp, err)) < 0)
+        return fd;
+    if (cdb_make_start(&m, fd) != 0) {
+        r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "cannot start a CDB file: %s", strerror(errno));
+        goto out;
+    }
+    made = 1;
+    if (cdb_make_add(&m, "V", 1, OIDC_PROV_VERSION, strlen(OIDC_PROV_VERSION)) != 0)
+        goto io;
+    oidc_cache_buf_i64(&b, (int64_t)gen);
+    if (b.failed || cdb_make_add(&m, "s", 1, b.p, (unsigned)b.len) != 0)
+        goto io;
+    for (i = 0; i < c->n_users; i++) {
+        const struct oidc_cache_user *u = c->view->sorted[i];
+        kl = oidc_cache_key_name(OIDC_CACHE_K_META, u->name, key);
+        enc_prov(&b, u);
+        if (kl == 0 || b.failed || cdb_make_add(&m, key, (unsigned)kl, b.p, (unsigned)b.len) != 0)
+            goto io;
+    }
+    made = 0;
+    if (cdb_make_finish(&m) != 0 || (geteuid() == 0 && fchown(fd, 0, 0) != 0) ||
+        fchmod(fd, 0600) != 0 || fsync(fd) != 0)
+        goto io;
+    if (renameat(c->dirfd, tmp, c->dirfd, OIDC_PROV_FILE) != 0)
+        goto io;
+    tmp[0] = '\0'; /* renamed: nothing to remove */
+    /* on disk before cache.cdb is renamed: the order is the contract (docs/cache.md) */
+    if (fsync(c->dirfd) != 0)
+        goto io;
+    r = OIDC_OK;
+    goto out;
+io:
+    r = b.failed ? OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory encoding the cache")
+                 : OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot write %s/%s: %s", c->dir, OIDC_PROV_FILE,
+                                strerror(errno));
+out:
+    if (made)
+        (void)cdb_make_finish(&m);
+    oidc_cache_buf_free(&b);
+    close(fd);
+    if (tmp[0] != '\0')
+        (void)unlinkat(c->dirfd, tmp, 0);
+    return r;
+}
+
 int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err)
 {
     char tmp[sizeof(TMP_PREFIX) + TMP_SUFFIX_LEN];
@@ -1989,6 +2273,10 @@ int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err)
     /* Above both the serial and the loaded file's generation: after a crash between a rename and
      * the bump, or a serial file created afresh, the counter may lag behind the file. */
     gen = (cur > c->file_gen ? cur : c->file_gen) + 1;
+    if ((r = write_provenance(c, gen, err)) != OIDC_OK) {
+        munmap(serial, OIDC_CACHE_SERIAL_SIZE);
+        return r;
+    }
     if ((fd = create_tmp(c, tmp, err)) < 0) {
         munmap(serial, OIDC_CACHE_SERIAL_SIZE);
         return fd;
@@ -2058,6 +2346,7 @@ struct vctx {
     void *ctx;
     size_t problems;
     struct cdb *db;
+    size_t legacy; /* users whose "m" record in cache.cdb still carries the issuer */
 };
 
 static void problem(struct vctx *v, const char *fmt, ...) OIDC_FORMAT(2, 3);
@@ -2164,10 +2453,17 @@ static void verify_user(struct vctx *v, const struct oidc_cache_pw *pw, const un
         if (m.expires != pw->expires || m.flags != pw->flags)
             problem(v, "user '%s': provenance and user record disagree on expiry or flags",
                     pw->name);
-        if (m.issuer[0] == '\0' ||
-            (m.subject[0] == '\0' && !(m.flags & OIDC_CACHE_F_PREPROVISIONED)))
-            problem(v, "user '%s': no issuer, or no subject without being pre-provisioned",
+        if (m.issuer[0] != '\0') { /* the format before provenance.cdb (summed up by verify) */
+            v->legacy++;
+            if (m.subject[0] == '\0' && !(m.flags & OIDC_CACHE_F_PREPROVISIONED))
+                problem(v, "user '%s': no subject without being pre-provisioned", pw->name);
+        } else if (m.subject[0] != '\0' || m.provider[0] != '\0' || m.first_login != 0 ||
+                   m.last_login != 0) {
+            problem(v,
+                    "user '%s': its provenance record has a subject, provider or login times "
+                    "but no issuer",
                     pw->name);
+        }
         if (ig != NULL && m.ngroups != n)
             problem(v, "user '%s': %" PRIu32 " groups in provenance but %" PRIu32 " in initgroups",
                     pw->name, m.ngroups, n);
@@ -2335,10 +2631,132 @@ static void verify_index_report(struct vctx *v, const struct index_audit *a)
     }
 }
 
+/* provenance.cdb against the cache.cdb open in v (users: its user records, legacy: those whose
+ * "m" record still carries the issuer; file_gen: its "s"): owner root, mode 0600, its version
+ * and generation, exactly one record per user, each decoding and agreeing on expiry and flags,
+ * with a subject unless pre-provisioned. A cache.cdb of the format before the split is one
+ * problem (its provenance is world-readable), and its provenance.cdb is not read (the loader does
+ * not read it either). */
+static void verify_provenance(struct vctx *v, int dirfd, const char *dir, size_t users,
+                              size_t legacy, uint64_t file_gen)
+{
+    struct oidc_cache_meta m;
+    struct oidc_cache_pw pw;
+    const unsigned char *val, *k, *rec;
+    struct cdb db;
+    struct stat st;
+    uint64_t gen = 0;
+    unsigned pos, kl, rl;
+    size_t n = 0;
+    char name[OIDC_CACHE_NAME_MAX + 1];
+    int fd, r, e;
+
+    if (legacy > 0 && legacy == users) {
+        problem(v,
+                "%s/%s: the issuer, subject and login times of its %zu user%s are in this "
+                "world-readable file (written by an earlier version); the next commit moves them "
+                "to the root-only %s ('oidcctl cache sync')",
+                dir, OIDC_CACHE_FILE, users, users == 1 ? "" : "s", OIDC_PROV_FILE);
+        return;
+    }
+    if (legacy > 0)
+        problem(v, "%s/%s: %zu of its %zu users carry their issuer and subject, the others not",
+                dir, OIDC_CACHE_FILE, legacy, users);
+    fd = openat(dirfd, OIDC_PROV_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        e = errno;
+        if (e == ENOENT && users > 0)
+            problem(v,
+                    "%s/%s is missing, but %s holds %zu user%s: their bindings (issuer and "
+                    "subject) are lost and every login is refused (docs/cache.md: restore it, or "
+                    "remove both files)",
+                    dir, OIDC_PROV_FILE, OIDC_CACHE_FILE, users, users == 1 ? "" : "s");
+        else if (e != ENOENT)
+            problem(v, "cannot open %s/%s: %s%s", dir, OIDC_PROV_FILE,
+                    e == ELOOP ? "it is a symbolic link" : strerror(e),
+                    e == EACCES ? " (it is root's: run as root)" : "");
+        return;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CACHE_FILE_MAX) {
+        problem(v, "%s/%s is not a regular file of at most 2 GiB", dir, OIDC_PROV_FILE);
+        close(fd);
+        return;
+    }
+    if (st.st_uid != 0 && (geteuid() == 0 || st.st_uid != geteuid()))
+        problem(v, "%s/%s is owned by uid %u (expected root)", dir, OIDC_PROV_FILE,
+                (unsigned)st.st_uid);
+    if ((st.st_mode & 07777) != 0600)
+        problem(v, "%s/%s has mode %04o (expected 0600: it holds issuers and subjects)", dir,
+                OIDC_PROV_FILE, (unsigned)(st.st_mode & 07777));
+    if (cdb_init(&db, fd) != 0) {
+        problem(v, "%s/%s is not a CDB file (truncated or overwritten?)", dir, OIDC_PROV_FILE);
+        close(fd);
+        return;
+    }
+    if ((k = cdb_get(&db, 2048, 0)) == NULL ||
+        oidc_cache_records_end(k, (uint64_t)st.st_size) == 0) {
+        problem(v, "%s/%s is truncated (its hash tables lie outside the file)", dir,
+                OIDC_PROV_FILE);
+        goto out;
+    }
+    if (prov_head(&db, &gen) != 0)
+        problem(v, "%s/%s: no or an unknown version record ('%s'), or no generation record", dir,
+                OIDC_PROV_FILE, OIDC_PROV_VERSION);
+    else if (gen != file_gen)
+        problem(v, "%s/%s is generation %" PRIu64 ", but %s is generation %" PRIu64 "%s", dir,
+                OIDC_PROV_FILE, gen, OIDC_CACHE_FILE, file_gen,
+                gen > file_gen ? " (an interrupted commit: the next one completes it)"
+                               : " (older: the bindings of newer users are unknown)");
+    cdb_seqinit(&pos, &db);
+    while ((r = cdb_seqnext(&pos, &db)) > 0) {
+        k = cdb_getkey(&db);
+        val = cdb_getdata(&db);
+        kl = cdb_keylen(&db);
+        if (k == NULL || val == NULL) {
+            r = -1;
+            break;
+        }
+        if (kl == 1 && (k[0] == OIDC_CACHE_K_VERSION || k[0] == OIDC_CACHE_K_SERIAL))
+            continue;
+        if (k[0] != OIDC_CACHE_K_META || kl < 2 || kl > OIDC_CACHE_NAME_MAX + 1) {
+            problem(v, "%s/%s: a record of an unknown kind '%c'", dir, OIDC_PROV_FILE, k[0]);
+            continue;
+        }
+        n++;
+        memcpy(name, k + 1, kl - 1);
+        name[kl - 1] = '\0';
+        if (prov_decode(val, cdb_datalen(&db), &m) != 0) {
+            problem(v, "user '%s': its record in %s does not decode", name, OIDC_PROV_FILE);
+            continue;
+        }
+        if ((rec = vget_name(v, OIDC_CACHE_K_USER_NAME, name, &rl)) == NULL ||
+            oidc_cache_pw_decode(rec, rl, &pw) != 0) {
+            problem(v, "user '%s' is in %s but not in %s", name, OIDC_PROV_FILE, OIDC_CACHE_FILE);
+            continue;
+        }
+        if (m.expires != pw.expires || m.flags != pw.flags)
+            problem(v, "user '%s': %s and %s disagree on expiry or flags", name, OIDC_PROV_FILE,
+                    OIDC_CACHE_FILE);
+        if (m.subject[0] == '\0' && !(m.flags & OIDC_CACHE_F_PREPROVISIONED))
+            problem(v, "user '%s': no subject in %s without being pre-provisioned", name,
+                    OIDC_PROV_FILE);
+    }
+    if (r < 0 || !cdb_layout_ok(&db, st.st_size, pos))
+        problem(v, "%s/%s: the record chain is broken or the hash tables are out of place", dir,
+                OIDC_PROV_FILE);
+    else if (n != users)
+        problem(v, "%s/%s holds %zu record%s for the %zu user%s of %s (a user without its record)",
+                dir, OIDC_PROV_FILE, n, n == 1 ? "" : "s", users, users == 1 ? "" : "s",
+                OIDC_CACHE_FILE);
+out:
+    cdb_free(&db);
+    close(fd);
+}
+
 int oidc_cache_verify(const struct oidc_cache_opts *opts,
                       void (*report)(void *ctx, const char *line), void *ctx, struct oidc_err *err)
 {
-    struct vctx v = {report, ctx, 0, NULL};
+    struct vctx v = {report, ctx, 0, NULL, 0};
     struct oidc_localdb *local = NULL;
     struct oidc_err lerr = {0};
     struct cdb db;
@@ -2490,7 +2908,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
     (void)audit_finish(&audit, pos);
     verify_index_report(&v, &audit);
     verify_serial(&v, dirfd, opts->dir, file_gen);
-    (void)users;
+    verify_provenance(&v, dirfd, opts->dir, users, v.legacy, file_gen);
     (void)groups;
 done:
     if (v.problems > VERIFY_REPORT_MAX && report != NULL) {

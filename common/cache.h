@@ -1,14 +1,16 @@
 /* Identity cache writer: the PAM module and oidcctl store, refresh, remove and prune the users
  * libnss_oidc answers for. Record layout: cache_rec.h.
  *
+ * Two files: cache.cdb (mode 0644: what NSS reads) and provenance.cdb (mode 0600: each user's
+ * issuer, subject, provider and login times); the loader joins them.
  * One writer at a time: oidc_cache_open() takes an exclusive lock (flock on STATE_DIR/cache.lock)
- * and loads the current file; changes are made in memory; oidc_cache_commit() writes a new file
- * (STATE_DIR/cache.cdb.XXXXXX) carrying a new generation number, fsyncs it, sets mode 0644, renames
- * it over cache.cdb, fsyncs the directory and only then stores the generation into
- * STATE_DIR/cache.serial (created once, updated in place; readers compare it with their mapping
- * instead of calling stat), and only when something changed (a repeat login with the same data
- * writes nothing).
- * oidc_cache_close() releases the lock. Readers never lock.
+ * and loads the current files; changes are made in memory; oidc_cache_commit() picks a new
+ * generation number, writes provenance.cdb (temporary file, fsync, mode 0600, rename, fsync of
+ * the directory), then a new STATE_DIR/cache.cdb.XXXXXX carrying that generation, fsyncs it, sets
+ * mode 0644, renames it over cache.cdb, fsyncs the directory and only then stores the generation
+ * into STATE_DIR/cache.serial (created once, updated in place; readers compare it with their
+ * mapping instead of calling stat), and only when something changed (a repeat login with the same
+ * data writes nothing). oidc_cache_close() releases the lock. Readers never lock.
  *
  * Invariants the writer refuses to break (OIDC_ERR_MAPPING with a message naming both sides):
  *  - a uid or gid used by another cached user or group, or by a local account or group (the
@@ -72,8 +74,10 @@ struct oidc_cache_drops {
 void oidc_cache_drops_free(struct oidc_cache_drops *d); /* frees the array, not d; NULL-safe */
 
 /* Opens (creating the directory's files as needed) and locks the cache, and loads cache.cdb when
- * it exists. A corrupt file is OIDC_ERR_PARSE (nothing is overwritten; `oidcctl cache verify`
- * explains); a missing file is an empty cache. */
+ * it exists, joined with provenance.cdb. A corrupt file is OIDC_ERR_PARSE (nothing is
+ * overwritten; `oidcctl cache verify` explains), and so is a provenance.cdb that is missing or
+ * disagrees while cache.cdb holds users; a missing cache.cdb is an empty cache. A cache.cdb of
+ * the format before provenance.cdb loads, and the next commit splits it. */
 int oidc_cache_open(const struct oidc_cache_opts *opts, struct oidc_cache **out,
                     struct oidc_err *err);
 /* A read-only snapshot for listing (oidcctl users/groups, any user may run it): no lock, no
@@ -109,11 +113,16 @@ int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err);
 const struct oidc_cache_user *oidc_cache_find(const struct oidc_cache *c, const char *name);
 size_t oidc_cache_count(const struct oidc_cache *c);
 const struct oidc_cache_user *oidc_cache_at(const struct oidc_cache *c, size_t i);
+/* 0 when the cache was loaded read-only by a process that may not read the root-only
+ * provenance.cdb: every user's issuer, subject and provider are then "" and its login times 0. */
+int oidc_cache_has_provenance(const struct oidc_cache *c);
 
-/* Checks a cache file without locking: readable, the version record, every record decodes, every
- * key/record pair is consistent (name and id records agree, memberships match, no duplicate ids),
- * no entry collides with a local account. Each problem goes to report (one line each, may be
- * NULL); returns OIDC_OK when none, OIDC_ERR_PARSE otherwise. */
+/* Checks the cache files without locking: readable, the version record, every record decodes,
+ * every key/record pair is consistent (name and id records agree, memberships match, no duplicate
+ * ids), no entry collides with a local account; provenance.cdb root's, mode 0600, of the same
+ * generation, one agreeing record per user; a cache.cdb of the format before provenance.cdb is
+ * a problem. Each problem goes to report (one line each, may be NULL); returns OIDC_OK when
+ * none, OIDC_ERR_PARSE otherwise. */
 int oidc_cache_verify(const struct oidc_cache_opts *opts,
                       void (*report)(void *ctx, const char *line), void *ctx, struct oidc_err *err);
 

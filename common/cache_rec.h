@@ -16,7 +16,9 @@
  *   "g" NAME                 group record
  *   "h" GID MIX(GID)         group record (the same bytes as under "g"); both u32 LE
  *   "i" NAME                 initgroups record: the user's supplementary gids
- *   "m" NAME                 provenance record (writer and oidcctl only; NSS never reads it)
+ *   "m" NAME                 membership record: the provenance layout with the provenance
+ *                            left out (times 0; issuer, subject, provider ""); the writer's
+ *                            source of a user's groups (NSS never reads it)
  *   "p"                      preauth record: the providers that answer sshd for unseen names
  *   "s"                      generation: u64 LE, never 0, the value the writer stores into
  *                            cache.serial right after renaming this file into place. Optional:
@@ -38,7 +40,9 @@
  * group record:      u32 gid, u32 nmem, i64 expires (0 = never), name\0, nmem x member\0
  * initgroups record: u32 n, n x u32 gid
  * provenance record: i64 first_login, i64 last_login, i64 expires, u32 flags, u32 ngroups,
- *                    issuer\0 subject\0 provider\0, ngroups x (u32 gid, name\0)
+ *                    issuer\0 subject\0 provider\0, ngroups x (u32 gid, name\0); in cache.cdb
+ *                    (the "m" membership record) times 0 and the three strings empty, in
+ *                    provenance.cdb (below) ngroups 0
  * preauth record:    u32 n, n x (u32 uid_min, u32 uid_max, u32 npat,
  *                    provider\0 home\0 shell\0, npat x pattern\0)
  *
@@ -74,8 +78,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OIDC_CACHE_VERSION     "nss-pam-oidc cache v1"
-#define OIDC_CACHE_FILE        "cache.cdb"
+#define OIDC_CACHE_VERSION "nss-pam-oidc cache v1"
+#define OIDC_CACHE_FILE    "cache.cdb"
+/* The root-only companion of cache.cdb (mode 0600): "V" (OIDC_PROV_VERSION), "s" (the generation
+ * of the cache.cdb written with it) and one "m" NAME provenance record per user, with its issuer,
+ * subject, provider and login times and no groups. docs/cache.md. */
+#define OIDC_PROV_FILE         "provenance.cdb"
+#define OIDC_PROV_VERSION      "nss-pam-oidc provenance v1"
 #define OIDC_CACHE_SERIAL_FILE "cache.serial"
 #define OIDC_CACHE_NAME_MAX    32   /* login and group names, as oidc_name_valid() */
 #define OIDC_CACHE_STR_MAX     4096 /* gecos, home, shell, issuer, subject, patterns */

@@ -115,7 +115,8 @@ static const char *when(int64_t t, const char *zero, char buf[32])
     return buf;
 }
 
-static void flag_words(const struct oidc_cache_user *u, int64_t now, char *buf, size_t cap)
+static void flag_words(const struct oidc_cache_user *u, int64_t now, int prov, char *buf,
+                       size_t cap)
 {
     buf[0] = '\0';
     if (u->expires != 0 && u->expires <= now)
@@ -124,7 +125,7 @@ static void flag_words(const struct oidc_cache_user *u, int64_t now, char *buf, 
         snprintf(buf + strlen(buf), cap - strlen(buf), "%spreprovisioned", buf[0] ? "," : "");
     if (u->flags & OIDC_CACHE_F_EPHEMERAL)
         snprintf(buf + strlen(buf), cap - strlen(buf), "%sephemeral", buf[0] ? "," : "");
-    if (u->subject[0] == '\0')
+    if (prov && u->subject[0] == '\0')
         snprintf(buf + strlen(buf), cap - strlen(buf), "%sunbound", buf[0] ? "," : "");
     if (buf[0] == '\0')
         snprintf(buf, cap, "-");
@@ -163,7 +164,8 @@ static int snapshot(const struct opts *o, struct oidc_cfg **cfg, struct oidc_cac
     return CTL_OK;
 }
 
-static cJSON *user_json(const struct oidc_cache_user *u, int64_t now)
+/* prov: the provenance was readable (oidc_cache_has_provenance); otherwise its fields are null */
+static cJSON *user_json(const struct oidc_cache_user *u, int64_t now, int prov)
 {
     cJSON *o = cJSON_CreateObject(), *g = cJSON_CreateArray(), *f = cJSON_CreateArray(), *e;
     size_t k;
@@ -180,11 +182,19 @@ static cJSON *user_json(const struct oidc_cache_user *u, int64_t now)
     cJSON_AddStringToObject(o, "gecos", u->gecos);
     cJSON_AddStringToObject(o, "home", u->home);
     cJSON_AddStringToObject(o, "shell", u->shell);
-    cJSON_AddStringToObject(o, "provider", u->provider);
-    cJSON_AddStringToObject(o, "issuer", u->issuer);
-    cJSON_AddStringToObject(o, "subject", u->subject);
-    cJSON_AddNumberToObject(o, "first_login", (double)u->first_login);
-    cJSON_AddNumberToObject(o, "last_login", (double)u->last_login);
+    if (prov) {
+        cJSON_AddStringToObject(o, "provider", u->provider);
+        cJSON_AddStringToObject(o, "issuer", u->issuer);
+        cJSON_AddStringToObject(o, "subject", u->subject);
+        cJSON_AddNumberToObject(o, "first_login", (double)u->first_login);
+        cJSON_AddNumberToObject(o, "last_login", (double)u->last_login);
+    } else {
+        cJSON_AddNullToObject(o, "provider");
+        cJSON_AddNullToObject(o, "issuer");
+        cJSON_AddNullToObject(o, "subject");
+        cJSON_AddNullToObject(o, "first_login");
+        cJSON_AddNullToObject(o, "last_login");
+    }
     cJSON_AddNumberToObject(o, "expires", (double)u->expires);
     cJSON_AddBoolToObject(o, "expired", u->expires != 0 && u->expires <= now);
     if (u->flags & OIDC_CACHE_F_PREPROVISIONED)
@@ -213,7 +223,7 @@ int cmd_users(int argc, char **argv)
     char t1[32], t2[32], fl[64];
     int64_t now = oidc_now();
     size_t i, n;
-    int rc;
+    int rc, prov;
 
     if ((rc = parse(argc, argv, "cj", usage, &o)) != CTL_OK)
         return parsed(rc);
@@ -224,20 +234,28 @@ int cmd_users(int argc, char **argv)
     if ((rc = snapshot(&o, &cfg, &c)) != CTL_OK)
         return rc;
     n = oidc_cache_count(c);
+    prov = oidc_cache_has_provenance(c);
+    if (!prov)
+        ctl_err("note: the provider, subject and login times are in %s/%s, which only root may "
+                "read",
+                cfg->state_dir, OIDC_PROV_FILE);
     if (o.c.json) {
         cJSON *a = cJSON_CreateArray();
         for (i = 0; a != NULL && i < n; i++)
-            cJSON_AddItemToArray(a, user_json(oidc_cache_at(c, i), now));
+            cJSON_AddItemToArray(a, user_json(oidc_cache_at(c, i), now, prov));
         rc = print_json(a);
     } else {
         printf("%-20s %10s %-12s %-20s %-20s %-24s %s\n", "NAME", "UID", "PROVIDER", "LAST LOGIN",
                "EXPIRES", "FLAGS", "SUBJECT");
         for (i = 0; i < n; i++) {
             u = oidc_cache_at(c, i);
-            flag_words(u, now, fl, sizeof(fl));
-            printf("%-20s %10" PRIu32 " %-12s %-20s %-20s %-24s %s\n", u->name, u->uid, u->provider,
-                   when(u->last_login, "-", t1), when(u->expires, "never", t2), fl,
-                   u->subject[0] != '\0' ? u->subject : "-");
+            flag_words(u, now, prov, fl, sizeof(fl));
+            printf("%-20s %10" PRIu32 " %-12s %-20s %-20s %-24s %s\n", u->name, u->uid,
+                   prov ? u->provider : "?", prov ? when(u->last_login, "-", t1) : "?",
+                   when(u->expires, "never", t2), fl,
+                   !prov                   ? "?"
+                   : u->subject[0] != '\0' ? u->subject
+                                           : "-");
         }
         printf("%zu user%s\n", n, n == 1 ? "" : "s");
     }
@@ -531,7 +549,7 @@ static int cache_verify(const struct oidc_cfg *cfg)
     int r;
 
     cache_opts(cfg, &co);
-    printf("checking %s/%s\n", cfg->state_dir, OIDC_CACHE_FILE);
+    printf("checking %s/%s and %s\n", cfg->state_dir, OIDC_CACHE_FILE, OIDC_PROV_FILE);
     if ((r = oidc_cache_verify(&co, report_line, NULL, &err)) != OIDC_OK) {
         printf("%s\n", oidc_err_msg(&err));
         return CTL_REFUSED;

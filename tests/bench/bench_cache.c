@@ -1,6 +1,7 @@
 /* Benchmark: the identity cache writer at 100, 10,000 and 100,000 users (each in 5 groups of
  * about 20 members, so N/4 groups). Per size it prints: the in-memory upserts of every user, the
- * commit (writing, fsync and rename of the whole CDB), their sum (a full rebuild), the file size,
+ * commit (writing, fsync and rename of provenance.cdb and of the whole cache.cdb), their sum (a
+ * full rebuild), the size of cache.cdb and of provenance.cdb,
  * the open (lock and load) of the existing file, one upsert of a new user into it (open, upsert,
  * commit, close), a repeat login that writes nothing, and `cache verify`. Target: a full rebuild
  * of 100k users under 1 s. The rebuild's CPU time is printed too (it leaves out waiting for the
@@ -96,9 +97,9 @@ static void run(size_t n, const char *base)
     struct oidc_cache *c = NULL;
     struct oidc_cache_user u;
     struct oidc_group g[GROUPS_PER_USER];
-    char dir[512], path[600], gnames[GROUPS_PER_USER][16];
+    char dir[512], path[600], ppath[600], gnames[GROUPS_PER_USER][16];
     struct oidc_err err = {0};
-    struct stat st;
+    struct stat st, pst;
     double t0, c0, t_ups, t_commit, c_rebuild, t_open, t_one, t_noop, t_verify;
     int64_t now = 1700000000;
     int written = 0;
@@ -112,7 +113,9 @@ static void run(size_t n, const char *base)
     write_file(path, "root:x:0:\n");
     env.group_path = strdup(path);
     snprintf(path, sizeof(path), "%s/cache.cdb", dir);
+    snprintf(ppath, sizeof(ppath), "%s/provenance.cdb", dir);
     (void)unlink(path);
+    (void)unlink(ppath);
     opts.dir = dir;
     opts.env = &env;
     opts.now = now;
@@ -134,7 +137,7 @@ static void run(size_t n, const char *base)
     t_commit = now_sec() - t0;
     c_rebuild = cpu_sec() - c0;
     oidc_cache_close(c);
-    if (stat(path, &st) != 0) {
+    if (stat(path, &st) != 0 || stat(ppath, &pst) != 0) {
         perror(path);
         exit(1);
     }
@@ -172,14 +175,18 @@ static void run(size_t n, const char *base)
     t_verify = now_sec() - t0;
 
     printf("%7zu users %6zu groups: rebuild %7.1f ms (upserts %6.1f + commit %6.1f; cpu %6.1f), "
-           "file %6.1f MB; open %6.1f ms, one upsert %6.1f ms, repeat login %6.1f ms, "
+           "file %6.1f MB + provenance %5.1f MB; open %6.1f ms, one upsert %6.1f ms, repeat login "
+           "%6.1f ms, "
            "verify %6.1f ms\n",
            n, n / 4 > 0 ? n / 4 : 1, (t_ups + t_commit) * 1e3, t_ups * 1e3, t_commit * 1e3,
-           c_rebuild * 1e3, (double)st.st_size / 1e6, t_open * 1e3, t_one * 1e3, t_noop * 1e3,
-           t_verify * 1e3);
+           c_rebuild * 1e3, (double)st.st_size / 1e6, (double)pst.st_size / 1e6, t_open * 1e3,
+           t_one * 1e3, t_noop * 1e3, t_verify * 1e3);
     fflush(stdout);
     (void)unlink(path);
+    (void)unlink(ppath);
     snprintf(path, sizeof(path), "%s/cache.lock", dir);
+    (void)unlink(path);
+    snprintf(path, sizeof(path), "%s/cache.serial", dir);
     (void)unlink(path);
     (void)rmdir(dir);
     (void)unlink(env.passwd_path);

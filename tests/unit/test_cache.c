@@ -2,8 +2,11 @@
  * cache_rec.h decoders and cdb_find; every invariant it refuses to break (each a named negative
  * test); name <-> subject binding; expiry and prune; the no-op rule; corrupt files; the state
  * directory rules; verify; the lookup index (written, rebuilt when missing or malformed, refused
- * when of an unknown kind). Each test runs in a fresh mkdtemp() state directory with fixture
- * passwd/group files. */
+ * when of an unknown kind); provenance.cdb (the provenance out of the world-readable file, the
+ * join, missing/corrupt/truncated/older/disagreeing files refused, the interrupted commit, the
+ * order of the renames, the migration of the previous format). Each test runs in a fresh
+ * mkdtemp() state directory with fixture passwd/group files. */
+#include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,7 +38,8 @@
 #define GID_D 0x71000001u /* dev */
 #define GID_O 0x71000002u /* ops */
 
-static char dir[64], state[96], passwd_path[96], group_path[96], cache_path[128], serial_path[128];
+static char dir[64], state[96], passwd_path[96], group_path[96], cache_path[128], serial_path[128],
+    prov_path[128];
 static struct oidc_idmap_env env;
 static struct oidc_cache_opts opts;
 static struct oidc_err err;
@@ -72,6 +76,7 @@ static int setup(void **st)
     snprintf(group_path, sizeof(group_path), "%s/group", dir);
     snprintf(cache_path, sizeof(cache_path), "%s/%s", state, OIDC_CACHE_FILE);
     snprintf(serial_path, sizeof(serial_path), "%s/%s", state, OIDC_CACHE_SERIAL_FILE);
+    snprintf(prov_path, sizeof(prov_path), "%s/%s", state, OIDC_PROV_FILE);
     write_file(passwd_path, "root:x:0:0:root:/root:/bin/bash\n"
                             "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
                             "carol:x:1001:1001::/home/carol:/bin/bash\n");
@@ -353,14 +358,15 @@ static void test_roundtrip_every_key_kind(void **st)
     assert_int_equal(oidc_cache_get_u32(r.p + 4), GID_D);
     assert_int_equal(oidc_cache_get_u32(r.p + 8), GID_O);
 
+    /* cache.cdb's "m": the memberships, expiry and flags; the provenance fields empty */
     assert_true(db_name(OIDC_CACHE_K_META, "alice", &r));
     assert_int_equal(oidc_cache_meta_decode(r.p, r.len, &m), 0);
-    assert_int_equal(m.first_login, T0);
-    assert_int_equal(m.last_login, T0);
+    assert_int_equal(m.first_login, 0);
+    assert_int_equal(m.last_login, 0);
     assert_int_equal(m.expires, T0 + TTL);
-    assert_string_equal(m.issuer, ISS);
-    assert_string_equal(m.subject, "sub-a");
-    assert_string_equal(m.provider, "people");
+    assert_string_equal(m.issuer, "");
+    assert_string_equal(m.subject, "");
+    assert_string_equal(m.provider, "");
     assert_int_equal(m.ngroups, 2);
     assert_int_equal(oidc_cache_meta_next_group(&m, &pos, &gid, &gname), 1);
     assert_string_equal(gname, "dev");
@@ -933,7 +939,7 @@ static void identity_setup(void)
 
 static void test_repeat_login_costs_no_write(void **st)
 {
-    struct stat a, b;
+    struct stat a, b, pa, pb;
     int written = -1;
 
     (void)st;
@@ -944,6 +950,7 @@ static void test_repeat_login_costs_no_write(void **st)
     assert_int_equal(written, 1);
     expect_indexed(6); /* with its lookup indexes: n, u alice; g, h alice and dev */
     assert_int_equal(stat(cache_path, &a), 0);
+    assert_int_equal(stat(prov_path, &pa), 0);
     sleep(1);                     /* a rewrite would show in mtime as well as in the inode */
     opts.now = T0 + TTL / 10 - 1; /* just under a tenth of cache_ttl later */
     assert_int_equal(
@@ -954,6 +961,11 @@ static void test_repeat_login_costs_no_write(void **st)
     assert_int_equal(a.st_ino, b.st_ino);
     assert_int_equal(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
     assert_int_equal(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+    /* nor provenance.cdb */
+    assert_int_equal(stat(prov_path, &pb), 0);
+    assert_int_equal(pa.st_ino, pb.st_ino);
+    assert_int_equal(pa.st_mtim.tv_sec, pb.st_mtim.tv_sec);
+    assert_int_equal(pa.st_mtim.tv_nsec, pb.st_mtim.tv_nsec);
 }
 
 static void test_login_after_tenth_of_ttl_refreshes_expiry(void **st)
@@ -2135,6 +2147,465 @@ static void test_record_name_check_matches_name_valid(void **st)
     assert_int_equal(oidc_cache_name_len("ab\0cd", 6), 2);
 }
 
+/* ---- item 9a: the provenance (issuer, subject, provider, login times) lives in the root-only
+ * provenance.cdb; cache.cdb (world-readable, what NSS reads) keeps users, groups, memberships,
+ * the preauth record and the lookup indexes */
+
+/* the whole file at path, NUL-terminated; *len its size */
+static char *slurp(const char *path, size_t *len)
+{
+    struct stat st;
+    char *buf;
+    int fd = open(path, O_RDONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    buf = calloc(1, (size_t)st.st_size + 1);
+    assert_non_null(buf);
+    assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+    close(fd);
+    *len = (size_t)st.st_size;
+    return buf;
+}
+
+static int file_has(const char *path, const char *needle)
+{
+    size_t len;
+    char *buf = slurp(path, &len);
+    int found = memmem(buf, len, needle, strlen(needle)) != NULL;
+
+    free(buf);
+    return found;
+}
+
+/* the generation ("s") of cache.cdb */
+static uint64_t cache_gen(void)
+{
+    struct rec r = {NULL, 0};
+    uint64_t gen = 0;
+
+    db_open();
+    assert_true(db_get((const unsigned char *)"s", 1, &r));
+    assert_int_equal(oidc_cache_serial_decode(r.p, r.len, &gen), 0);
+    db_close();
+    return gen;
+}
+
+/* the generation ("s") of provenance.cdb */
+static uint64_t prov_gen(void)
+{
+    struct cdb p;
+    const unsigned char *v;
+    uint64_t gen = 0;
+    int fd = open(prov_path, O_RDONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(cdb_init(&p, fd), 0);
+    assert_true(cdb_find(&p, "s", 1) > 0);
+    assert_non_null(v = cdb_get(&p, cdb_datalen(&p), cdb_datapos(&p)));
+    assert_int_equal(oidc_cache_serial_decode(v, cdb_datalen(&p), &gen), 0);
+    cdb_free(&p);
+    close(fd);
+    return gen;
+}
+
+/* a provenance.cdb of generation gen holding the records of the users named (NULL-terminated),
+ * each issuer ISS, subject "sub-" + name, expiry T0 + TTL, the given flags */
+static void write_prov_flags(uint64_t gen, uint32_t flags, va_list ap)
+{
+    struct oidc_cache_buf b = {0};
+    struct cdb_make m;
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    char sub[64];
+    const char *name;
+    size_t kl;
+    int fd = open(prov_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    assert_true(fd >= 0);
+    assert_int_equal(cdb_make_start(&m, fd), 0);
+    assert_int_equal(cdb_make_add(&m, "V", 1, OIDC_PROV_VERSION, strlen(OIDC_PROV_VERSION)), 0);
+    oidc_cache_buf_i64(&b, (int64_t)gen);
+    assert_int_equal(cdb_make_add(&m, "s", 1, b.p, (unsigned)b.len), 0);
+    while ((name = va_arg(ap, const char *)) != NULL) {
+        snprintf(sub, sizeof(sub), "sub-%s", name);
+        b.len = 0;
+        oidc_cache_buf_i64(&b, T0);
+        oidc_cache_buf_i64(&b, T0);
+        oidc_cache_buf_i64(&b, T0 + TTL);
+        oidc_cache_buf_u32(&b, flags);
+        oidc_cache_buf_u32(&b, 0);
+        oidc_cache_buf_str(&b, ISS);
+        oidc_cache_buf_str(&b, sub);
+        oidc_cache_buf_str(&b, "people");
+        kl = oidc_cache_key_name(OIDC_CACHE_K_META, name, key);
+        assert_int_equal(cdb_make_add(&m, key, (unsigned)kl, b.p, (unsigned)b.len), 0);
+    }
+    assert_int_equal(cdb_make_finish(&m), 0);
+    close(fd);
+    oidc_cache_buf_free(&b);
+}
+
+static void write_prov(uint64_t gen, ...)
+{
+    va_list ap;
+
+    va_start(ap, gen);
+    write_prov_flags(gen, 0, ap);
+    va_end(ap);
+}
+
+static void write_prov_with_flags(uint64_t gen, uint32_t flags, ...)
+{
+    va_list ap;
+
+    va_start(ap, flags);
+    write_prov_flags(gen, flags, ap);
+    va_end(ap);
+}
+
+/* open (so every login) and load (listings) refuse with OIDC_ERR_PARSE naming provenance.cdb
+ * and what; cache.cdb is untouched */
+static void prov_refused(const char *what)
+{
+    struct oidc_cache *c = NULL;
+    struct stat before, after;
+
+    assert_int_equal(stat(cache_path, &before), 0);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_PARSE);
+    if (strstr(err.msg, OIDC_PROV_FILE) == NULL || strstr(err.msg, what) == NULL)
+        fail_msg("message '%s' does not name %s and '%s'", err.msg, OIDC_PROV_FILE, what);
+    assert_int_equal(oidc_cache_load(&opts, &c, &err), OIDC_ERR_PARSE);
+    if (strstr(err.msg, what) == NULL)
+        fail_msg("load: message '%s' does not say '%s'", err.msg, what);
+    assert_int_equal(stat(cache_path, &after), 0);
+    assert_int_equal(before.st_ino, after.st_ino);
+}
+
+/* verify fails and one of its lines says what */
+static void verify_mentions(const char *what)
+{
+    struct vsaid v = {what, 0, 0};
+
+    assert_int_equal(oidc_cache_verify(&opts, collect_said, &v, &err), OIDC_ERR_PARSE);
+    if (v.said < 1)
+        fail_msg("no verify line says '%s'", what);
+}
+
+static void test_provenance_not_in_world_readable_file(void **st)
+{
+    struct oidc_cache *c = NULL;
+    const struct oidc_cache_user *u;
+    struct stat sc, sp;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-secret-alice", "dev", GID_D, NULL));
+    assert_false(file_has(cache_path, "sub-secret-alice"));
+    assert_false(file_has(cache_path, ISS));
+    assert_false(file_has(cache_path, "people")); /* the provider */
+    assert_true(file_has(prov_path, "sub-secret-alice"));
+    assert_true(file_has(prov_path, ISS));
+    assert_int_equal(stat(cache_path, &sc), 0);
+    assert_int_equal(stat(prov_path, &sp), 0);
+    assert_int_equal(sc.st_mode & 07777, 0644);
+    assert_int_equal(sp.st_mode & 07777, 0600);
+    assert_int_equal(sp.st_uid, geteuid());
+    assert_int_equal(prov_gen(), cache_gen());
+    /* the loader joins the two */
+    assert_int_equal(oidc_cache_load(&opts, &c, &err), OIDC_OK);
+    assert_true(oidc_cache_has_provenance(c));
+    assert_non_null(u = oidc_cache_find(c, "alice"));
+    assert_string_equal(u->subject, "sub-secret-alice");
+    assert_string_equal(u->issuer, ISS);
+    assert_string_equal(u->provider, "people");
+    assert_int_equal(u->first_login, T0);
+    assert_int_equal(u->last_login, T0);
+    assert_int_equal(u->n_groups, 1);
+    oidc_cache_close(c);
+    verify_clean();
+    /* and the binding still holds */
+    refused(user("alice", UID_A, ISS, "sub-mallory", NULL), "sub-secret-alice", "sub-mallory");
+}
+
+static void test_provenance_missing_refused(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-alice", NULL));
+    assert_int_equal(unlink(prov_path), 0);
+    prov_refused("missing");
+    verify_says("provenance.cdb is missing", 1);
+    /* a login under that name (here another subject's) is refused, not bound afresh */
+    identity_setup();
+    ident.subject = mut("sub-mallory");
+    assert_int_equal(
+        oidc_cache_store_identity_opts(&opts, &cfg, &prov, &ident, 0, NULL, NULL, &err),
+        OIDC_ERR_PARSE);
+}
+
+static void test_provenance_corrupt_refused(void **st)
+{
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-alice", NULL));
+    write_file(prov_path, "this is not a cdb file");
+    prov_refused("not a CDB file");
+    verify_says("provenance.cdb is not a CDB file", 1);
+    /* a CDB file of another kind: no version record */
+    write_file(prov_path, "");
+    prov_refused("corrupt");
+}
+
+/* cut at the end of its records (the hash tables gone): refused even when it is newer than
+ * cache.cdb, where a lost record would otherwise read as "removed by the interrupted commit" */
+static void test_provenance_truncated_refused(void **st)
+{
+    unsigned char head[2048];
+    struct stat s;
+    uint32_t end;
+    int fd;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-alice", NULL));
+    store_ok(user("bob", UID_B, ISS, "sub-bob", NULL));
+    write_prov(cache_gen() + 1, "alice", "bob", (const char *)NULL);
+    assert_int_equal(stat(prov_path, &s), 0);
+    assert_true((fd = open(prov_path, O_RDWR)) >= 0);
+    assert_int_equal(pread(fd, head, sizeof(head), 0), (ssize_t)sizeof(head));
+    end = oidc_cache_records_end(head, (uint64_t)s.st_size);
+    assert_true(end > 2048 && end < s.st_size);
+    assert_int_equal(ftruncate(fd, end), 0);
+    close(fd);
+    prov_refused("truncated");
+    verify_mentions("provenance.cdb is truncated");
+}
+
+static void test_provenance_disagreeing_refused(void **st)
+{
+    struct oidc_cache_user *u;
+    uint64_t gen;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-alice", NULL));
+    store_ok(user("bob", UID_B, ISS, "sub-bob", NULL));
+    gen = cache_gen();
+    write_prov(gen, "alice", (const char *)NULL); /* bob has no record */
+    prov_refused("a user has no record");
+    verify_says("a user without its record", 1);
+    write_prov(gen, "alice", "bob", "mallory", (const char *)NULL); /* one user too many */
+    prov_refused("a record of a user it does not hold");
+    verify_mentions("'mallory' is in provenance.cdb but not in cache.cdb");
+    write_prov(gen - 1, "alice", "bob", (const char *)NULL); /* older than cache.cdb */
+    prov_refused("older than cache.cdb");
+    verify_says("older: the bindings of newer users are unknown", 1);
+    /* the flags disagree */
+    u = user("carl", UID_C, ISS, "sub-carl", NULL);
+    u->flags = OIDC_CACHE_F_EPHEMERAL;
+    write_prov(gen, "alice", "bob", (const char *)NULL);
+    store_ok(u);
+    write_prov_with_flags(cache_gen(), 0, "alice", "bob", "carl", (const char *)NULL);
+    prov_refused("expiry or flags differ");
+    verify_says("disagree on expiry or flags", 1);
+}
+
+/* provenance.cdb is renamed first: one newer than cache.cdb is an interrupted commit, whose
+ * removals are completed (never a lockout) and which the next commit repairs */
+static void test_provenance_newer_is_interrupted_commit(void **st)
+{
+    struct oidc_cache *c = NULL;
+    const struct oidc_cache_user *u;
+    int written = 0;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-alice", NULL));
+    store_ok(user("bob", UID_B, ISS, "sub-bob", NULL));
+    /* a commit removing bob and adding carl, cut off between the renames */
+    write_prov(cache_gen() + 1, "alice", "carl", (const char *)NULL);
+    verify_mentions("an interrupted commit");
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_null(oidc_cache_find(c, "bob"));
+    assert_null(oidc_cache_find(c, "carl")); /* never shown by cache.cdb: not there */
+    assert_non_null(u = oidc_cache_find(c, "alice"));
+    assert_string_equal(u->subject, "sub-alice");
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    assert_int_equal(written, 1); /* completed at once */
+    oidc_cache_close(c);
+    verify_clean();
+    assert_int_equal(prov_gen(), cache_gen());
+}
+
+/* The order: a commit whose cache.cdb cannot be renamed into place has already renamed
+ * provenance.cdb (so every user NSS can see has its binding on disk), and the loader takes that
+ * state. With the other order the failed commit would leave provenance.cdb behind. */
+static void test_provenance_renamed_before_cache(void **st)
+{
+    struct oidc_cache *c = NULL;
+    char aside[160], inside[192];
+    uint64_t g0;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-alice", NULL));
+    g0 = cache_gen();
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_upsert(c, user("bob", UID_B, ISS, "sub-bob", NULL), &err), OIDC_OK);
+    /* cache.cdb becomes a non-empty directory: its rename fails */
+    snprintf(aside, sizeof(aside), "%s/aside", dir);
+    snprintf(inside, sizeof(inside), "%s/x", cache_path);
+    assert_int_equal(rename(cache_path, aside), 0);
+    assert_int_equal(mkdir(cache_path, 0755), 0);
+    write_file(inside, "x");
+    assert_int_equal(oidc_cache_commit(c, NULL, &err), OIDC_ERR_IO);
+    oidc_cache_close(c);
+    assert_int_equal(unlink(inside), 0);
+    assert_int_equal(rmdir(cache_path), 0);
+    assert_int_equal(rename(aside, cache_path), 0);
+    assert_int_equal(cache_gen(), g0);
+    assert_int_equal(prov_gen(), g0 + 1);                        /* renamed before cache.cdb */
+    assert_true(file_has(prov_path, "sub-bob"));                 /* the failed commit's */
+    assert_int_equal(oidc_cache_load(&opts, &c, &err), OIDC_OK); /* an interrupted commit */
+    assert_string_equal(oidc_cache_find(c, "alice")->subject, "sub-alice");
+    assert_null(oidc_cache_find(c, "bob"));
+    oidc_cache_close(c);
+    store_ok(user("bob", UID_B, ISS, "sub-bob", NULL));
+    verify_clean();
+}
+
+/* a provenance.cdb others may read (an admin's chmod, or restored without its mode) is a verify
+ * problem, and the next commit writes it afresh with mode 0600 even when nothing changed */
+static void test_provenance_world_readable_is_repaired(void **st)
+{
+    struct oidc_cache *c = NULL;
+    struct stat s;
+    int written = 0;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-alice", NULL));
+    assert_int_equal(chmod(prov_path, 0644), 0);
+    verify_says("has mode 0644 (expected 0600", 1);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    oidc_cache_close(c);
+    assert_int_equal(written, 1);
+    assert_int_equal(stat(prov_path, &s), 0);
+    assert_int_equal(s.st_mode & 07777, 0600);
+    verify_clean();
+}
+
+/* Rewrites cache.cdb as the previous version wrote it: each "m" record (of the users named, or
+ * of every user when only is NULL) with its issuer ISS, subject "sub-" + name, provider and
+ * login times; no lookup index (its offsets would no longer fit); provenance.cdb removed. */
+static void make_old_format(const char *only)
+{
+    struct oidc_cache_buf b = {0};
+    struct oidc_cache_meta m;
+    struct cdb_make mk;
+    unsigned pos;
+    char tmp[160], name[OIDC_CACHE_NAME_MAX + 1], sub[64];
+    const char *gname;
+    size_t gpos;
+    uint32_t gid;
+    int fd;
+
+    snprintf(tmp, sizeof(tmp), "%s/old.cdb", dir);
+    assert_true((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) >= 0);
+    assert_int_equal(cdb_make_start(&mk, fd), 0);
+    db_open();
+    cdb_seqinit(&pos, &db);
+    while (cdb_seqnext(&pos, &db) > 0) {
+        const unsigned char *k = cdb_getkey(&db), *v = cdb_getdata(&db);
+        unsigned kl = cdb_keylen(&db), vl = cdb_datalen(&db);
+
+        assert_non_null(k);
+        assert_non_null(v);
+        if (k[0] == OIDC_CACHE_K_INDEX)
+            continue;
+        memcpy(name, k + 1, kl - 1);
+        name[kl - 1] = '\0';
+        if (k[0] == OIDC_CACHE_K_META && (only == NULL || strcmp(only, name) == 0)) {
+            assert_int_equal(oidc_cache_meta_decode(v, vl, &m), 0);
+            snprintf(sub, sizeof(sub), "sub-%s", name);
+            b.len = 0;
+            oidc_cache_buf_i64(&b, T0);
+            oidc_cache_buf_i64(&b, T0);
+            oidc_cache_buf_i64(&b, m.expires);
+            oidc_cache_buf_u32(&b, m.flags);
+            oidc_cache_buf_u32(&b, m.ngroups);
+            oidc_cache_buf_str(&b, ISS);
+            oidc_cache_buf_str(&b, sub);
+            oidc_cache_buf_str(&b, "people");
+            gpos = 0;
+            while (oidc_cache_meta_next_group(&m, &gpos, &gid, &gname) == 1) {
+                oidc_cache_buf_u32(&b, gid);
+                oidc_cache_buf_str(&b, gname);
+            }
+            assert_false(b.failed);
+            assert_int_equal(cdb_make_add(&mk, k, kl, b.p, (unsigned)b.len), 0);
+        } else {
+            assert_int_equal(cdb_make_add(&mk, k, kl, v, vl), 0);
+        }
+    }
+    db_close();
+    assert_int_equal(cdb_make_finish(&mk), 0);
+    close(fd);
+    oidc_cache_buf_free(&b);
+    assert_int_equal(rename(tmp, cache_path), 0);
+    assert_int_equal(unlink(prov_path), 0);
+}
+
+/* A cache.cdb written by the previous version (provenance inside, no provenance.cdb) loads with
+ * its bindings, verify says it is world-readable, and the next commit (here a repeat login,
+ * which otherwise writes nothing) moves the provenance into provenance.cdb */
+static void test_provenance_migrated_from_old_format(void **st)
+{
+    struct oidc_cache *c = NULL;
+    const struct oidc_cache_user *u;
+    struct stat s;
+    int written = 0;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-alice", "dev", GID_D, NULL));
+    store_ok(user("bob", UID_B, ISS, "sub-bob", "dev", GID_D, NULL));
+    make_old_format(NULL);
+    assert_true(file_has(cache_path, "sub-bob"));
+    assert_int_equal(oidc_cache_load(&opts, &c, &err), OIDC_OK);
+    assert_non_null(u = oidc_cache_find(c, "bob"));
+    assert_string_equal(u->subject, "sub-bob");
+    assert_string_equal(u->issuer, ISS);
+    assert_int_equal(u->first_login, T0);
+    assert_int_equal(u->n_groups, 1);
+    oidc_cache_close(c);
+    verify_mentions("written by an earlier version");
+    /* alice's repeat login: nothing of hers changed, the file is rewritten anyway, split */
+    assert_int_equal(store(user("alice", UID_A, ISS, "sub-alice", "dev", GID_D, NULL), &written),
+                     OIDC_OK);
+    assert_int_equal(written, 1);
+    assert_false(file_has(cache_path, "sub-bob"));
+    assert_false(file_has(cache_path, "sub-alice"));
+    assert_false(file_has(cache_path, ISS));
+    assert_true(file_has(prov_path, "sub-bob"));
+    assert_int_equal(stat(prov_path, &s), 0);
+    assert_int_equal(s.st_mode & 07777, 0600);
+    verify_clean();
+    /* bob's binding came through the migration */
+    refused(user("bob", UID_B, ISS, "sub-mallory", "dev", GID_D, NULL), "sub-bob", "sub-mallory");
+    /* and the next repeat login writes nothing again */
+    assert_int_equal(store(user("alice", UID_A, ISS, "sub-alice", "dev", GID_D, NULL), &written),
+                     OIDC_OK);
+    assert_int_equal(written, 0);
+}
+
+/* some users with their provenance in cache.cdb, others without: no format ever wrote that */
+static void test_provenance_half_migrated_refused(void **st)
+{
+    struct oidc_cache *c = NULL;
+
+    (void)st;
+    store_ok(user("alice", UID_A, ISS, "sub-alice", NULL));
+    store_ok(user("bob", UID_B, ISS, "sub-bob", NULL));
+    make_old_format("bob");
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_PARSE);
+    if (strstr(err.msg, "some users carry their issuer and subject, others do not") == NULL)
+        fail_msg("message '%s'", err.msg);
+    verify_mentions("1 of its 2 users carry their issuer and subject");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -2156,6 +2627,16 @@ int main(void)
         T(test_group_named_like_local_account_is_dropped),
         T(test_user_name_collision_still_refused),
         T(test_preview_drops),
+        T(test_provenance_not_in_world_readable_file),
+        T(test_provenance_missing_refused),
+        T(test_provenance_corrupt_refused),
+        T(test_provenance_truncated_refused),
+        T(test_provenance_disagreeing_refused),
+        T(test_provenance_newer_is_interrupted_commit),
+        T(test_provenance_renamed_before_cache),
+        T(test_provenance_world_readable_is_repaired),
+        T(test_provenance_migrated_from_old_format),
+        T(test_provenance_half_migrated_refused),
         T(test_refuse_group_gid_of_other_cached_group),
         T(test_refuse_group_gid_of_cached_user),
         T(test_refuse_group_gid_of_local_group),
