@@ -13,17 +13,18 @@
 
 #define CLOCK_WARN 5
 
-struct report {
-    int problems, warnings;
-};
-
-static void line(struct report *rep, const char *level, const char *what, const char *msg,
+/* One finding: counted, then printed or handed to the caller's emit (oidcctl doctor). */
+static void line(struct ctl_report *rep, const char *level, const char *what, const char *msg,
                  const char *fix)
 {
     if (strcmp(level, "PROBLEM") == 0)
         rep->problems++;
     else if (strcmp(level, "warning") == 0)
         rep->warnings++;
+    if (rep->emit != NULL) {
+        rep->emit(rep->ctx, level, what, msg, fix);
+        return;
+    }
     printf("  %-8s %s: %s\n", level, what, msg);
     if (fix != NULL)
         printf("           fix: %s\n", fix);
@@ -56,8 +57,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
-static void check_provider(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
-                           int offline, struct report *rep)
+void ctl_check_provider(const struct oidc_provider_cfg *p, int offline, struct ctl_report *rep)
 {
     struct oidc_provider *prov = NULL;
     struct oidc_provider_stats st;
@@ -68,8 +68,6 @@ static void check_provider(const struct oidc_cfg *cfg, const struct oidc_provide
     size_t i;
     int in_aud = p->audiences.n == 0;
 
-    (void)cfg;
-    printf("provider %s (%s)\n", p->name, p->issuer);
     for (i = 0; i < p->audiences.n; i++)
         if (strcmp(p->audiences.v[i], p->client_id) == 0)
             in_aud = 1;
@@ -172,7 +170,7 @@ int cmd_check_config(int argc, char **argv)
     struct ctl_common c = {0};
     struct oidc_cfg *cfg = NULL;
     const struct oidc_provider_cfg *only = NULL;
-    struct report rep = {0};
+    struct ctl_report rep = {0};
     int ch, offline = 0, rc;
     size_t i;
 
@@ -209,8 +207,10 @@ int cmd_check_config(int argc, char **argv)
         rep.warnings++;
     }
     for (i = 0; i < cfg->n_providers; i++)
-        if (only == NULL || only == cfg->providers[i])
-            check_provider(cfg, cfg->providers[i], offline, &rep);
+        if (only == NULL || only == cfg->providers[i]) {
+            printf("provider %s (%s)\n", cfg->providers[i]->name, cfg->providers[i]->issuer);
+            ctl_check_provider(cfg->providers[i], offline, &rep);
+        }
     printf("%d problem%s, %d warning%s\n", rep.problems, rep.problems == 1 ? "" : "s", rep.warnings,
            rep.warnings == 1 ? "" : "s");
     oidc_cfg_free(cfg);
