@@ -130,7 +130,9 @@ void ctl_check_provider(const struct oidc_provider_cfg *p, int offline, struct c
         else
             line(rep, "ok", "clock", msg, NULL);
     }
-    if (oidc_provider_endpoint(prov, "device_authorization_endpoint") == NULL)
+    if (p->flow == OIDC_FLOW_TOKEN)
+        line(rep, "ok", "device flow", "not used (flow = token)", NULL);
+    else if (oidc_provider_endpoint(prov, "device_authorization_endpoint") == NULL)
         line(rep, "warning", "device flow",
              "the IdP publishes no device_authorization_endpoint: people cannot sign in with a "
              "code (token logins still work)",

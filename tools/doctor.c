@@ -236,7 +236,8 @@ static const struct range reserved[] = {
     {65534, 65535, DOC_ERROR, "nobody and the 16-bit (uid_t) -1"},
     {524288, 1879048191u, DOC_ERROR, "container UID ranges (systemd-nspawn --private-users)"},
     {0x7FFE0000u, 0x7FFEFFFFu, DOC_NOTE,
-     "the foreign UID range of systemd 258 and later (systemd-mountfsd)"},
+     "the foreign UID range of newer systemd releases (systemd-mountfsd, "
+     "systemd-nsresourced): a federated uid hashed there is taken for a foreign image's owner"},
     {0x80000000u, 0xFFFFFFFEu, DOC_WARN,
      "ids above 2^31-1, which systemd leaves unused (programs take them as negative)"},
 };
@@ -281,8 +282,7 @@ static void range_vs(struct doc *d, const struct oidc_provider_cfg *p, const cha
     doc_add(d, r->lv, check, "uid range", fix,
             "uid_min..uid_max %" PRIu32 "..%" PRIu32 " overlaps %" PRIu32 "..%" PRIu32 ", %s",
             p->uid_min, p->uid_max, r->lo, r->hi, r->what);
-    if (r->lv >= DOC_WARN)
-        *clean = 0;
+    *clean = 0;
 }
 
 /* Local accounts and groups whose id lies in the range: a federated name hashed onto one of them
@@ -312,38 +312,28 @@ static void range_local(struct doc *d, const struct oidc_provider_cfg *p, const 
             n > 3 ? ", ..." : "");
 }
 
-static void check_uid_ranges(struct doc *d)
+/* One provider's range against systemd's, login.defs' and the local ids (db may be NULL). */
+static void check_uid_range(struct doc *d, const struct oidc_provider_cfg *p, const char *check,
+                            const struct oidc_localdb *db)
 {
-    struct oidc_localdb *db = NULL;
-    struct oidc_err err = {0};
     struct range defs[2];
-    char check[128];
-    size_t i, j;
-    int clean;
+    size_t j;
+    int clean = 1;
 
     login_defs(&defs[0].lo, &defs[0].hi, &defs[1].lo, &defs[1].hi);
     defs[0].lv = defs[1].lv = DOC_ERROR;
     defs[0].what = "regular users (UID_MIN..UID_MAX in " LOGIN_DEFS ": useradd allocates them)";
     defs[1].what = "regular groups (GID_MIN..GID_MAX in " LOGIN_DEFS ": groupadd allocates them)";
-    if (oidc_localdb_load(NULL, &db, &err) != OIDC_OK)
-        doc_add(d, DOC_ERROR, "uid range", "local accounts", NULL, "%s", oidc_err_msg(&err));
-    for (i = 0; i < d->cfg->n_providers; i++) {
-        const struct oidc_provider_cfg *p = d->cfg->providers[i];
-
-        snprintf(check, sizeof(check), "provider %s", p->name);
-        clean = 1;
-        for (j = 0; j < sizeof(defs) / sizeof(defs[0]); j++)
-            range_vs(d, p, check, &defs[j], &clean);
-        for (j = 0; j < sizeof(reserved) / sizeof(reserved[0]); j++)
-            range_vs(d, p, check, &reserved[j], &clean);
-        if (db != NULL)
-            range_local(d, p, check, db, &clean);
-        if (clean)
-            doc_add(d, DOC_OK, check, "uid range", NULL,
-                    "%" PRIu32 "..%" PRIu32 " is clear of systemd's ranges and local ids",
-                    p->uid_min, p->uid_max);
-    }
-    oidc_localdb_free(db);
+    for (j = 0; j < sizeof(defs) / sizeof(defs[0]); j++)
+        range_vs(d, p, check, &defs[j], &clean);
+    for (j = 0; j < sizeof(reserved) / sizeof(reserved[0]); j++)
+        range_vs(d, p, check, &reserved[j], &clean);
+    if (db != NULL)
+        range_local(d, p, check, db, &clean);
+    if (clean)
+        doc_add(d, DOC_OK, check, "uid range", NULL,
+                "%" PRIu32 "..%" PRIu32 ": no id systemd, useradd or a local entry uses",
+                p->uid_min, p->uid_max);
 }
 
 /* ------------------------------------------------------------------ IdPs, cache */
@@ -368,6 +358,8 @@ static void check_providers(struct doc *d, int offline)
 {
     struct ctl_report rep = {0};
     struct emit_ctx e = {d, NULL};
+    struct oidc_localdb *db = NULL;
+    struct oidc_err err = {0};
     char check[128];
     size_t i;
 
@@ -376,6 +368,8 @@ static void check_providers(struct doc *d, int offline)
                 "add a [provider NAME] section (nss-pam-oidc.conf(5))",
                 "no [provider NAME] section in %s: nobody can sign in",
                 d->cfg->config_path != NULL ? d->cfg->config_path : "the configuration");
+    if (oidc_localdb_load(NULL, &db, &err) != OIDC_OK)
+        doc_add(d, DOC_ERROR, "uid range", "local accounts", NULL, "%s", oidc_err_msg(&err));
     rep.emit = provider_emit;
     rep.ctx = &e;
     for (i = 0; i < d->cfg->n_providers; i++) {
@@ -383,7 +377,9 @@ static void check_providers(struct doc *d, int offline)
         e.check = check;
         doc_add(d, DOC_OK, check, "issuer", NULL, "%s", d->cfg->providers[i]->issuer);
         ctl_check_provider(d->cfg->providers[i], offline, &rep);
+        check_uid_range(d, d->cfg->providers[i], check, db);
     }
+    oidc_localdb_free(db);
 }
 
 static void cache_problem(void *ctx, const char *line)
@@ -522,7 +518,6 @@ int cmd_doctor(int argc, char **argv)
     check_nsswitch(&d);
     if (cfg != NULL) {
         check_providers(&d, offline);
-        check_uid_ranges(&d);
         check_cache(&d);
     }
     rc = d.n_err > 0 ? 2 : d.n_warn > 0 ? 1 : 0;

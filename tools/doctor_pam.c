@@ -237,7 +237,7 @@ static int module_found(const char *module, char *where, size_t cap)
 static const char *const fail_codes[] = {"auth_err", "authinfo_unavail", "service_err",
                                          "system_err", "buf_err"};
 
-static void judge_control(struct doc *d, const char *check, const struct pline *l)
+static void judge_control(struct doc *d, const char *check, const struct pline *l, int locals)
 {
     size_t i;
     enum act a;
@@ -258,7 +258,7 @@ static void judge_control(struct doc *d, const char *check, const struct pline *
             return;
         }
     }
-    if (control_act(l->control, "user_unknown") != A_IGNORE)
+    if (locals && control_act(l->control, "user_unknown") != A_IGNORE)
         doc_add(d, DOC_NOTE, check, "auth control", NULL,
                 "%s: '%s' does not ignore user_unknown: local accounts cannot sign in through "
                 "this stack",
@@ -384,7 +384,7 @@ static void check_auth(struct doc *d, const char *service, const char *check, in
                 "");
     else
         doc_add(d, DOC_OK, check, "module", NULL, "%s", where);
-    judge_control(d, check, &s.v[at]);
+    judge_control(d, check, &s.v[at], strcmp(service, "oidc-run") != 0);
     judge_order(d, check, &s, at);
     if (strcmp(service, "sshd") == 0)
         note_deadline(d, &s.v[at]);
