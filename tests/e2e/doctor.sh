@@ -7,7 +7,8 @@
 # named: UsePAM no, LoginGraceTime shorter than the device login, AuthenticationMethods without
 # keyboard-interactive, PermitRootLogin yes, a `sufficient` pam_oidc.so line (in common-auth and
 # in the sshd file), pam_oidc.so after pam_deny.so, nsswitch without oidc, a group-writable
-# configuration, a wrong issuer spelling, clock skew, a corrupt cache and a uid range overlapping
+# configuration, a world-readable client secret file, a wrong issuer spelling, clock skew, a
+# corrupt cache and a uid range overlapping
 # systemd's DynamicUser range.
 E2E_NEED_MODULES=1
 . "$(dirname "$0")/lib.sh"
@@ -226,6 +227,16 @@ expect_doctor "idp issuer spelled differently (localhost for 127.0.0.1): names b
 mkconf "$WORK/mini.conf" "$MINI_URL"
 expect_doctor "idp the same issuer spelled exactly: no discovery error" 0 \
     'discovery: reachable, issuer matches exactly' --config "$WORK/mini.conf"
+
+printf 's3cret\n' >"$WORK/secret"
+chmod 0644 "$WORK/secret"
+mkconf "$WORK/secret.conf" "$MINI_URL" "client_secret_file = $WORK/secret"
+expect_doctor "files a world-readable client_secret_file: named" 2 \
+    "ERROR +client secret: $WORK/secret.*(mode|0644)" --config "$WORK/secret.conf" --offline
+check "files the secret itself is never printed" sh -c '! printf "%s" "$1" | grep -q s3cret' - "$DOC_OUT"
+chmod 0600 "$WORK/secret"
+expect_doctor "files a root-only client_secret_file: fine" 0 'ok +client secret: readable, root-only' \
+    --config "$WORK/secret.conf" --offline
 
 e2e_section "clock"
 # a stand-in IdP with the tests' certificate whose Date header is one hour ahead
