@@ -8,8 +8,7 @@
 # keyboard-interactive, PermitRootLogin yes, a `sufficient` pam_oidc.so line (in common-auth and
 # in the sshd file), pam_oidc.so after pam_deny.so, nsswitch without oidc, a group-writable
 # configuration, a world-readable client secret file, a wrong issuer spelling, clock skew, a
-# corrupt cache and a uid range overlapping
-# systemd's DynamicUser range.
+# corrupt cache and a uid range overlapping systemd's DynamicUser range.
 E2E_NEED_MODULES=1
 . "$(dirname "$0")/lib.sh"
 command -v pam-auth-update >/dev/null 2>&1 || e2e_skip "pam-auth-update is not installed (libpam-runtime)"
