@@ -340,11 +340,12 @@ static void note_deadline(struct doc *d, const struct pline *l)
         d->login_timeout = atoi(v);
 }
 
-static size_t find_module(const struct stack *s)
+/* The index of the first pam_oidc.so line at or after from, or s->n. */
+static size_t find_module(const struct stack *s, size_t from)
 {
     size_t i;
 
-    for (i = 0; i < s->n; i++)
+    for (i = from; i < s->n; i++)
         if (is_module(&s->v[i], MODULE_NAME))
             return i;
     return s->n;
@@ -366,7 +367,7 @@ static void check_auth(struct doc *d, const char *service, const char *check, in
                 "the auth stack nests deeper than %d includes or has more than %d lines: "
                 "only the first part was checked",
                 MAX_DEPTH, MAX_LINES);
-    if ((at = find_module(&s)) == s.n) {
+    if ((at = find_module(&s, 0)) == s.n) {
         doc_add(d, needed ? DOC_ERROR : DOC_NOTE, check, "auth",
                 needed ? "add the pam_oidc.so auth line of docs/pam.md" : NULL,
                 "pam_oidc.so is not in the auth stack%s",
@@ -374,20 +375,23 @@ static void check_auth(struct doc *d, const char *service, const char *check, in
                        : " (access is granted by other means, e.g. %group in sudoers)");
         goto out;
     }
-    if (!module_found(s.v[at].module, where, sizeof(where)))
-        doc_add(d, DOC_ERROR, check, "module",
-                "install pam_oidc.so in Linux-PAM's module directory or name it by absolute path",
-                "%s: %s is not found%s%s", s.v[at].where, s.v[at].module,
-                s.v[at].module[0] == '/' ? ""
-                                         : " in Linux-PAM's module directories; this build "
-                                           "installs it in " PAMDIR,
-                "");
-    else
-        doc_add(d, DOC_OK, check, "module", NULL, "%s", where);
-    judge_control(d, check, &s.v[at], strcmp(service, "oidc-run") != 0);
-    judge_order(d, check, &s, at);
-    if (strcmp(service, "sshd") == 0)
-        note_deadline(d, &s.v[at]);
+    /* every pam_oidc.so line (one per provider, say) must stop the stack on a refusal */
+    for (; at < s.n; at = find_module(&s, at + 1)) {
+        if (!module_found(s.v[at].module, where, sizeof(where)))
+            doc_add(d, DOC_ERROR, check, "module",
+                    "install pam_oidc.so in Linux-PAM's module directory or name it by absolute "
+                    "path",
+                    "%s: %s is not found%s", s.v[at].where, s.v[at].module,
+                    s.v[at].module[0] == '/' ? ""
+                                             : " in Linux-PAM's module directories; this build "
+                                               "installs it in " PAMDIR);
+        else
+            doc_add(d, DOC_OK, check, "module", NULL, "%s", where);
+        judge_control(d, check, &s.v[at], strcmp(service, "oidc-run") != 0);
+        judge_order(d, check, &s, at);
+        if (strcmp(service, "sshd") == 0 && !d->device_flow)
+            note_deadline(d, &s.v[at]);
+    }
 out:
     free(s.v);
 }
@@ -404,7 +408,7 @@ static void check_other(struct doc *d, const char *service, const char *check, c
         return;
     }
     load_service(d, service, type, &s, 0);
-    if ((at = find_module(&s)) == s.n) {
+    if ((at = find_module(&s, 0)) == s.n) {
         doc_add(d, missing, check, type, "add the pam_oidc.so line of docs/pam.md",
                 "pam_oidc.so is not in the %s stack: %s", type,
                 strcmp(type, "account") == 0

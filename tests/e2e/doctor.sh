@@ -140,6 +140,13 @@ EOF
 expect_doctor "pam sshd file with sufficient pam_oidc.so (no die): named" 2 \
     "ERROR +auth control: /etc/pam.d/sshd:1: 'sufficient' is ignored on auth_err"
 e2e_pam_service sshd <<'EOF'
+auth     [success=done user_unknown=ignore default=die] pam_oidc.so provider=people flow=device
+auth     sufficient  pam_oidc.so provider=ci flow=token
+account  [success=ok ignore=ignore default=bad] pam_oidc.so
+EOF
+expect_doctor "pam a second pam_oidc.so line that is sufficient: named by its line" 2 \
+    "ERROR +auth control: /etc/pam.d/sshd:2: 'sufficient' is ignored on auth_err"
+e2e_pam_service sshd <<'EOF'
 auth     [success=done user_unknown=ignore default=ignore] pam_oidc.so flow=auto
 account  [success=ok ignore=ignore default=bad] pam_oidc.so
 EOF
