@@ -120,6 +120,12 @@ expect_doctor "sshd AuthenticationMethods without keyboard-interactive: named" 2
 sshd_config "AuthenticationMethods publickey,keyboard-interactive"
 expect_doctor "sshd AuthenticationMethods publickey,keyboard-interactive: fine" 0 \
     'AuthenticationMethods: publickey,keyboard-interactive offers keyboard-interactive'
+sshd_config
+printf 'Match User ci-*\n    KbdInteractiveAuthentication no\n' >>/etc/ssh/sshd_config
+expect_doctor "sshd a Match block for other users: not applied to the default --ssh-user" 0 \
+    'KbdInteractiveAuthentication: yes'
+expect_doctor "sshd a Match block for --ssh-user ci-bot: applied and named" 2 \
+    'ERROR +KbdInteractiveAuthentication: KbdInteractiveAuthentication no' --ssh-user ci-bot
 sshd_config "PermitRootLogin yes"
 expect_doctor "sshd PermitRootLogin yes: a warning, exit 1" 1 'warning +PermitRootLogin: yes'
 sshd_config
