@@ -8,23 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
 #include "hostname.h"
+
 #include "provider.h"
 
 #define CLOCK_WARN 5
 
-struct report {
-    int problems, warnings;
-};
-
-static void line(struct report *rep, const char *level, const char *what, const char *msg,
+/* One finding: counted, then printed or handed to the caller's emit (oidcctl doctor). */
+static void line(struct ctl_report *rep, const char *level, const char *what, const char *msg,
                  const char *fix)
 {
     if (strcmp(level, "PROBLEM") == 0)
         rep->problems++;
     else if (strcmp(level, "warning") == 0)
         rep->warnings++;
+    if (rep->emit != NULL) {
+        rep->emit(rep->ctx, level, what, msg, fix);
+        return;
+    }
     printf("  %-8s %s: %s\n", level, what, msg);
     if (fix != NULL)
         printf("           fix: %s\n", fix);
@@ -59,7 +60,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 /* host_audience: the audience this host expects, and where its names came from. */
 static void check_host_audience(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
-                                struct report *rep)
+                                struct ctl_report *rep)
 {
     struct oidc_host_audience ha;
     struct oidc_err err = {0};
@@ -85,8 +86,8 @@ static void check_host_audience(const struct oidc_cfg *cfg, const struct oidc_pr
     line(rep, "ok", "host audience", msg, NULL);
 }
 
-static void check_provider(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
-                           int offline, struct report *rep)
+void ctl_check_provider(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p, int offline,
+                        struct ctl_report *rep)
 {
     struct oidc_provider *prov = NULL;
     struct oidc_provider_stats st;
@@ -97,7 +98,6 @@ static void check_provider(const struct oidc_cfg *cfg, const struct oidc_provide
     size_t i;
     int in_aud = p->audiences.n == 0;
 
-    printf("provider %s (%s)\n", p->name, p->issuer);
     for (i = 0; i < p->audiences.n; i++)
         if (strcmp(p->audiences.v[i], p->client_id) == 0)
             in_aud = 1;
@@ -161,7 +161,9 @@ static void check_provider(const struct oidc_cfg *cfg, const struct oidc_provide
         else
             line(rep, "ok", "clock", msg, NULL);
     }
-    if (oidc_provider_endpoint(prov, "device_authorization_endpoint") == NULL)
+    if (p->flow == OIDC_FLOW_TOKEN)
+        line(rep, "ok", "device flow", "not used (flow = token)", NULL);
+    else if (oidc_provider_endpoint(prov, "device_authorization_endpoint") == NULL)
         line(rep, "warning", "device flow",
              "the IdP publishes no device_authorization_endpoint: people cannot sign in with a "
              "code (token logins still work)",
@@ -201,7 +203,7 @@ int cmd_check_config(int argc, char **argv)
     struct ctl_common c = {0};
     struct oidc_cfg *cfg = NULL;
     const struct oidc_provider_cfg *only = NULL;
-    struct report rep = {0};
+    struct ctl_report rep = {0};
     int ch, offline = 0, rc;
     size_t i;
 
@@ -238,8 +240,10 @@ int cmd_check_config(int argc, char **argv)
         rep.warnings++;
     }
     for (i = 0; i < cfg->n_providers; i++)
-        if (only == NULL || only == cfg->providers[i])
-            check_provider(cfg, cfg->providers[i], offline, &rep);
+        if (only == NULL || only == cfg->providers[i]) {
+            printf("provider %s (%s)\n", cfg->providers[i]->name, cfg->providers[i]->issuer);
+            ctl_check_provider(cfg, cfg->providers[i], offline, &rep);
+        }
     printf("%d problem%s, %d warning%s\n", rep.problems, rep.problems == 1 ? "" : "s", rep.warnings,
            rep.warnings == 1 ? "" : "s");
     oidc_cfg_free(cfg);

@@ -311,6 +311,7 @@ int main(int argc, char **argv)
         {"cache", cmd_cache},
         {"askpass", cmd_askpass},
         {"run", cmd_run},
+        {"doctor", cmd_doctor},
     };
     size_t i;
 

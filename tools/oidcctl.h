@@ -25,6 +25,21 @@ struct ctl_common {
 int cmd_verify_token(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+/* tools/doctor.c: check the whole host (sshd, PAM, NSS, files, IdPs, clock, cache, uid range) */
+int cmd_doctor(int argc, char **argv);
+
+/* tools/check.c: the findings of one provider's checks. level is "ok", "warning" or "PROBLEM";
+ * fix may be NULL. Without emit they are printed as check-config prints them. */
+struct ctl_report {
+    int problems, warnings;
+    void (*emit)(void *ctx, const char *level, const char *what, const char *msg, const char *fix);
+    void *ctx;
+};
+/* check-config's checks of one provider: audience, client secret file and, unless offline,
+ * discovery (issuer spelled exactly), the clock against the IdP's Date header, the device
+ * endpoint, the JWKS and the algorithms. Leaves the real discovery/JWKS cache alone. */
+void ctl_check_provider(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p, int offline,
+                        struct ctl_report *rep);
 /* tools/cache_cmd.c: the identity cache */
 int cmd_users(int argc, char **argv);
 int cmd_groups(int argc, char **argv);
