@@ -22,6 +22,7 @@
 
 #include "cache.h"
 #include "provider.h"
+#include "run_reap.h"
 #include "tokprompt.h"
 
 #define RUN_SERVICE_DEFAULT "oidc-run"
@@ -253,6 +254,7 @@ static void become_and_exec(const struct oidc_identity *id, char **cmd, char **e
      * it cannot push input into root's terminal (TIOCSTI) */
     if (isatty(STDIN_FILENO) ? setsid() < 0 : setpgid(0, 0) != 0)
         _exit(126);
+    reap_enter_child(); /* into the run's cgroup while still root (tools/run_reap.c) */
     /* nothing of ours, or of the PAM modules', reaches the job but stdin, stdout and stderr */
     (void)close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
     if (setgroups(n, groups) != 0 || setgid((gid_t)id->gid) != 0 || setuid((uid_t)id->uid) != 0) {
@@ -364,7 +366,7 @@ int cmd_run(int argc, char **argv)
     char *token = NULL, **env = NULL;
     int rc, pr = PAM_SUCCESS, session = 0, cred = 0;
     int64_t now;
-    pid_t pid;
+    pid_t pid = -1;
 
     if ((rc = parse_args(argc, argv, &a)) != CTL_OK)
         return rc < 0 ? CTL_OK : RUN_FAILED;
@@ -441,6 +443,9 @@ int cmd_run(int argc, char **argv)
     (void)sigaction(SIGINT, &sa, NULL);
     (void)sigaction(SIGTERM, &sa, NULL);
     (void)sigaction(SIGHUP, &sa, NULL);
+    /* the run's cgroup and its guardian, so that no process of the job outlives the run */
+    if (reap_setup(pamh, (uid_t)id->uid, (gid_t)id->gid, pcfg->ephemeral) != 0)
+        goto out;
     fflush(NULL);
     pid = fork();
     if (pid < 0) {
@@ -456,6 +461,7 @@ int cmd_run(int argc, char **argv)
     (void)setpgid(pid, pid); /* also here: no race with the first kill() */
     rc = wait_job(pid, a.kill_at_expiry ? tok->exp : 0);
 out:
+    reap_finish(pid); /* every process of the run ends before its session closes */
     if (pamh != NULL) {
         if (session && (pr = pam_close_session(pamh, 0)) != PAM_SUCCESS)
             ctl_err("run: closing the session failed: %s", pam_strerror(pamh, pr));
@@ -463,6 +469,7 @@ out:
             (void)pam_setcred(pamh, PAM_DELETE_CRED);
         pam_end(pamh, pr);
     }
+    reap_done(); /* the session is closed: the guardian can go */
     env_free(env);
     oidc_identity_free(id);
     oidc_token_free(tok);
