@@ -168,6 +168,28 @@ if [ -n "$CG_ROOT" ] && mkdir "$CG_PARENT/oidc-e2e-probe.$$" 2>/dev/null; then
     check "cgroup, not ephemeral: the user stays cached" sh -c "getent passwd $N >/dev/null"
     no_uid_procs "$U" || show
     sed -i 's/^ephemeral = no$/ephemeral = yes/' "$E2E_CONF"
+
+    # oidcctl run in a threaded cgroup: the run's cgroup is made there as "domain invalid",
+    # which the kernel lets no process join, so the job's child cannot: fail closed
+    section "cgroup: the run's cgroup cannot be joined"
+    TP=$CG_PARENT/oidc-e2e.$$
+    mkdir "$TP" "$TP/sub" && echo threaded >"$TP/sub/cgroup.type" ||
+        e2e_die "cannot make the threaded cgroup $TP/sub"
+    N=job-306 U=$(e2e_hash_id uid job-306)
+    mint --claims "$(ci_claims 306)" >"$T"
+    rm -f "$JOBS/ran"
+    JOB_OUT=$(sh -c 'echo 0 >"$0/cgroup.procs" && exec "$@"' "$TP/sub" "$OIDCCTL" run \
+        --config "$E2E_CONF" --token-file "$T" -- /bin/sh -c "touch $JOBS/ran" 2>&1)
+    RC=$?
+    check "cgroup not joinable: the run is refused (exit $RC, want 125)" [ "$RC" = 125 ]
+    check "cgroup not joinable: the job did not run" [ ! -f "$JOBS/ran" ]
+    check "cgroup not joinable: the message names the cgroup" \
+        sh -c "printf '%s\n' \"\$1\" | grep -q \"cannot join the run's cgroup ($TP/sub/oidc-run\\.[0-9.]*/cgroup.procs)\"" - "$JOB_OUT"
+    check "cgroup not joinable: the run's cgroup is removed" \
+        sh -c "! ls -d '$TP/sub'/oidc-run.* 2>/dev/null"
+    check "cgroup not joinable: the ephemeral user $N is gone" no_user "$N"
+    printf '%s\n' "$JOB_OUT" | grep -q "cannot join" || show
+    rmdir "$TP/sub" "$TP" 2>/dev/null
 else
     echo "SKIP: the cgroup part: no writable cgroup v2 here (${CG_ROOT:-none mounted})"
 fi
