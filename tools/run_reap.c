@@ -51,6 +51,8 @@ static struct {
 } st = {.wfd = -1, .guardian = -1};
 
 static void say(const char *fmt, ...) OIDC_FORMAT(1, 2);
+static void guardian(int rfd) __attribute__((noreturn));
+static void sweep_child(uid_t uid, gid_t gid) __attribute__((noreturn));
 
 /* Messages name what failed; they never carry anything of the token (none is left here). */
 static void say(const char *fmt, ...)
@@ -413,13 +415,23 @@ fail:
 void reap_enter_child(void)
 {
     char msg[32], procs[PATH_MAX + 32];
+    struct sigaction ign, old;
+    ssize_t w;
     int n;
 
     if (!st.active)
         return;
     n = snprintf(msg, sizeof(msg), "job %d\n", (int)getpgrp());
-    if (write(st.wfd, msg, (size_t)n) != n)
-        _exit(REAP_JOIN_FAILED); /* the guardian could not stop this job: do not start it */
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    (void)sigaction(SIGPIPE, &ign, &old);
+    w = write(st.wfd, msg, (size_t)n);
+    (void)sigaction(SIGPIPE, &old, NULL); /* an ignored signal would stay ignored in the job */
+    if (w != n) {
+        fprintf(stderr, "oidcctl: run: the guardian is gone, so nothing could stop the job: "
+                        "not started\n");
+        _exit(REAP_JOIN_FAILED);
+    }
     if (st.cg[0] == '\0')
         return;
     snprintf(procs, sizeof(procs), "%s/cgroup.procs", st.cg);
@@ -439,7 +451,6 @@ void reap_finish(pid_t job)
 void reap_done(void)
 {
     struct sigaction ign, old;
-    pid_t w;
 
     if (!st.active)
         return;
@@ -450,7 +461,7 @@ void reap_done(void)
     (void)sigaction(SIGPIPE, &old, NULL);
     close(st.wfd);
     st.wfd = -1;
-    while ((w = waitpid(st.guardian, NULL, 0)) < 0 && errno == EINTR)
+    while (waitpid(st.guardian, NULL, 0) < 0 && errno == EINTR)
         ;
     st.active = 0;
 }
