@@ -117,8 +117,10 @@ for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
     [ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup2fs ] && { CG_ROOT=$d; break; }
 done
 CG_PARENT=$CG_ROOT$(sed -n 's/^0::\(\/.*\)$/\1/p' /proc/self/cgroup | sed 's|^/$||')
-if [ -n "$CG_ROOT" ] && mkdir "$CG_PARENT/oidc-e2e-probe.$$" 2>/dev/null; then
-    rmdir "$CG_PARENT/oidc-e2e-probe.$$"
+# (names with $WORK's unique suffix: the cgroup tree is the host's, and $$ is 1 in this PID namespace)
+CG_MINE=oidc-e2e.${WORK##*/}
+if [ -n "$CG_ROOT" ] && mkdir "$CG_PARENT/$CG_MINE" 2>/dev/null; then
+    rmdir "$CG_PARENT/$CG_MINE"
     cg_gone() { [ -n "$1" ] && [ ! -d "$CG_ROOT$1" ]; }
     # cg_case CASE: the job ran in the run's own cgroup, which is gone now
     cg_case() {
@@ -172,7 +174,8 @@ if [ -n "$CG_ROOT" ] && mkdir "$CG_PARENT/oidc-e2e-probe.$$" 2>/dev/null; then
     # oidcctl run in a threaded cgroup: the run's cgroup is made there as "domain invalid",
     # which the kernel lets no process join, so the job's child cannot: fail closed
     section "cgroup: the run's cgroup cannot be joined"
-    TP=$CG_PARENT/oidc-e2e.$$
+    TP=$CG_PARENT/$CG_MINE
+    trap 'rmdir "$TP/sub" "$TP" 2>/dev/null; e2e_cleanup' EXIT
     mkdir "$TP" "$TP/sub" && echo threaded >"$TP/sub/cgroup.type" ||
         e2e_die "cannot make the threaded cgroup $TP/sub"
     N=job-306 U=$(e2e_hash_id uid job-306)
@@ -190,6 +193,7 @@ if [ -n "$CG_ROOT" ] && mkdir "$CG_PARENT/oidc-e2e-probe.$$" 2>/dev/null; then
     check "cgroup not joinable: the ephemeral user $N is gone" no_user "$N"
     printf '%s\n' "$JOB_OUT" | grep -q "cannot join" || show
     rmdir "$TP/sub" "$TP" 2>/dev/null
+    trap e2e_cleanup EXIT
 else
     echo "SKIP: the cgroup part: no writable cgroup v2 here (${CG_ROOT:-none mounted})"
 fi
