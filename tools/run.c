@@ -26,6 +26,7 @@
 #include "cache.h"
 #include "provider.h"
 #include "run_pty.h"
+#include "run_reap.h"
 #include "tokprompt.h"
 
 #define RUN_SERVICE_DEFAULT "oidc-run"
@@ -261,6 +262,8 @@ enum { HS_READY = 1, HS_FAIL = 2 };
 enum run_step {
     STEP_SETSID = 1,
     STEP_TTY,
+    STEP_GUARDIAN,
+    STEP_CGROUP,
     STEP_FDS,
     STEP_GROUPS,
     STEP_GID,
@@ -281,6 +284,10 @@ static const char *step_what(int32_t step)
         return "start a session of its own (setsid)";
     case STEP_TTY:
         return "make the new pseudo-terminal its controlling terminal";
+    case STEP_GUARDIAN:
+        return "reach the run's guardian, so nothing could stop the job";
+    case STEP_CGROUP:
+        return reap_join_what();
     case STEP_FDS:
         return "keep inherited descriptors from the job (close_range and the /proc/self/fd walk "
                "both failed)";
@@ -315,6 +322,8 @@ static void child_fail(int hs, enum run_step step)
     int err = errno;
 
     hs_write(hs, HS_FAIL, (int32_t)step, err);
+    if (step == STEP_GUARDIAN || step == STEP_CGROUP)
+        _exit(REAP_JOIN_FAILED); /* the run is refused: the job would escape its cleanup */
     _exit(step == STEP_EXEC && err == ENOENT ? 127 : 126);
 }
 
@@ -372,13 +381,16 @@ static void become_and_exec(const struct oidc_identity *id, char **cmd, char **e
 {
     gid_t groups[OIDC_GROUPS_MAX + 1];
     size_t i, n = 0;
+    int r;
 
     if (setsid() < 0)
         child_fail(hs, STEP_SETSID);
     if (run_pty_child(pt) != 0)
         child_fail(hs, STEP_TTY);
-    /* item 4 (h-run-b): reap_enter_child() goes here, before descriptors are closed and
-     * privileges dropped; on failure: child_fail(hs, <its step>) */
+    /* into the run's cgroup, and the guardian told the job's process group, while still root
+     * (tools/run_reap.c) */
+    if ((r = reap_enter_child()) != 0)
+        child_fail(hs, r == REAP_NO_GUARDIAN ? STEP_GUARDIAN : STEP_CGROUP);
     if (cloexec_from_3() != 0)
         child_fail(hs, STEP_FDS);
     hs_write(hs, HS_READY, 0, 0);
@@ -571,7 +583,8 @@ static void close_pair(int fds[2])
 /* Starts the job (the child's side is become_and_exec()) and waits for it. The signal handlers
  * stay installed after it returns, until cmd_run() has closed the session. Returns the exit
  * status to report. */
-static int run_job(const struct oidc_identity *id, char **cmd, char **env, int64_t kill_at)
+static int run_job(const struct oidc_identity *id, char **cmd, char **env, int64_t kill_at,
+                   pid_t *job)
 {
     struct run_pty pt;
     int hs[2] = {-1, -1}, wake[2] = {-1, -1}, rc = RUN_FAILED;
@@ -594,6 +607,7 @@ static int run_job(const struct oidc_identity *id, char **cmd, char **env, int64
         ctl_err("run: fork: %s", strerror(errno));
         goto out;
     }
+    *job = pid;
     if (pid == 0) {
         set_signals(0);
         become_and_exec(id, cmd, env, &pt, hs[1]);
@@ -634,6 +648,7 @@ int cmd_run(int argc, char **argv)
     char *token = NULL, **env = NULL;
     int rc, pr = PAM_SUCCESS, session = 0, cred = 0;
     int64_t now;
+    pid_t job = -1;
 
     if ((rc = parse_args(argc, argv, &a)) != CTL_OK)
         return rc < 0 ? CTL_OK : RUN_FAILED;
@@ -707,8 +722,12 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
 
-    rc = run_job(id, a.cmd, env, a.kill_at_expiry ? tok->exp : 0);
+    /* the run's cgroup and its guardian, so that no process of the job outlives the run */
+    if (reap_setup(pamh, (uid_t)id->uid, (gid_t)id->gid, pcfg->ephemeral) != 0)
+        goto out;
+    rc = run_job(id, a.cmd, env, a.kill_at_expiry ? tok->exp : 0, &job);
 out:
+    reap_finish(job); /* every process of the run ends before its session closes */
     if (pamh != NULL) {
         if (session && (pr = pam_close_session(pamh, 0)) != PAM_SUCCESS)
             ctl_err("run: closing the session failed: %s", pam_strerror(pamh, pr));
@@ -716,6 +735,7 @@ out:
             (void)pam_setcred(pamh, PAM_DELETE_CRED);
         pam_end(pamh, pr);
     }
+    reap_done(); /* the session is closed: the guardian can go */
     set_signals(0);
     env_free(env);
     oidc_identity_free(id);
