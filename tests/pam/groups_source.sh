@@ -41,6 +41,8 @@ for p in ui uitok uinorule other over overui; do
     stack "$p" "provider=$p flow=device timeout=30"
 done
 stack tok "provider=ci flow=token"
+# a sudo step-up stack: require_group= as a module argument, a provider without group rules
+stack stepup "provider=uinorule flow=device timeout=30 require_group=admins"
 
 approve() {
     printf 'node %s/approve.mjs --state %s --user-code "$OIDC_USER_CODE" --user %s --password %s >/dev/null 2>&1' \
@@ -78,6 +80,11 @@ login uinorule alice alice-pw
 check "no group rule, no groups claim: the login goes on" phase authenticate PAM_SUCCESS
 check "no group rule, no groups claim: the audit line says there are none, and why" \
     logged "result=success .*user=\"alice\".*groups=\"-\" .*groups_from=\"none: the ID token carries no 'groups' claim\""
+
+login stepup alice alice-pw
+check "sudo step-up (require_group= argument), ID token without groups: refused" phase authenticate PAM_AUTH_ERR
+check "sudo step-up: the refusal names the argument and why" \
+    logged "reason=\"require_group \(module argument\) is set, but the login's groups are not known: the ID token carries no 'groups' claim; refused\""
 
 login other alice alice-pw
 check "userinfo for another subject: refused" phase authenticate PAM_AUTH_ERR
