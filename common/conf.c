@@ -130,6 +130,20 @@ static const struct enum_val replay_unavail_vals[] = {
     {NULL, 0},
 };
 
+/* groups_source */
+static const struct enum_val groups_source_vals[] = {
+    {"token", OIDC_GROUPS_SOURCE_TOKEN},
+    {"userinfo", OIDC_GROUPS_SOURCE_USERINFO},
+    {NULL, 0},
+};
+
+/* groups_overage */
+static const struct enum_val groups_overage_vals[] = {
+    {"refuse", OIDC_GROUPS_OVERAGE_REFUSE},
+    {"userinfo", OIDC_GROUPS_OVERAGE_USERINFO},
+    {NULL, 0},
+};
+
 static const char *check_scope(const char *value);
 static const char *check_replay_store(const char *value);
 static const char *check_claim_rule(const char *value);
@@ -179,6 +193,8 @@ static const struct key keys[] = {
     {"lowercase", SP, T_BOOL, PRV(lowercase)},
     {"groups_claim", SP, T_STRING, PRV(groups_claim), .flags = F_EMPTY_OK,
      .expect = "a claim name or path such as realm_access.roles, or an empty value"},
+    {"groups_source", SP, T_ENUM, PRV(groups_source), .enums = groups_source_vals},
+    {"groups_overage", SP, T_ENUM, PRV(groups_overage), .enums = groups_overage_vals},
     {"group_prefix", SP, T_STRING, PRV(group_prefix), .flags = F_EMPTY_OK | F_EMPTY_NULL},
     {"group_allow", SP, T_LIST, PRV(group_allow), .flags = F_EMPTY_OK,
      .expect = "a comma- or space-separated list of glob patterns"},
@@ -1129,6 +1145,8 @@ static struct oidc_provider_cfg *provider_new(const char *name)
     p->replay_protection = 1;
     p->replay_store_timeout = OIDC_REDIS_TIMEOUT_DEFAULT;
     p->replay_store_unavailable = OIDC_REPLAY_UNAVAIL_REFUSE;
+    p->groups_source = OIDC_GROUPS_SOURCE_TOKEN;
+    p->groups_overage = OIDC_GROUPS_OVERAGE_REFUSE;
     p->require_email_verified = 1;
     if ((p->name = strdup(name)) == NULL || (p->scope = strdup(DEFAULT_SCOPE)) == NULL ||
         (p->groups_claim = strdup(DEFAULT_GROUPS_CLAIM)) == NULL ||

@@ -21,6 +21,11 @@ enum oidc_qr { OIDC_QR_NO = 0, OIDC_QR_ASCII = 1, OIDC_QR_COMPACT = 2 };
 /* replay_store_unavailable: what a token login does when the Redis replay store cannot be
  * reached: refuse it, or fall back to the host's local store. */
 enum oidc_replay_unavail { OIDC_REPLAY_UNAVAIL_REFUSE = 0, OIDC_REPLAY_UNAVAIL_LOCAL };
+/* groups_source: where a login's groups come from (docs/groups.md). */
+enum oidc_groups_source { OIDC_GROUPS_SOURCE_TOKEN = 0, OIDC_GROUPS_SOURCE_USERINFO };
+/* groups_overage: what a token with the groups overage marker (Entra ID's _claim_names.groups,
+ * hasgroups) gets: a refusal, or (device logins only) the groups from userinfo. */
+enum oidc_groups_overage { OIDC_GROUPS_OVERAGE_REFUSE = 0, OIDC_GROUPS_OVERAGE_USERINFO };
 
 #define OIDC_CACHE_TTL_DEFAULT      (30 * 86400) /* cache_ttl: entries expire 30 days after login */
 #define OIDC_LOGIN_TIMEOUT_DEFAULT  110          /* below sshd's LoginGraceTime (120 s) */
@@ -60,6 +65,8 @@ struct oidc_provider_cfg {
     int strip_domain;                    /* strip a trailing "@domain" */
     int lowercase;                       /* lower-case the name */
     char *groups_claim;                  /* path, default "groups"; "" disables groups */
+    int groups_source;                   /* enum oidc_groups_source, default token */
+    int groups_overage;                  /* enum oidc_groups_overage, default refuse */
     char *group_prefix;                  /* prepended to every group name */
     struct oidc_strlist group_allow;     /* glob patterns; empty = all groups allowed */
     enum oidc_uid_key uid_key;           /* uid_key = name | subject | claim:NAME */

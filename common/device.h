@@ -38,12 +38,8 @@ typedef int (*oidc_sleep_fn)(void *ctx, int seconds);
 int oidc_device_poll(struct oidc_provider *p, struct oidc_device_auth *da, int64_t deadline,
                      oidc_sleep_fn sleep_fn, void *sleep_ctx, struct oidc_device_tokens *tok,
                      struct oidc_err *err);
-/* When the provider has userinfo = yes and the ID token's claims lack the groups claim, fetches
- * userinfo and copies the claim (its top-level member) into claims. The userinfo subject must be
- * the ID token's (OIDC Core 5.3.2). Does nothing otherwise. */
-int oidc_userinfo_merge_groups(struct oidc_provider *p, const char *access_token, cJSON *claims,
-                               struct oidc_err *err);
-/* Fetches userinfo with the access token; *out is a parsed object. */
+/* Fetches userinfo with the access token; *out is a parsed object. groups.c decides when and
+ * checks its subject. */
 int oidc_userinfo_fetch(struct oidc_provider *p, const char *access_token, cJSON **out,
                         struct oidc_err *err);
 void oidc_device_auth_clear(struct oidc_device_auth *da);

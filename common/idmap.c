@@ -13,7 +13,6 @@
 #include <string.h>
 
 #define DEFAULT_USERNAME_CLAIM "preferred_username"
-#define DEFAULT_GROUPS_CLAIM   "groups"
 #define DEFAULT_HOME           "/home/{name}"
 #define DEFAULT_SHELL          "/bin/bash"
 
@@ -523,15 +522,15 @@ static int add_group_candidate(const struct oidc_provider_cfg *p, const char *us
     return OIDC_OK;
 }
 
-/* The candidate supplementary groups from groups_claim (a string or an array of strings). */
-static int group_candidates(const struct oidc_provider_cfg *p, const cJSON *claims,
-                            const char *user, char **cand, size_t *n, struct oidc_err *err)
+/* The candidate supplementary groups from the groups claim's value v (a string or an array of
+ * strings; from the token or from userinfo, see groups.h; NULL: none). */
+static int group_candidates(const struct oidc_provider_cfg *p, const cJSON *v, const char *user,
+                            char **cand, size_t *n, struct oidc_err *err)
 {
-    const char *path = p->groups_claim != NULL ? p->groups_claim : DEFAULT_GROUPS_CLAIM;
-    const cJSON *v, *it;
+    const cJSON *it;
     int r = OIDC_OK;
 
-    if (path[0] == '\0' || (v = oidc_json_get_path(claims, path)) == NULL)
+    if (v == NULL)
         return OIDC_OK;
     if (cJSON_IsString(v) && v->valuestring != NULL) {
         r = add_group_candidate(p, user, v->valuestring, cand, n);
@@ -593,6 +592,22 @@ static int get_iss_sub(const cJSON *claims, const char **iss, const char **sub,
 int oidc_idmap_map(const struct oidc_provider_cfg *pcfg, const struct oidc_idmap_env *env,
                    const cJSON *claims, struct oidc_identity **out, struct oidc_err *err)
 {
+    struct oidc_groups g;
+    int r;
+
+    if (pcfg == NULL || claims == NULL || out == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "identity mapping: missing argument");
+    if ((r = oidc_groups_from_token(pcfg, claims, "token", &g, err)) != OIDC_OK)
+        return r;
+    r = oidc_idmap_map_groups(pcfg, env, claims, &g, out, err);
+    oidc_groups_clear(&g);
+    return r;
+}
+
+int oidc_idmap_map_groups(const struct oidc_provider_cfg *pcfg, const struct oidc_idmap_env *env,
+                          const cJSON *claims, const struct oidc_groups *groups,
+                          struct oidc_identity **out, struct oidc_err *err)
+{
     const char *shell, *iss, *sub;
     /* names[0] is the user's name (and private group); names[1..n] the candidate groups */
     char *names[1 + OIDC_GROUPS_MAX] = {NULL};
@@ -602,7 +617,7 @@ int oidc_idmap_map(const struct oidc_provider_cfg *pcfg, const struct oidc_idmap
     size_t n = 0, i;
     int r = OIDC_ERR_INTERNAL;
 
-    if (pcfg == NULL || claims == NULL || out == NULL) {
+    if (pcfg == NULL || claims == NULL || groups == NULL || out == NULL) {
         r = OIDC_ERR_SET(err, OIDC_ERR_INVALID, "identity mapping: missing argument");
         goto out;
     }
@@ -617,7 +632,7 @@ int oidc_idmap_map(const struct oidc_provider_cfg *pcfg, const struct oidc_idmap
     if ((r = map_name(pcfg, claims, id->name, err)) != OIDC_OK)
         goto out;
     names[0] = id->name;
-    if ((r = group_candidates(pcfg, claims, id->name, names + 1, &n, err)) != OIDC_OK)
+    if ((r = group_candidates(pcfg, groups->raw, id->name, names + 1, &n, err)) != OIDC_OK)
         goto out;
 
     /* Local accounts and groups win: the user is refused, an IdP group is dropped. The files are

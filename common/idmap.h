@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 #include "conf.h"
+#include "groups.h"
 #include "util.h"
 
 #define OIDC_NAME_MAX   32
@@ -33,12 +34,19 @@ struct oidc_idmap_env {
     const char *group_path;  /* NULL = /etc/group */
 };
 
-/* Maps verified claims (iss and sub must be present). Refuses with OIDC_ERR_MAPPING and a precise
+/* Maps verified claims of a presented token (iss and sub must be present); the groups are the
+ * token's (oidc_groups_from_token: none with groups_source = userinfo, a refusal for a token with
+ * the overage marker). Refuses with OIDC_ERR_MAPPING and a precise
  * message: no usable username claim, a name that is not POSIX-safe after the configured
  * transformations, root, a name present in passwd or group, a missing uid claim. Groups that are
  * not POSIX-safe, not allowed, or local group names are skipped, not fatal. */
 int oidc_idmap_map(const struct oidc_provider_cfg *pcfg, const struct oidc_idmap_env *env,
                    const cJSON *claims, struct oidc_identity **out, struct oidc_err *err);
+/* The same with the groups taken from groups (a device login's, oidc_groups_resolve): groups->raw
+ * gives the supplementary groups, claims everything else. */
+int oidc_idmap_map_groups(const struct oidc_provider_cfg *pcfg, const struct oidc_idmap_env *env,
+                          const cJSON *claims, const struct oidc_groups *groups,
+                          struct oidc_identity **out, struct oidc_err *err);
 void oidc_identity_free(struct oidc_identity *id);
 
 /* Expands "{claim}" placeholders (top-level string or integer claims only; "{{" is a literal

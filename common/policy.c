@@ -89,11 +89,10 @@ static int rule_names(const char *rule, const char *value, const char *prefix)
     return plen > 0 && ascii_eq_n(rule, prefix, plen) && ascii_eq_n(rule + plen, value, SIZE_MAX);
 }
 
-/* What the group rules look at. From a token: the values of groups_claim as the IdP sent them
- * (raw), before the mapping cuts them at OIDC_GROUPS_MAX, drops names that are not POSIX-safe,
- * not in group_allow or local, and lower-cases. Without the claim in the claims (the account
- * phase of a cached user, where no token is at hand; or a token without groups, whose mapped
- * list is then empty too): the mapped groups. */
+/* What the group rules look at. After a login: the values of groups_claim as the IdP sent them
+ * (raw), in the token or in userinfo (groups.h), before the mapping cuts them at OIDC_GROUPS_MAX,
+ * drops names that are not POSIX-safe, not in group_allow or local, and lower-cases. Without a
+ * login (the account phase of a cached user, where no token is at hand): the mapped groups. */
 struct groups_view {
     const cJSON *raw;   /* the claim: a string or an array; NULL: use id->groups */
     const char *path;   /* groups_claim, for messages */
@@ -102,12 +101,27 @@ struct groups_view {
 };
 
 static void groups_view_init(struct groups_view *g, const struct oidc_provider_cfg *p,
-                             const struct oidc_identity *id, const cJSON *claims)
+                             const struct oidc_identity *id, const struct oidc_groups *groups)
 {
     g->path = p->groups_claim != NULL ? p->groups_claim : "groups";
     g->prefix = p->group_prefix;
     g->id = id;
-    g->raw = g->path[0] != '\0' ? oidc_json_get_path(claims, g->path) : NULL;
+    g->raw = groups != NULL ? groups->raw : NULL;
+}
+
+/* A login whose groups are not known (groups.h: OIDC_GROUPS_FROM_NONE) passes no group rule:
+ * an empty list would let deny_groups pass silently. */
+static int check_groups_known(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
+                              const struct oidc_groups *groups, struct oidc_err *err)
+{
+    const char *rule;
+
+    if (groups == NULL || groups->from != OIDC_GROUPS_FROM_NONE ||
+        !oidc_groups_rules(cfg, p, &rule))
+        return OIDC_OK;
+    return OIDC_ERR_SET(err, OIDC_ERR_DENIED,
+                        "%s is set, but the login's groups are not known: %s; refused", rule,
+                        groups->why);
 }
 
 /* The group value that the rule names, or NULL. */
@@ -317,6 +331,22 @@ static int check_required_claims(const struct oidc_strlist *l, const char *sourc
 int oidc_policy_check(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
                       const struct oidc_identity *id, const cJSON *claims, struct oidc_err *err)
 {
+    struct oidc_groups g;
+    int r;
+
+    if (p == NULL || id == NULL || !cJSON_IsObject(claims))
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_policy_check: bad arguments");
+    if ((r = oidc_groups_from_token(p, claims, "token", &g, err)) != OIDC_OK)
+        return r;
+    r = oidc_policy_check_groups(cfg, p, id, claims, &g, err);
+    oidc_groups_clear(&g);
+    return r;
+}
+
+int oidc_policy_check_groups(const struct oidc_cfg *cfg, const struct oidc_provider_cfg *p,
+                             const struct oidc_identity *id, const cJSON *claims,
+                             const struct oidc_groups *groups, struct oidc_err *err)
+{
     static const char from_provider[] = "";
     static const char from_args[] = " (module argument)";
     struct groups_view g;
@@ -324,7 +354,9 @@ int oidc_policy_check(const struct oidc_cfg *cfg, const struct oidc_provider_cfg
 
     if (p == NULL || id == NULL || !cJSON_IsObject(claims))
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_policy_check: bad arguments");
-    groups_view_init(&g, p, id, claims);
+    groups_view_init(&g, p, id, groups);
+    if ((r = check_groups_known(cfg, p, groups, err)) != OIDC_OK)
+        return r;
     if ((r = check_deny(p, id, &g, err)) != OIDC_OK)
         return r;
     if ((r = check_allow(p, id, &g, err)) != OIDC_OK)

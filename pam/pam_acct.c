@@ -30,11 +30,12 @@ static int acct_login(struct oidc_pam_ctx *c, const struct oidc_pam_login *l)
     c->jti = l->jti;
     c->flow = l->token_flow ? "token" : "device";
     oidc_pam_audit_identity(c, l->id);
+    oidc_pam_audit_groups(c, &l->groups);
     if (c->user == NULL || strcmp(c->user, l->id->name) != 0)
         return deny(c, PAM_PERM_DENIED, "PAM_USER changed after the authentication");
     if ((pcfg = oidc_cfg_provider(c->cfg, l->provider)) == NULL)
         return deny(c, PAM_PERM_DENIED, "the login's provider is not configured here");
-    if ((r = oidc_policy_check(c->cfg, pcfg, l->id, l->claims, &err)) != OIDC_OK)
+    if ((r = oidc_policy_check_groups(c->cfg, pcfg, l->id, l->claims, &l->groups, &err)) != OIDC_OK)
         return deny(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
     if (l->token_flow && oidc_now() > l->exp + pcfg->leeway)
         return deny(c, PAM_ACCT_EXPIRED, "the token has expired");
@@ -66,6 +67,7 @@ static int acct_cached(struct oidc_pam_ctx *c, const struct oidc_cache_user *u)
     c->provider = u->provider;
     c->flow = "cached";
     oidc_pam_audit_identity(c, &id);
+    oidc_pam_audit_groups(c, NULL);
     if ((pcfg = oidc_cfg_provider(c->cfg, u->provider)) == NULL)
         return deny(c, PAM_PERM_DENIED, "the cached user's provider is not configured here");
     if (u->expires != 0 && oidc_now() >= u->expires)
@@ -76,7 +78,8 @@ static int acct_cached(struct oidc_pam_ctx *c, const struct oidc_cache_user *u)
         cJSON_Delete(claims);
         return deny(c, PAM_BUF_ERR, "out of memory");
     }
-    r = oidc_policy_check(c->cfg, pcfg, &id, claims, &err);
+    /* no login at hand: the rules see the cached (mapped) groups */
+    r = oidc_policy_check_groups(c->cfg, pcfg, &id, claims, NULL, &err);
     cJSON_Delete(claims);
     if (r != OIDC_OK) {
         snprintf(msg, sizeof(msg), "no token in this session: %s", oidc_err_msg(&err));

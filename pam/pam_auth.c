@@ -110,9 +110,11 @@ static void drop_groups(struct oidc_pam_ctx *c, struct oidc_identity *id,
         oidc_pam_audit_identity(c, id);
 }
 
-/* The common end of both flows. claims is taken over. */
+/* The common end of both flows. claims and groups (whose raw may point into claims) are taken
+ * over. */
 static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, cJSON *claims,
-                  int64_t exp, const char *jti, int token_flow, const char *tok, size_t len)
+                  struct oidc_groups *groups, int64_t exp, const char *jti, int token_flow,
+                  const char *tok, size_t len)
 {
     struct oidc_err err = {0}, warn = {0};
     struct oidc_identity *id = NULL;
@@ -127,7 +129,8 @@ static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, 
     /* verified: the audit line names the token's issuer and subject even if mapping fails */
     (void)oidc_json_get_string(claims, "iss", &c->issuer);
     (void)oidc_json_get_string(claims, "sub", &c->subject);
-    if ((r = oidc_idmap_map(pcfg, NULL, claims, &id, &err)) != OIDC_OK) {
+    oidc_pam_audit_groups(c, groups);
+    if ((r = oidc_idmap_map_groups(pcfg, NULL, claims, groups, &id, &err)) != OIDC_OK) {
         rc = refuse_tell(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
         goto out;
     }
@@ -142,7 +145,7 @@ static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, 
     }
     /* the account phase checks again; checking here keeps refused users out of the cache and
      * keeps a stack without our account line from failing open */
-    if ((r = oidc_policy_check(c->cfg, pcfg, id, claims, &err)) != OIDC_OK) {
+    if ((r = oidc_policy_check_groups(c->cfg, pcfg, id, claims, groups, &err)) != OIDC_OK) {
         rc = refuse_tell(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
         goto out;
     }
@@ -185,6 +188,8 @@ static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, 
     id = NULL; /* transferred */
     l->claims = claims;
     claims = NULL; /* transferred */
+    l->groups = *groups;
+    memset(groups, 0, sizeof(*groups)); /* transferred */
     l->exp = exp;
     l->token_flow = token_flow;
     l->ephemeral = pcfg->ephemeral;
@@ -206,6 +211,7 @@ static int finish(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *pcfg, 
 out:
     oidc_cache_drops_free(&drops);
     oidc_identity_free(id);
+    oidc_groups_clear(groups);
     cJSON_Delete(claims);
     return rc;
 }
@@ -216,6 +222,7 @@ static int token_login(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *p
     struct oidc_err err = {0};
     struct oidc_provider *prov = NULL;
     struct oidc_token *t = NULL;
+    struct oidc_groups groups = {0};
     cJSON *claims = NULL;
     char *jti = NULL;
     int r, rc;
@@ -236,9 +243,17 @@ static int token_login(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *p
         rc = refuse(c, PAM_BUF_ERR, "out of memory");
         goto out;
     }
-    rc = finish(c, pcfg, claims, t->exp, jti, 1, tok, len);
+    /* the token's groups, or a refusal for its overage marker (groups.h) */
+    if ((r = oidc_groups_from_token(pcfg, claims, "token", &groups, &err)) != OIDC_OK) {
+        (void)oidc_json_get_string(claims, "iss", &c->issuer);
+        (void)oidc_json_get_string(claims, "sub", &c->subject);
+        rc = refuse_tell(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
+        goto out;
+    }
+    rc = finish(c, pcfg, claims, &groups, t->exp, jti, 1, tok, len);
     claims = NULL; /* transferred */
 out:
+    oidc_groups_clear(&groups);
     cJSON_Delete(claims);
     free(jti);
     oidc_token_free(t);
@@ -250,6 +265,7 @@ static int device_login(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *
 {
     struct oidc_err err = {0};
     struct oidc_provider *prov = NULL;
+    struct oidc_groups groups = {0};
     cJSON *claims = NULL;
     int64_t exp = 0;
     int timeout, r, rc;
@@ -264,14 +280,15 @@ static int device_login(struct oidc_pam_ctx *c, const struct oidc_provider_cfg *
         rc = refuse(c, oidc_pam_rc(c->op, r), oidc_err_msg(&err));
         goto out;
     }
-    if ((rc = oidc_pam_device_login(c, prov, start + timeout, &claims, &exp, &err)) !=
+    if ((rc = oidc_pam_device_login(c, prov, start + timeout, &claims, &groups, &exp, &err)) !=
         PAM_SUCCESS) {
         rc = refuse(c, rc, oidc_err_msg(&err));
         goto out;
     }
-    rc = finish(c, pcfg, claims, exp, NULL, 0, NULL, 0);
+    rc = finish(c, pcfg, claims, &groups, exp, NULL, 0, NULL, 0);
     claims = NULL; /* transferred */
 out:
+    oidc_groups_clear(&groups);
     cJSON_Delete(claims);
     oidc_provider_free(prov);
     return rc;

@@ -114,18 +114,20 @@ static void tell_user(struct oidc_pam_ctx *c, int r)
 }
 
 int oidc_pam_device_login(struct oidc_pam_ctx *c, struct oidc_provider *prov, int64_t deadline,
-                          cJSON **claims, int64_t *exp, struct oidc_err *err)
+                          cJSON **claims, struct oidc_groups *groups, int64_t *exp,
+                          struct oidc_err *err)
 {
     const struct oidc_provider_cfg *pcfg = oidc_provider_cfg(prov);
     struct oidc_device_auth da = {0};
     struct oidc_device_tokens dt = {0};
     struct oidc_token *t = NULL;
-    char *prompt = NULL, *resp = NULL;
+    char *prompt = NULL, *resp = NULL, shown[300];
     int64_t now = oidc_now(), issued, issued_ms, wait_ms;
     struct timespec ts;
     int r, rc;
 
     *claims = NULL;
+    memset(groups, 0, sizeof(*groups));
     if ((r = oidc_provider_discover(prov, now, err)) != OIDC_OK ||
         (r = oidc_device_start(prov, now, &da, err)) != OIDC_OK) {
         tell_user(c, r);
@@ -167,14 +169,22 @@ int oidc_pam_device_login(struct oidc_pam_ctx *c, struct oidc_provider *prov, in
         goto out;
     }
     if ((r = oidc_provider_verify(prov, dt.id_token, strlen(dt.id_token), oidc_now(), NULL, &t,
-                                  err)) != OIDC_OK ||
-        (r = oidc_userinfo_merge_groups(prov, dt.access_token, t->claims, err)) != OIDC_OK) {
+                                  err)) != OIDC_OK) {
         tell_user(c, r);
         rc = oidc_pam_rc(c->op, r);
         goto out;
     }
     if ((*claims = cJSON_Duplicate(t->claims, 1)) == NULL) {
         rc = PAM_BUF_ERR;
+        goto out;
+    }
+    /* the groups: from the ID token, or from userinfo for the same subject (groups.h) */
+    if ((r = oidc_groups_resolve(prov, dt.access_token, *claims, groups, err)) != OIDC_OK) {
+        oidc_pam_error(c, "Login refused: %s",
+                       oidc_printable(shown, sizeof(shown), oidc_err_msg(err)));
+        cJSON_Delete(*claims);
+        *claims = NULL;
+        rc = oidc_pam_rc(c->op, r);
         goto out;
     }
     *exp = t->exp;

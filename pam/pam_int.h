@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "conf.h"
+#include "groups.h"
 #include "idmap.h"
 #include "util.h"
 
@@ -28,12 +29,13 @@ enum oidc_pam_op {
  * (pam_set_data; the cleanup wipes it). It holds no token, only what was verified from it. */
 struct oidc_pam_login {
     struct oidc_identity *id;
-    cJSON *claims;  /* the verified claims (plus userinfo groups for device logins) */
-    char *provider; /* provider name */
-    char *jti;      /* NULL when the token had none */
-    int64_t exp;    /* the token's exp */
-    int token_flow; /* 1: a pre-issued token, 0: the device flow */
-    int ephemeral;  /* the provider's ephemeral setting at login */
+    cJSON *claims;             /* the verified claims of the token */
+    struct oidc_groups groups; /* where the groups came from (raw points into claims or its doc) */
+    char *provider;            /* provider name */
+    char *jti;                 /* NULL when the token had none */
+    int64_t exp;               /* the token's exp */
+    int token_flow;            /* 1: a pre-issued token, 0: the device flow */
+    int ephemeral;             /* the provider's ephemeral setting at login */
 };
 
 /* Per-call context and the audit record that is filled while the decision is made. */
@@ -47,6 +49,7 @@ struct oidc_pam_ctx {
     const char *issuer, *subject, *jti;
     const char *flow;
     char groups[256];
+    char groups_from[OIDC_GROUPS_WHY_MAX + 8]; /* "token", "userinfo", "none: why", "cache" */
     char reason[256];
     char mapped[OIDC_NAME_MAX + 1]; /* the token's mapped name, audited when PAM_USER is unset */
 };
@@ -66,11 +69,12 @@ int oidc_pam_open_session(struct oidc_pam_ctx *c);
 int oidc_pam_close_session(struct oidc_pam_ctx *c);
 
 /* pam_device.c: the device flow with the URL and code inside one prompt. On success *claims
- * holds the verified ID token claims (merged with userinfo groups when configured) and *exp the
- * ID token's exp. */
+ * holds the verified ID token claims, *groups the login's groups (oidc_groups_resolve: from the
+ * ID token or from userinfo; raw may point into *claims) and *exp the ID token's exp. */
 struct oidc_provider;
 int oidc_pam_device_login(struct oidc_pam_ctx *c, struct oidc_provider *prov, int64_t deadline,
-                          cJSON **claims, int64_t *exp, struct oidc_err *err);
+                          cJSON **claims, struct oidc_groups *groups, int64_t *exp,
+                          struct oidc_err *err);
 /* pam_qr.c: a QR code of text drawn for a terminal of OIDC_QR_COLUMNS columns in style
  * OIDC_QR_ASCII (ASCII only, 2 columns per module) or OIDC_QR_COMPACT (UTF-8 half blocks, two
  * module rows per line, at most max_lines lines), each line ending in '\n'; to be freed. NULL when
@@ -97,6 +101,8 @@ void oidc_pam_debug(const struct oidc_pam_ctx *c, const char *fmt, ...) OIDC_FOR
 void oidc_pam_reason(struct oidc_pam_ctx *c, const char *fmt, ...) OIDC_FORMAT(2, 3);
 /* The one structured audit line of a decision: result is "success", "failure", "denied", ... */
 void oidc_pam_audit(struct oidc_pam_ctx *c, const char *result);
+/* Sets the audit line's groups_from field from g (NULL: the cached identity's groups). */
+void oidc_pam_audit_groups(struct oidc_pam_ctx *c, const struct oidc_groups *g);
 /* Fills c's audit fields from a login record or a verified identity. */
 void oidc_pam_audit_identity(struct oidc_pam_ctx *c, const struct oidc_identity *id);
 /* One audit line per membership the cache writer dropped (docs/cache.md): result=group-dropped,

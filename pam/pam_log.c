@@ -64,13 +64,13 @@ static const char *quote(char *dst, size_t cap, const char *s)
 void oidc_pam_audit(struct oidc_pam_ctx *c, const char *result)
 {
     char service[64], user[64], rhost[128], prov[64], iss[256], sub[256], jti[128], groups[256],
-        flow[16], reason[256];
+        flow[16], reason[256], from[sizeof(c->groups_from)];
 
     /* MWG: failed logins at LOG_NOTICE; successes are informational */
     oidc_pam_log(c, strcmp(result, "success") == 0 ? LOG_INFO : LOG_NOTICE,
                  "audit: phase=%s result=%s service=\"%s\" user=\"%s\" rhost=\"%s\" "
                  "provider=\"%s\" issuer=\"%s\" subject=\"%s\" jti=\"%s\" groups=\"%s\" "
-                 "flow=\"%s\" reason=\"%s\"",
+                 "flow=\"%s\" reason=\"%s\" groups_from=\"%s\"",
                  op_names[c->op], result, quote(service, sizeof(service), c->service),
                  quote(user, sizeof(user),
                        c->user != NULL        ? c->user
@@ -79,7 +79,20 @@ void oidc_pam_audit(struct oidc_pam_ctx *c, const char *result)
                  quote(rhost, sizeof(rhost), c->rhost), quote(prov, sizeof(prov), c->provider),
                  quote(iss, sizeof(iss), c->issuer), quote(sub, sizeof(sub), c->subject),
                  quote(jti, sizeof(jti), c->jti), quote(groups, sizeof(groups), c->groups),
-                 quote(flow, sizeof(flow), c->flow), quote(reason, sizeof(reason), c->reason));
+                 quote(flow, sizeof(flow), c->flow), quote(reason, sizeof(reason), c->reason),
+                 quote(from, sizeof(from), c->groups_from));
+}
+
+void oidc_pam_audit_groups(struct oidc_pam_ctx *c, const struct oidc_groups *g)
+{
+    if (g == NULL)
+        snprintf(c->groups_from, sizeof(c->groups_from), "cache");
+    else if (g->from == OIDC_GROUPS_FROM_TOKEN)
+        snprintf(c->groups_from, sizeof(c->groups_from), "token");
+    else if (g->from == OIDC_GROUPS_FROM_USERINFO)
+        snprintf(c->groups_from, sizeof(c->groups_from), "userinfo");
+    else
+        snprintf(c->groups_from, sizeof(c->groups_from), "none: %s", g->why);
 }
 
 void oidc_pam_audit_identity(struct oidc_pam_ctx *c, const struct oidc_identity *id)

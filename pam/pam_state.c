@@ -19,6 +19,7 @@ void oidc_pam_login_free(struct oidc_pam_login *l)
     if (l == NULL)
         return;
     oidc_identity_free(l->id);
+    oidc_groups_clear(&l->groups);
     cJSON_Delete(l->claims);
     free(l->provider);
     free(l->jti);

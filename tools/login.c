@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "device.h"
+#include "groups.h"
 #include "json.h"
 #include "provider.h"
 
@@ -25,6 +26,7 @@ int cmd_login(int argc, char **argv)
     struct oidc_device_tokens dt = {0};
     struct oidc_token *tok = NULL;
     struct oidc_identity *id = NULL;
+    struct oidc_groups groups = {0};
     struct oidc_err err = {0};
     int64_t timeout = 0, now, deadline;
     int ch, r, rc = CTL_USAGE;
@@ -93,11 +95,11 @@ int cmd_login(int argc, char **argv)
         ctl_err("ID token refused: %s", oidc_err_msg(&err));
         goto out;
     }
-    if ((r = oidc_userinfo_merge_groups(prov, dt.access_token, tok->claims, &err)) != OIDC_OK) {
-        ctl_err("userinfo: %s", oidc_err_msg(&err));
+    if ((r = oidc_groups_resolve(prov, dt.access_token, tok->claims, &groups, &err)) != OIDC_OK) {
+        ctl_err("groups refused: %s", oidc_err_msg(&err));
         goto out;
     }
-    if ((r = oidc_idmap_map(pcfg, NULL, tok->claims, &id, &err)) != OIDC_OK) {
+    if ((r = oidc_idmap_map_groups(pcfg, NULL, tok->claims, &groups, &id, &err)) != OIDC_OK) {
         ctl_err("identity refused: %s", oidc_err_msg(&err));
         goto out;
     }
@@ -120,6 +122,7 @@ int cmd_login(int argc, char **argv)
     rc = CTL_OK;
 out:
     oidc_identity_free(id);
+    oidc_groups_clear(&groups);
     oidc_token_free(tok);
     oidc_device_tokens_clear(&dt);
     oidc_device_auth_clear(&da);

@@ -180,6 +180,8 @@ function consentPage(uid, clientId, details, accountId) {
 
 // ---------------------------------------------------------------- provider
 
+const GROUPS_ONLY_USERINFO = new Set(['oidc-groups-userinfo', 'oidc-groups-overage', 'oidc-groups-othersub']);
+
 const { default: Provider } = await loadModule('oidc-provider');
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -209,16 +211,37 @@ const configuration = {
       token_endpoint_auth_method: 'client_secret_post',
       id_token_signed_response_alg: 'RS256',
     }),
+    // Groups only through userinfo (GROUPS_ONLY_USERINFO below): the ID token has no groups
+    // claim; -overage adds Entra ID's overage marker to the ID token; -othersub answers userinfo
+    // for another subject than the ID token's.
+    ...['oidc-groups-userinfo', 'oidc-groups-overage', 'oidc-groups-othersub'].map((id) => deviceClient({
+      client_id: id,
+      token_endpoint_auth_method: 'none',
+      id_token_signed_response_alg: 'RS256',
+    })),
   ],
   jwks: { keys: ensureOpKeys(stateDir) },
   async findAccount(ctx, sub) {
     const user = BY_SUB.get(sub);
     if (!user) return undefined;
+    const clientId = ctx && ctx.oidc && ctx.oidc.client ? ctx.oidc.client.clientId : undefined;
     return {
       accountId: sub,
       // oidc-provider filters these by the granted scopes/claims.
-      async claims() {
-        return { sub, email_verified: true, ...user.claims };
+      async claims(use) {
+        const all = { sub, email_verified: true, ...user.claims };
+        if (!GROUPS_ONLY_USERINFO.has(clientId)) return all;
+        if (use === 'userinfo') {
+          return clientId === 'oidc-groups-othersub' ? { ...all, sub: `${sub}-impostor` } : all;
+        }
+        const { groups, ...rest } = all;
+        if (clientId !== 'oidc-groups-overage') return rest;
+        // Entra ID's groups overage: a distributed claim instead of the list
+        return {
+          ...rest,
+          _claim_names: { groups: 'src1' },
+          _claim_sources: { src1: { endpoint: `${ISSUER}/groups-not-served/${sub}` } },
+        };
       },
     };
   },

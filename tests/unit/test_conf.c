@@ -264,6 +264,8 @@ static void test_every_key_parses(void **state)
                                     "strip_domain = true\n"
                                     "lowercase = 1\n"
                                     "groups_claim = realm_access.roles\n"
+                                    "groups_source = userinfo\n"
+                                    "groups_overage = userinfo\n"
                                     "group_prefix = corp-\n"
                                     "group_allow = admins, dev-*\n"
                                     "uid_key = subject\n"
@@ -302,6 +304,8 @@ static void test_every_key_parses(void **state)
     assert_int_equal(p->strip_domain, 1);
     assert_int_equal(p->lowercase, 1);
     assert_string_equal(p->groups_claim, "realm_access.roles");
+    assert_int_equal(p->groups_source, OIDC_GROUPS_SOURCE_USERINFO);
+    assert_int_equal(p->groups_overage, OIDC_GROUPS_OVERAGE_USERINFO);
     assert_string_equal(p->group_prefix, "corp-");
     assert_int_equal(p->group_allow.n, 2);
     assert_string_equal(p->group_allow.v[1], "dev-*");
@@ -403,6 +407,8 @@ static void test_bad_bool(void **state)
     parse_fails("[global]\ndebug = maybe\n",
                 "test.conf:2: debug: 'maybe' is not a boolean (expected yes or no)");
     parse_fails("[provider corp]\nuserinfo = 2\n", "userinfo: '2' is not a boolean");
+    parse_fails("[provider corp]\ngroups_source = graph\n", "groups_source: 'graph'");
+    parse_fails("[provider corp]\ngroups_overage = ignore\n", "groups_overage: 'ignore'");
     parse_fails("[global]\ndebug =\n", "test.conf:2: debug: is empty (expected yes or no)");
 }
 
@@ -1945,6 +1951,8 @@ static const char *const doc_keys[] = {
     "strip_domain",
     "lowercase",
     "groups_claim",
+    "groups_source",
+    "groups_overage",
     "group_prefix",
     "group_allow",
     "uid_key",
@@ -2034,6 +2042,8 @@ static void test_example_file(void **state)
     assert_int_equal(pr->strip_domain, 0);
     assert_int_equal(pr->lowercase, 0);
     assert_string_equal(pr->groups_claim, "groups");
+    assert_int_equal(pr->groups_source, OIDC_GROUPS_SOURCE_TOKEN);
+    assert_int_equal(pr->groups_overage, OIDC_GROUPS_OVERAGE_REFUSE);
     assert_null(pr->group_prefix);
     assert_int_equal(pr->group_allow.n, 0);
     assert_int_equal(pr->uid_key, OIDC_UID_KEY_NAME);

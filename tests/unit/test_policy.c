@@ -114,6 +114,22 @@ static void denied(struct fixture *f, const char *msg)
     assert_string_equal(f->err.msg, msg);
 }
 
+/* The account phase of a cached user: no login, the mapped groups. */
+static int check_cached(struct fixture *f)
+{
+    memset(&f->err, 0, sizeof(f->err));
+    return oidc_policy_check_groups(f->cfg, f->cfg->providers[0], &alice, f->claims, NULL, &f->err);
+}
+
+static void cached_denied(struct fixture *f, const char *msg)
+{
+    int r = check_cached(f);
+
+    if (r != OIDC_ERR_DENIED)
+        fail_msg("status %d (wanted OIDC_ERR_DENIED), message \"%s\"", r, f->err.msg);
+    assert_string_equal(f->err.msg, msg);
+}
+
 /* ---------------------------------------------------------------- no rules */
 
 static void test_no_rules_allows(void **state)
@@ -229,8 +245,10 @@ static void test_allow_groups_no_groups_refused(void **state)
 
     provider(f, "allow_groups = dev\n");
     alice.n_groups = 0;
+    /* no claim at all: the groups are not known, which is said as such (groups.c) */
     cJSON_DeleteItemFromObjectCaseSensitive(f->claims, "groups");
-    denied(f, "allow_groups: user 'alice' is in none of the allowed groups (dev)");
+    denied(f, "allow_groups is set, but the login's groups are not known: the token carries no "
+              "'groups' claim; refused");
     /* the claim says the user is in none */
     assert_non_null(cJSON_AddArrayToObject(f->claims, "groups"));
     denied(f, "allow_groups: user 'alice' is in none of the allowed groups (dev)");
@@ -865,16 +883,205 @@ static void test_group_rules_cached_identity(void **state)
     struct fixture *f = *state;
     static const char json[] = "{\"iss\":\"https://idp.example.test\",\"sub\":\"1\"}";
 
-    /* no groups claim at all (the account phase of a cached user): the mapped names, same rule */
+    /* the account phase of a cached user: no login (groups NULL), the mapped names, same rule */
     cJSON_Delete(f->claims);
     assert_int_equal(oidc_json_parse_object(json, strlen(json), "claims", &f->claims, NULL),
                      OIDC_OK);
     provider(f, "deny_groups = OPS\n");
-    denied(f, "deny_groups: user 'alice' is in group 'OPS' (the IdP sends 'ops')");
+    cached_denied(f, "deny_groups: user 'alice' is in group 'OPS' (the IdP sends 'ops')");
     provider(f, "group_prefix = corp-\nallow_groups = corp-dev\n");
-    allowed(f);
+    assert_int_equal(check_cached(f), OIDC_OK);
     provider(f, "require_group = dev, sre\n");
-    denied(f, "require_group: user 'alice' is not in group 'sre'");
+    cached_denied(f, "require_group: user 'alice' is not in group 'sre'");
+    /* the same claims as a token's: no groups claim, so the rule refuses */
+    denied(f, "require_group is set, but the login's groups are not known: the token carries no "
+              "'groups' claim; refused");
+}
+
+/* ---------------------------------------------------------------- where the groups come from */
+
+/* Replaces f->claims with json. */
+static void set_claims(struct fixture *f, const char *json)
+{
+    cJSON_Delete(f->claims);
+    f->claims = NULL;
+    assert_int_equal(oidc_json_parse_object(json, strlen(json), "claims", &f->claims, NULL),
+                     OIDC_OK);
+}
+
+static void test_groups_overage_markers(void **state)
+{
+    struct fixture *f = *state;
+    char m[64];
+
+    (void)f;
+    set_claims(f, "{\"sub\":\"1\",\"_claim_names\":{\"groups\":\"src1\"},"
+                  "\"_claim_sources\":{\"src1\":{\"endpoint\":\"https://graph.example/x\"}}}");
+    assert_true(oidc_groups_overage(f->claims, "groups", m, sizeof(m)));
+    assert_string_equal(m, "_claim_names.groups");
+    /* another claim's distributed source is no marker for groups */
+    assert_false(oidc_groups_overage(f->claims, "roles", m, sizeof(m)));
+    set_claims(f, "{\"sub\":\"1\",\"hasgroups\":true}");
+    assert_true(oidc_groups_overage(f->claims, "groups", m, sizeof(m)));
+    assert_string_equal(m, "hasgroups");
+    set_claims(f, "{\"sub\":\"1\",\"hasgroups\":\"true\"}");
+    assert_true(oidc_groups_overage(f->claims, "groups", m, sizeof(m)));
+    set_claims(f, "{\"sub\":\"1\",\"hasgroups\":false,\"_claim_names\":\"groups\"}");
+    assert_false(oidc_groups_overage(f->claims, "groups", m, sizeof(m)));
+    assert_string_equal(m, "");
+    set_claims(f, "{\"sub\":\"1\",\"_claim_names\":{\"realm_access\":\"s\"}}");
+    assert_true(oidc_groups_overage(f->claims, "realm_access.roles", m, sizeof(m)));
+    assert_string_equal(m, "_claim_names.realm_access");
+    assert_false(oidc_groups_overage(f->claims, "", m, sizeof(m)));
+}
+
+/* A token with the overage marker is refused, naming the marker, whatever the rules; with a
+ * partial groups list too (the list is known to be incomplete). */
+static void test_groups_overage_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    set_claims(f, "{\"iss\":\"https://idp.example.test\",\"sub\":\"1\",\"groups\":[\"dev\"],"
+                  "\"_claim_names\":{\"groups\":\"src1\"},\"_claim_sources\":{\"src1\":{}}}");
+    provider(f, "deny_groups = contractors\n");
+    denied(f, "the token carries the groups overage marker '_claim_names.groups' (the IdP left "
+              "the groups out, as Entra ID does beyond 200): refused (groups_overage = refuse)");
+    provider(f, "");
+    denied(f, "the token carries the groups overage marker '_claim_names.groups' (the IdP left "
+              "the groups out, as Entra ID does beyond 200): refused (groups_overage = refuse)");
+    set_claims(f, "{\"iss\":\"https://idp.example.test\",\"sub\":\"1\",\"hasgroups\":true}");
+    provider(f, "groups_overage = userinfo\n");
+    denied(f, "the token carries the groups overage marker 'hasgroups' (the IdP left the groups "
+              "out); groups_overage = userinfo needs a device login (this token came without an "
+              "access token for userinfo): refused");
+    /* groups off: no marker matters */
+    provider(f, "groups_claim =\n");
+    allowed(f);
+}
+
+/* groups_source = userinfo for a presented token: no groups (never the token's own list), so a
+ * group rule refuses and a login without group rules maps no groups. */
+static void test_groups_source_userinfo_token_login(void **state)
+{
+    struct fixture *f = *state;
+    struct oidc_identity *id = NULL;
+
+    provider(f, "groups_source = userinfo\ndeny_groups = contractors\n");
+    denied(f, "deny_groups is set, but the login's groups are not known: groups_source = "
+              "userinfo, but this token came without an access token to fetch userinfo with; "
+              "refused");
+    provider(f, "groups_source = userinfo\n");
+    arg(f, "require_group", "dev");
+    denied(f, "require_group (module argument) is set, but the login's groups are not known: "
+              "groups_source = userinfo, but this token came without an access token to fetch "
+              "userinfo with; refused");
+    set_claims(f, "{\"iss\":\"https://idp.example.test\",\"sub\":\"1\","
+                  "\"preferred_username\":\"alice\",\"groups\":[\"dev\",\"ops\"]}");
+    provider(f, "groups_source = userinfo\n");
+    assert_int_equal(oidc_idmap_map(f->cfg->providers[0], &fixenv, f->claims, &id, &f->err),
+                     OIDC_OK);
+    assert_int_equal(id->n_groups, 0);
+    oidc_identity_free(id);
+}
+
+/* deny_groups with no groups claim: refused, not passed (the old silent pass). */
+static void test_groups_missing_deny_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    set_claims(f, "{\"iss\":\"https://idp.example.test\",\"sub\":\"1\"}");
+    provider(f, "deny_groups = contractors\n");
+    denied(f, "deny_groups is set, but the login's groups are not known: the token carries no "
+              "'groups' claim; refused");
+    provider(f, "groups_claim =\ndeny_groups = contractors\n");
+    denied(f, "deny_groups is set, but the login's groups are not known: groups_claim is empty "
+              "(groups are off); refused");
+    /* no group rule: the login goes on, with no groups */
+    provider(f, "deny_users = bob\n");
+    allowed(f);
+}
+
+/* Entra ID object IDs: 36 bytes, past the POSIX name rule, so the mapping skips them (also with
+ * a prefix); the group rules still see and name them (docs/groups.md, section 4). */
+static void test_groups_entra_object_ids(void **state)
+{
+    struct fixture *f = *state;
+    struct oidc_identity *id = NULL;
+
+    claims_with_groups(f, "[\"3f2504e0-4f89-11d3-9a0c-0305e82c3301\","
+                          "\"a1b2c3d4-0000-4000-8000-000000000001\",\"dev\"]");
+    provider(f, "group_prefix = entra-\ndeny_groups = 3f2504e0-4f89-11d3-9a0c-0305e82c3301\n");
+    assert_int_equal(mapped_check(f, &id), OIDC_ERR_DENIED);
+    assert_string_equal(f->err.msg, "deny_groups: user 'alice' is in group "
+                                    "'3f2504e0-4f89-11d3-9a0c-0305e82c3301'");
+    assert_int_equal(id->n_groups, 1);
+    assert_string_equal(id->groups[0].name, "entra-dev");
+    oidc_identity_free(id);
+    provider(f, "require_group = a1b2c3d4-0000-4000-8000-000000000001\n");
+    assert_int_equal(mapped_check(f, &id), OIDC_OK);
+    assert_int_equal(id->n_groups, 1);
+    assert_string_equal(id->groups[0].name, "dev");
+    oidc_identity_free(id);
+}
+
+/* The userinfo subject must be the ID token's (OpenID Connect Core 5.3.2). */
+static void test_groups_userinfo_subject(void **state)
+{
+    struct fixture *f = *state;
+    struct oidc_groups g;
+    struct oidc_err err = {0};
+    cJSON *ui = NULL;
+    static const char other[] = "{\"sub\":\"impostor\",\"groups\":[\"admins\"]}";
+    static const char nosub[] = "{\"groups\":[\"admins\"]}";
+    static const char same[] = "{\"sub\":\"1\",\"groups\":[\"admins\",\"ops\"]}";
+    static const char none[] = "{\"sub\":\"1\"}";
+    static const char over[] = "{\"sub\":\"1\",\"hasgroups\":true}";
+
+    set_claims(f, "{\"iss\":\"https://idp.example.test\",\"sub\":\"1\",\"groups\":[\"dev\"]}");
+    provider(f, "groups_source = userinfo\nrequire_group = admins\n");
+    assert_int_equal(oidc_json_parse_object(other, strlen(other), "u", &ui, NULL), OIDC_OK);
+    assert_int_equal(
+        oidc_groups_from_userinfo(f->cfg->providers[0], f->claims, ui, "test", &g, &err),
+        OIDC_ERR_TOKEN);
+    assert_string_equal(err.msg, "userinfo is for subject 'impostor', but the ID token is for "
+                                 "'1' (OpenID Connect Core 5.3.2): refused");
+    assert_int_equal(oidc_json_parse_object(nosub, strlen(nosub), "u", &ui, NULL), OIDC_OK);
+    assert_int_equal(
+        oidc_groups_from_userinfo(f->cfg->providers[0], f->claims, ui, "test", &g, &err),
+        OIDC_ERR_TOKEN);
+    assert_string_equal(err.msg, "userinfo (asked because test) has no 'sub' string: refused");
+    assert_int_equal(oidc_json_parse_object(over, strlen(over), "u", &ui, NULL), OIDC_OK);
+    assert_int_equal(
+        oidc_groups_from_userinfo(f->cfg->providers[0], f->claims, ui, "test", &g, &err),
+        OIDC_ERR_DENIED);
+    assert_string_equal(err.msg, "userinfo (asked because test) carries the groups overage "
+                                 "marker 'hasgroups' too: refused");
+    /* the same subject: userinfo's groups are what the rules see, not the ID token's */
+    assert_int_equal(oidc_json_parse_object(same, strlen(same), "u", &ui, NULL), OIDC_OK);
+    assert_int_equal(
+        oidc_groups_from_userinfo(f->cfg->providers[0], f->claims, ui, "test", &g, &err), OIDC_OK);
+    assert_int_equal(g.from, OIDC_GROUPS_FROM_USERINFO);
+    assert_int_equal(
+        oidc_policy_check_groups(f->cfg, f->cfg->providers[0], &alice, f->claims, &g, &err),
+        OIDC_OK);
+    provider(f, "groups_source = userinfo\nrequire_group = dev\n");
+    assert_int_equal(
+        oidc_policy_check_groups(f->cfg, f->cfg->providers[0], &alice, f->claims, &g, &err),
+        OIDC_ERR_DENIED);
+    assert_string_equal(err.msg, "require_group: user 'alice' is not in group 'dev'");
+    oidc_groups_clear(&g);
+    /* userinfo without the claim: no groups, and the rule says why */
+    assert_int_equal(oidc_json_parse_object(none, strlen(none), "u", &ui, NULL), OIDC_OK);
+    assert_int_equal(
+        oidc_groups_from_userinfo(f->cfg->providers[0], f->claims, ui, "test", &g, &err), OIDC_OK);
+    assert_int_equal(g.from, OIDC_GROUPS_FROM_NONE);
+    assert_int_equal(
+        oidc_policy_check_groups(f->cfg, f->cfg->providers[0], &alice, f->claims, &g, &err),
+        OIDC_ERR_DENIED);
+    assert_string_equal(err.msg, "require_group is set, but the login's groups are not known: "
+                                 "userinfo (asked because test) carries no 'groups' claim; "
+                                 "refused");
+    oidc_groups_clear(&g);
 }
 
 /* ---------------------------------------------------------------- order */
@@ -954,6 +1161,12 @@ int main(void)
         T(test_allow_groups_raw),
         T(test_require_group_argument_raw),
         T(test_group_rules_cached_identity),
+        T(test_groups_overage_markers),
+        T(test_groups_overage_refused),
+        T(test_groups_source_userinfo_token_login),
+        T(test_groups_missing_deny_refused),
+        T(test_groups_userinfo_subject),
+        T(test_groups_entra_object_ids),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
