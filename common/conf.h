@@ -32,6 +32,16 @@ struct oidc_strlist {
     size_t n;
 };
 
+/* One line of a [provider NAME idmap] section: the login name NAME gets this uid (and its private
+ * group gid = uid) instead of the hashed one. where is "FILE:LINE", for messages. */
+struct oidc_idmap_override {
+    char *name;
+    uint32_t uid;
+    char *where;
+};
+
+#define OIDC_IDMAP_OVERRIDES_MAX 65536 /* override lines per provider */
+
 struct oidc_provider_cfg {
     char *name;                        /* from [provider NAME] */
     char *issuer;                      /* required; https (http only with insecure_http_loopback) */
@@ -52,19 +62,22 @@ struct oidc_provider_cfg {
     int jwks_max_stale;                /* seconds a stale JWKS/discovery serves in an outage */
     int userinfo;                      /* fetch userinfo when the ID token lacks the groups claim */
     /* identity mapping */
-    struct oidc_strlist username_claims; /* username_claim = preferred_username, email */
-    char *username_template;             /* "ci-{repository_owner}"; overrides username_claims */
-    int require_email_verified;          /* email claim only with email_verified, default yes */
-    int strip_domain;                    /* strip a trailing "@domain" */
-    int lowercase;                       /* lower-case the name */
-    char *groups_claim;                  /* path, default "groups"; "" disables groups */
-    char *group_prefix;                  /* prepended to every group name */
-    struct oidc_strlist group_allow;     /* glob patterns; empty = all groups allowed */
-    enum oidc_uid_key uid_key;           /* uid_key = name | subject | claim:NAME */
-    char *uid_claim;                     /* NAME of claim:NAME */
-    uint32_t uid_min, uid_max;           /* hash range, default 0x70000000..0x7FFFFFFE */
-    char *home;                          /* home template, default "/home/{name}" */
-    char *shell;                         /* default "/bin/bash" */
+    struct oidc_strlist username_claims;   /* username_claim = preferred_username, email */
+    char *username_template;               /* "ci-{repository_owner}"; overrides username_claims */
+    int require_email_verified;            /* email claim only with email_verified, default yes */
+    int strip_domain;                      /* strip a trailing "@domain" */
+    int lowercase;                         /* lower-case the name */
+    char *groups_claim;                    /* path, default "groups"; "" disables groups */
+    char *group_prefix;                    /* prepended to every group name */
+    struct oidc_strlist group_allow;       /* glob patterns; empty = all groups allowed */
+    enum oidc_uid_key uid_key;             /* uid_key = name | subject | claim:NAME */
+    char *uid_claim;                       /* NAME of claim:NAME */
+    uint32_t uid_min, uid_max;             /* hash range, default 0x70000000..0x7FFFFFFE */
+    struct oidc_idmap_override *overrides; /* [provider NAME idmap] name = uid lines */
+    size_t n_overrides;
+    int defined; /* a [provider NAME] section was read (an idmap section alone does not count) */
+    char *home;  /* home template, default "/home/{name}" */
+    char *shell; /* default "/bin/bash" */
     /* NSS: first SSH login of a never-seen user (needs uid_key = name) */
     int preauth;                       /* answer sshd with a provisional entry */
     struct oidc_strlist preauth_allow; /* glob patterns of names preauth may answer */
