@@ -62,22 +62,19 @@ struct oidc_provider_cfg {
     int jwks_max_stale;                /* seconds a stale JWKS/discovery serves in an outage */
     int userinfo;                      /* fetch userinfo when the ID token lacks the groups claim */
     /* identity mapping */
-    struct oidc_strlist username_claims;   /* username_claim = preferred_username, email */
-    char *username_template;               /* "ci-{repository_owner}"; overrides username_claims */
-    int require_email_verified;            /* email claim only with email_verified, default yes */
-    int strip_domain;                      /* strip a trailing "@domain" */
-    int lowercase;                         /* lower-case the name */
-    char *groups_claim;                    /* path, default "groups"; "" disables groups */
-    char *group_prefix;                    /* prepended to every group name */
-    struct oidc_strlist group_allow;       /* glob patterns; empty = all groups allowed */
-    enum oidc_uid_key uid_key;             /* uid_key = name | subject | claim:NAME */
-    char *uid_claim;                       /* NAME of claim:NAME */
-    uint32_t uid_min, uid_max;             /* hash range, default 0x70000000..0x7FFFFFFE */
-    struct oidc_idmap_override *overrides; /* [provider NAME idmap] name = uid lines */
-    size_t n_overrides;
-    int defined; /* a [provider NAME] section was read (an idmap section alone does not count) */
-    char *home;  /* home template, default "/home/{name}" */
-    char *shell; /* default "/bin/bash" */
+    struct oidc_strlist username_claims; /* username_claim = preferred_username, email */
+    char *username_template;             /* "ci-{repository_owner}"; overrides username_claims */
+    int require_email_verified;          /* email claim only with email_verified, default yes */
+    int strip_domain;                    /* strip a trailing "@domain" */
+    int lowercase;                       /* lower-case the name */
+    char *groups_claim;                  /* path, default "groups"; "" disables groups */
+    char *group_prefix;                  /* prepended to every group name */
+    struct oidc_strlist group_allow;     /* glob patterns; empty = all groups allowed */
+    enum oidc_uid_key uid_key;           /* uid_key = name | subject | claim:NAME */
+    char *uid_claim;                     /* NAME of claim:NAME */
+    uint32_t uid_min, uid_max;           /* hash range, default 0x70000000..0x7FFFFFFE */
+    char *home;                          /* home template, default "/home/{name}" */
+    char *shell;                         /* default "/bin/bash" */
     /* NSS: first SSH login of a never-seen user (needs uid_key = name) */
     int preauth;                       /* answer sshd with a provisional entry */
     struct oidc_strlist preauth_allow; /* glob patterns of names preauth may answer */
@@ -98,6 +95,11 @@ struct oidc_provider_cfg {
     struct oidc_strlist require_groups; /* every one of these groups is required */
     struct oidc_strlist require_claims; /* NAME=GLOB items, all required */
     struct oidc_strlist export_claims;  /* claims exported as OIDC_CLAIM_<NAME> in the session */
+
+    /* [provider NAME idmap] sections (any file, any number): name = uid lines */
+    struct oidc_idmap_override *overrides;
+    size_t n_overrides;
+    int defined; /* a [provider NAME] section was read (an idmap section alone is not one) */
 };
 
 struct oidc_cfg {
