@@ -51,6 +51,12 @@ static const char usage_text[] =
     "      Check the cache file and every invariant; exit 0 clean, 1 problems.\n"
     "  cache sync\n"
     "      Rewrite the cache's preauth record from the configuration.\n"
+    "  idmap check [--provider NAME] [--json | --suggest] FILE|-\n"
+    "      Report every uid/gid collision of a list of login names (subjects with\n"
+    "      uid_key = subject; %NAME is a group), one per line or a JSON array: among\n"
+    "      them, with local users and groups, and with systemd's reserved ranges.\n"
+    "      --suggest prints [provider NAME idmap] lines that resolve them. Exit 0 no\n"
+    "      collision, 1 collisions, 2 usage or configuration error.\n"
     "\n"
     "Options for every command:\n"
     "  --config PATH   configuration file (default " SYSCONFDIR "/nss-pam-oidc.conf)\n"
@@ -311,6 +317,7 @@ int main(int argc, char **argv)
         {"cache", cmd_cache},
         {"askpass", cmd_askpass},
         {"run", cmd_run},
+        {"idmap", cmd_idmap},
     };
     size_t i;
 
