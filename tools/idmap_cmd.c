@@ -42,7 +42,8 @@ struct ctx {
     size_t found;
 };
 
-static int ent_add(struct ctx *c, int kind, const char *s, size_t len, const char *where, size_t no)
+static int ent_add(struct ctx *c, int kind, const char *s, size_t len, const char *where,
+                   const char *unit, size_t no)
 {
     struct ent *nv;
     char *key;
@@ -54,15 +55,15 @@ static int ent_add(struct ctx *c, int kind, const char *s, size_t len, const cha
         return CTL_USAGE;
     }
     if ((key = oidc_strndup_checked(s, len)) == NULL) {
-        ctl_err("idmap check: %s, entry %zu: contains a NUL byte (or out of memory)", where, no);
+        ctl_err("idmap check: %s, %s %zu: contains a NUL byte (or out of memory)", where, unit, no);
         return CTL_USAGE;
     }
     if (kind == K_GROUP || !c->subject) {
         if (!oidc_name_valid(key) || (kind == K_USER && strcmp(key, "root") == 0)) {
             char shown[80];
-            ctl_err("idmap check: %s, entry %zu: '%s' is not a valid %s name ([a-z_][a-z0-9_.-]*, "
+            ctl_err("idmap check: %s, %s %zu: '%s' is not a valid %s name ([a-z_][a-z0-9_.-]*, "
                     "at most %d bytes%s)",
-                    where, no, oidc_printable(shown, sizeof(shown), key),
+                    where, unit, no, oidc_printable(shown, sizeof(shown), key),
                     kind == K_USER ? "login" : "group", OIDC_NAME_MAX,
                     kind == K_USER ? ", not root" : "");
             free(key);
@@ -74,9 +75,9 @@ static int ent_add(struct ctx *c, int kind, const char *s, size_t len, const cha
             if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
                 break;
         if (len > IDMAP_SUB_MAX || i < len) {
-            ctl_err("idmap check: %s, entry %zu: a subject is 1 to %d bytes without control "
+            ctl_err("idmap check: %s, %s %zu: a subject is 1 to %d bytes without control "
                     "characters",
-                    where, no, IDMAP_SUB_MAX);
+                    where, unit, no, IDMAP_SUB_MAX);
             free(key);
             return CTL_USAGE;
         }
@@ -99,11 +100,12 @@ static int ent_add(struct ctx *c, int kind, const char *s, size_t len, const cha
 }
 
 /* One entry: "%NAME" is a group, anything else a user. */
-static int entry(struct ctx *c, const char *s, size_t len, const char *where, size_t no)
+static int entry(struct ctx *c, const char *s, size_t len, const char *where, const char *unit,
+                 size_t no)
 {
     if (len > 0 && s[0] == '%')
-        return ent_add(c, K_GROUP, s + 1, len - 1, where, no);
-    return ent_add(c, K_USER, s, len, where, no);
+        return ent_add(c, K_GROUP, s + 1, len - 1, where, unit, no);
+    return ent_add(c, K_USER, s, len, where, unit, no);
 }
 
 static int parse_lines(struct ctx *c, const char *buf, size_t len, const char *where)
@@ -129,7 +131,7 @@ static int parse_lines(struct ctx *c, const char *buf, size_t len, const char *w
         }
         if (n == 0 || s[0] == '#')
             continue;
-        if ((rc = entry(c, s, n, where, no)) != CTL_OK)
+        if ((rc = entry(c, s, n, where, "line", no)) != CTL_OK)
             return rc;
     }
     return CTL_OK;
@@ -160,7 +162,8 @@ static int parse_json(struct ctx *c, const char *buf, size_t len, const char *wh
             rc = CTL_USAGE;
             break;
         }
-        if ((rc = entry(c, it->valuestring, strlen(it->valuestring), where, no)) != CTL_OK)
+        if ((rc = entry(c, it->valuestring, strlen(it->valuestring), where, "element", no)) !=
+            CTL_OK)
             break;
     }
     cJSON_Delete(a);
@@ -256,8 +259,8 @@ static int prepare(struct ctx *c)
             struct ent probe = {c->p->overrides[i].name, 0, K_USER, NULL, 0};
             if (c->n > 0 && bsearch(&probe, c->v, c->n, sizeof(*c->v), cmp_key) != NULL)
                 continue;
-            if ((rc = ent_add(c, K_USER, probe.key, strlen(probe.key), "overrides", i + 1)) !=
-                CTL_OK)
+            if ((rc = ent_add(c, K_USER, probe.key, strlen(probe.key), "overrides", "line",
+                              i + 1)) != CTL_OK)
                 return rc;
         }
     }
