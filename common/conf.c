@@ -1863,10 +1863,11 @@ static int check_provider(const struct oidc_provider_cfg *p, struct oidc_err *er
     struct url u;
     int r;
 
-    if (!p->defined && p->n_overrides > 0)
+    if (!p->defined)
         return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
-                            "%s: [provider %s idmap]: no [provider %s] section is defined",
-                            p->overrides[0].where, name, name);
+                            "%s%s[provider %s idmap]: no [provider %s] section is defined",
+                            p->n_overrides > 0 ? p->overrides[0].where : "",
+                            p->n_overrides > 0 ? ": " : "", name, name);
     if (p->issuer == NULL || p->issuer[0] == '\0')
         return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
                             "provider '%s': issuer: missing (expected issuer = https://...)", name);
