@@ -47,11 +47,19 @@ C=$WORK/c1
 conf "$C"
 
 # ---------------------------------------------------------------- the hash and the vector
-check "test vector: $A and $B hash to uid $AB_UID (docs/idmap.md 8.1)" [ "$(python3 -c '
-import sys,functools as f
-for k in sys.argv[1:]:
-    h=f.reduce(lambda h,b:((h^b)*0x100000001b3)%2**64,("nss-pam-oidc:v1:uid:"+k).encode(),0xcbf29ce484222325)
-    print(0x70000000+h%(0x7FFFFFFE-0x70000000+1))' "$A" "$B" | sort -u)" = "$AB_UID" ]
+# hash_uid KEY: the frozen uid hash (docs/idmap.md 3.2) in the default range, computed
+# independently of the C code (node is there for the IdP anyway)
+hash_uid() {
+    node -e '
+let h = 0xcbf29ce484222325n;
+for (const b of Buffer.from("nss-pam-oidc:v1:uid:" + process.argv[1]))
+    h = ((h ^ BigInt(b)) * 0x100000001b3n) % (1n << 64n);
+console.log((0x70000000n + h % (0x7FFFFFFEn - 0x70000000n + 1n)).toString());' "$1"
+}
+check "test vector: alice hashes to 2131105965 (docs/idmap.md 3.2: the helper is right)" \
+    [ "$(hash_uid alice)" = 2131105965 ]
+check "test vector: $A and $B hash to uid $AB_UID (docs/idmap.md 8.1)" \
+    sh -c '[ "$1" = "$3" ] && [ "$2" = "$3" ]' sh "$(hash_uid "$A")" "$(hash_uid "$B")" "$AB_UID"
 
 # ---------------------------------------------------------------- collisions among the names
 printf 'alice\n%s\n# a comment\n\nbob\n%s\n' "$A" "$B" >"$WORK/list"
@@ -170,10 +178,7 @@ check "idmap_suggest: exit 1 (collisions were found)" [ $? = 1 ]
 check "idmap_suggest: the collision is reported on stderr" \
     grep -q "uid $AB_UID: user '$A' and user '$B'" "$WORK/suggest.err"
 check "idmap_suggest: stdout is a drop-in with exactly one override, for $B (the later name)" \
-    [ "$(grep -v '^#' "$WORK/suggest" | tr '\n' ' ')" = "[provider fleet idmap] $B = $(python3 -c '
-import functools as f
-h=f.reduce(lambda h,b:((h^b)*0x100000001b3)%2**64,b"nss-pam-oidc:v1:uid:'"$B"'#1",0xcbf29ce484222325)
-print(0x70000000+h%(0x7FFFFFFE-0x70000000+1))') " ]
+    [ "$(grep -v '^#' "$WORK/suggest" | tr '\n' ' ')" = "[provider fleet idmap] $B = $(hash_uid "$B#1") " ]
 ctl idmap check --config "$C" --suggest "$WORK/pair" >"$WORK/suggest2" 2>/dev/null
 check "idmap_suggest_deterministic: a second run prints the same lines" cmp -s "$WORK/suggest" "$WORK/suggest2"
 cp "$WORK/suggest" "$C.d/fleet-idmap.conf"
