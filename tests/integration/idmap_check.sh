@@ -193,6 +193,20 @@ expect_exit "idmap_suggest_local_applied: a local-user and a local-group collisi
     '0 collisions' local_ctl idmap check --config "$C" "$WORK/clean"
 rm -f "$C.d/local-idmap.conf"
 
+# oidcctl user add pre-provisions an overridden name with its override
+SUG_UID=$(hash_uid "$B#1")
+expect_exit "idmap_user_add_override: user add takes the override's uid" 0 . \
+    ctl user add "$B" --config "$C"
+expect_exit "idmap_user_add_override: the cached entry has uid $SUG_UID" 0 \
+    "\"uid\":[[:space:]]*$SUG_UID" ctl users --json --config "$C"
+# preauth computes the provisional uid from the hash alone: overrides with preauth are refused
+P=$WORK/preauth
+conf "$P" 'preauth = yes' 'preauth_allow = *'
+cp "$WORK/suggest" "$P.d/fleet-idmap.conf"
+chmod 600 "$P.d/fleet-idmap.conf"
+expect_exit "idmap_override_preauth: overrides with preauth = yes are refused at load" 2 \
+    "overrides cannot be combined with preauth = yes" ctl idmap check --config "$P" "$WORK/clean"
+
 # ---------------------------------------------------------------- two simulated hosts
 # Host 1 logs in A then B, host 2 B then A; both carry the suggested drop-in. Each login is a real
 # PAM stack (token flow) writing that host's cache; then getent reads each host's cache through
