@@ -10,6 +10,7 @@
 #include "config.h"
 #include "conf.h"
 #include "hostname.h"
+#include "idhash.h"
 #include "jwk.h"
 #include "replay_redis.h"
 
@@ -40,6 +41,9 @@
 #define SUGGEST_DISTANCE 2
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The parser's section state for [provider NAME idmap] (beside the OIDC_SCOPE_* values) */
+#define SECTION_IDMAP 0x100
 
 enum type {
     T_STRING,  /* text; empty only with F_EMPTY_OK */
@@ -1118,6 +1122,11 @@ static void provider_free(struct oidc_provider_cfg *p)
     strlist_clear(&p->require_claims);
     strlist_clear(&p->export_claims);
     free(p->uid_claim);
+    for (size_t i = 0; i < p->n_overrides; i++) {
+        free(p->overrides[i].name);
+        free(p->overrides[i].where);
+    }
+    free(p->overrides);
     free(p->home);
     free(p->shell);
     free(p);
@@ -1230,6 +1239,7 @@ static int parse_section(struct oidc_cfg *cfg, char *s, const char *loc, int *se
     size_t n = strlen(s);
     const char *problem;
     char *inner, *name, shown[SHOW_MAX + 8];
+    int idmap = 0;
 
     if (n < 2 || s[n - 1] != ']')
         return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
@@ -1252,6 +1262,12 @@ static int parse_section(struct oidc_cfg *cfg, char *s, const char *loc, int *se
                             loc, SHOW_MAX, inner);
     }
     name = trim(inner + 8);
+    n = strlen(name);
+    if (n > 6 && strcmp(name + n - 5, "idmap") == 0 && is_space(name[n - 6])) {
+        idmap = 1; /* [provider NAME idmap]: uid overrides, in any file, any number of times */
+        name[n - 5] = '\0';
+        name = trim(name);
+    }
     if (*name == '\0')
         return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
                             "%s: [provider]: no provider name (expected [provider NAME])", loc);
@@ -1262,7 +1278,16 @@ static int parse_section(struct oidc_cfg *cfg, char *s, const char *loc, int *se
                             "not starting with '.')",
                             loc, has_control(name) ? "''" : show(shown, sizeof(shown), name),
                             problem);
-    if (find_provider(cfg, name) != NULL)
+    if ((p = find_provider(cfg, name)) != NULL && (idmap || !p->defined)) {
+        /* an idmap section adds to the provider; [provider NAME] completes one that only idmap
+         * sections named so far */
+        if (!idmap)
+            p->defined = 1;
+        *section = idmap ? SECTION_IDMAP : OIDC_SCOPE_PROVIDER;
+        *prov = p;
+        return OIDC_OK;
+    }
+    if (p != NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
                             "%s: [provider %s]: provider '%s' is already defined (each provider "
                             "is one section, in one file)",
@@ -1278,8 +1303,52 @@ static int parse_section(struct oidc_cfg *cfg, char *s, const char *loc, int *se
     if (p == NULL)
         return nomem(err, loc);
     cfg->providers[cfg->n_providers++] = p;
-    *section = OIDC_SCOPE_PROVIDER;
+    p->defined = !idmap;
+    *section = idmap ? SECTION_IDMAP : OIDC_SCOPE_PROVIDER;
     *prov = p;
+    return OIDC_OK;
+}
+
+/* One "NAME = UID" line of a [provider NAME idmap] section. The name and the number are checked
+ * here; duplicates, the range and systemd's reserved ids once every file is read
+ * (check_overrides). */
+static int set_override(struct oidc_cfg *cfg, struct oidc_provider_cfg *prov, const char *key,
+                        const char *value, const char *loc, struct oidc_err *err)
+{
+    struct oidc_idmap_override *v, o = {NULL, 0, NULL};
+    const char *problem;
+    char shown[SHOW_MAX + 8];
+    size_t n;
+
+    (void)cfg;
+    if (!oidc_name_valid(key) || strcmp(key, "root") == 0)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "%s: [provider %s idmap]: %s is not a login name (expected NAME = UID, "
+                            "NAME of [a-z_][a-z0-9_.-]*, at most 32 bytes, not root)",
+                            loc, prov->name,
+                            has_control(key) ? "the key" : show(shown, sizeof(shown), key));
+    if ((problem = parse_uid(value, &o.uid)) != NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "%s: [provider %s idmap]: %s: %s %s (expected a uid, decimal or 0x "
+                            "hexadecimal)",
+                            loc, prov->name, key,
+                            has_control(value) ? "the value" : show(shown, sizeof(shown), value),
+                            problem);
+    if (prov->n_overrides >= OIDC_IDMAP_OVERRIDES_MAX)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "%s: [provider %s idmap]: more than %d overrides",
+                            loc, prov->name, OIDC_IDMAP_OVERRIDES_MAX);
+    /* capacity 8, then doubling: the array is full when n is 0, or a power of two from 8 on */
+    n = prov->n_overrides;
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0)) {
+        if ((v = realloc(prov->overrides, (n == 0 ? 8 : 2 * n) * sizeof(*v))) == NULL)
+            return nomem(err, loc);
+        prov->overrides = v;
+    }
+    if ((o.name = strdup(key)) == NULL || (o.where = strdup(loc)) == NULL) {
+        free(o.name);
+        return nomem(err, loc);
+    }
+    prov->overrides[prov->n_overrides++] = o;
     return OIDC_OK;
 }
 
@@ -1322,6 +1391,8 @@ static int parse_assignment(struct oidc_cfg *cfg, struct oidc_provider_cfg *prov
         value[n - 1] = '\0';
         value++;
     }
+    if (section == SECTION_IDMAP)
+        return set_override(cfg, prov, key, value, loc, err);
     return oidc_cfg_set(cfg, prov, (enum oidc_cfg_scope)section, key, value, loc, err);
 }
 
@@ -1738,12 +1809,104 @@ static int check_replay_keys(const struct oidc_provider_cfg *p, const char *name
     return OIDC_OK;
 }
 
+static int cmp_override_name(const void *a, const void *b)
+{
+    const struct oidc_idmap_override *x = *(const struct oidc_idmap_override *const *)a;
+    const struct oidc_idmap_override *y = *(const struct oidc_idmap_override *const *)b;
+
+    return strcmp(x->name, y->name);
+}
+
+static int cmp_override_uid(const void *a, const void *b)
+{
+    const struct oidc_idmap_override *x = *(const struct oidc_idmap_override *const *)a;
+    const struct oidc_idmap_override *y = *(const struct oidc_idmap_override *const *)b;
+
+    if (x->uid != y->uid)
+        return x->uid < y->uid ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* [provider NAME idmap]: only for uid_key = name (the overrides name login names) and without
+ * preauth (sshd's provisional entry is computed from the hash alone); every uid inside the
+ * provider's range and outside systemd's reserved ranges; a name overridden once; a uid given to
+ * one name. Local accounts' ids are not known here: `oidcctl idmap check` and the cache writer
+ * compare them. */
+static int check_overrides(const struct oidc_provider_cfg *p, const char *name,
+                           struct oidc_err *err)
+{
+    const struct oidc_idmap_override **v = NULL, *o;
+    const struct oidc_idrange *res;
+    size_t i;
+    int r = OIDC_OK;
+
+    if (p->n_overrides == 0)
+        return OIDC_OK;
+    o = &p->overrides[0];
+    if (p->uid_key != OIDC_UID_KEY_NAME)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "%s: [provider %s idmap]: overrides need uid_key = name (they map "
+                            "login names; this provider hashes %s)",
+                            o->where, name,
+                            p->uid_key == OIDC_UID_KEY_SUBJECT ? "the subject"
+                                                               : "nothing: the uid is a claim");
+    if (p->preauth)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "%s: [provider %s idmap]: overrides cannot be combined with preauth = "
+                            "yes (sshd's provisional entry would carry the hashed uid; "
+                            "pre-provision overridden users with 'oidcctl user add' instead)",
+                            o->where, name);
+    for (i = 0; i < p->n_overrides; i++) {
+        o = &p->overrides[i];
+        if (o->uid < p->uid_min || o->uid > p->uid_max)
+            return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                                "%s: [provider %s idmap]: %s = %u is outside the provider's uid "
+                                "range %u..%u (uid_min..uid_max)",
+                                o->where, name, o->name, (unsigned)o->uid, (unsigned)p->uid_min,
+                                (unsigned)p->uid_max);
+        if ((res = oidc_idhash_reserved(o->uid)) != NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "%s: [provider %s idmap]: %s = %u is in %s",
+                                o->where, name, o->name, (unsigned)o->uid, res->what);
+    }
+    if ((v = malloc(p->n_overrides * sizeof(*v))) == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory checking [provider %s idmap]",
+                            name);
+    for (i = 0; i < p->n_overrides; i++)
+        v[i] = &p->overrides[i];
+    qsort(v, p->n_overrides, sizeof(*v), cmp_override_name);
+    for (i = 1; i < p->n_overrides && r == OIDC_OK; i++)
+        if (strcmp(v[i - 1]->name, v[i]->name) == 0)
+            r = OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                             "[provider %s idmap]: %s is overridden twice: %u at %s and %u at %s "
+                             "(expected one line per name)",
+                             name, v[i]->name, (unsigned)v[i - 1]->uid, v[i - 1]->where,
+                             (unsigned)v[i]->uid, v[i]->where);
+    if (r == OIDC_OK) {
+        qsort(v, p->n_overrides, sizeof(*v), cmp_override_uid);
+        for (i = 1; i < p->n_overrides && r == OIDC_OK; i++)
+            if (v[i - 1]->uid == v[i]->uid)
+                r = OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                                 "[provider %s idmap]: uid %u is given to two names: %s at %s "
+                                 "and %s at %s",
+                                 name, (unsigned)v[i]->uid, v[i - 1]->name, v[i - 1]->where,
+                                 v[i]->name, v[i]->where);
+    }
+    free(v);
+    return r;
+}
+
 static int check_provider(const struct oidc_provider_cfg *p, struct oidc_err *err)
 {
     const char *name = p->name != NULL ? p->name : "?", *problem;
     char shown[SHOW_MAX + 8];
     struct url u;
+    int r;
 
+    if (!p->defined)
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "%s%s[provider %s idmap]: no [provider %s] section is defined",
+                            p->n_overrides > 0 ? p->overrides[0].where : "",
+                            p->n_overrides > 0 ? ": " : "", name, name);
     if (p->issuer == NULL || p->issuer[0] == '\0')
         return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
                             "provider '%s': issuer: missing (expected issuer = https://...)", name);
@@ -1816,6 +1979,8 @@ static int check_provider(const struct oidc_provider_cfg *p, struct oidc_err *er
                             "provider '%s': username_claim: empty and no username_template "
                             "(expected at least one claim)",
                             name);
+    if ((r = check_overrides(p, name, err)) != OIDC_OK)
+        return r;
     return check_replay_keys(p, name, err);
 }
 

@@ -37,6 +37,16 @@ struct oidc_strlist {
     size_t n;
 };
 
+/* One line of a [provider NAME idmap] section: the login name NAME gets this uid (and its private
+ * group gid = uid) instead of the hashed one. where is "FILE:LINE", for messages. */
+struct oidc_idmap_override {
+    char *name;
+    uint32_t uid;
+    char *where;
+};
+
+#define OIDC_IDMAP_OVERRIDES_MAX 65536 /* override lines per provider */
+
 struct oidc_provider_cfg {
     char *name;                        /* from [provider NAME] */
     char *issuer;                      /* required; https (http only with insecure_http_loopback) */
@@ -94,6 +104,11 @@ struct oidc_provider_cfg {
     struct oidc_strlist require_groups; /* every one of these groups is required */
     struct oidc_strlist require_claims; /* NAME=GLOB items, all required */
     struct oidc_strlist export_claims;  /* claims exported as OIDC_CLAIM_<NAME> in the session */
+
+    /* [provider NAME idmap] sections (any file, any number): name = uid lines */
+    struct oidc_idmap_override *overrides;
+    size_t n_overrides;
+    int defined; /* a [provider NAME] section was read (an idmap section alone is not one) */
 };
 
 struct oidc_cfg {

@@ -60,6 +60,33 @@ uint32_t oidc_idhash_gid(const char *key, size_t len, uint32_t min, uint32_t max
     return idhash(IDHASH_DOMAIN_GID, sizeof(IDHASH_DOMAIN_GID) - 1, key, len, min, max);
 }
 
+/* systemd's UIDS-GIDS document and uid-classification.h, in ascending order. The regular range
+ * 1000..60000 is not listed: local accounts there are checked one by one from /etc/passwd. */
+static const struct oidc_idrange reserved[] = {
+    {0, 0, "root"},
+    {1, 999, "the system user range 1-999"},
+    {60001, 60513, "systemd-homed's range 60001-60513"},
+    {60514, 60577, "systemd's greeter range 60514-60577"},
+    {61184, 65519, "systemd's dynamic user range 61184-65519"},
+    {65534, 65534, "nobody (65534)"},
+    {65535, 65535, "the 16-bit (uid_t)-1 (65535)"},
+    {524288, 1879048191, "systemd's container range 524288-1879048191"},
+    {2147352576, 2147418111,
+     "systemd's foreign range 2147352576-2147418111 (0x7FFE0000-0x7FFEFFFF)"},
+    {4294967294u, 4294967294u, "the 32-bit (uid_t)-2 (4294967294)"},
+    {4294967295u, 4294967295u, "the 32-bit (uid_t)-1 (4294967295)"},
+};
+
+const struct oidc_idrange *oidc_idhash_reserved(uint32_t id)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (id >= reserved[i].lo && id <= reserved[i].hi)
+            return &reserved[i];
+    return NULL;
+}
+
 /* ASCII classes spelled out: no locale, no <ctype.h>. */
 static int is_first(unsigned char c)
 {

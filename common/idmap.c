@@ -652,7 +652,7 @@ int oidc_idmap_map_groups(const struct oidc_provider_cfg *pcfg, const struct oid
 
     switch (pcfg->uid_key) {
     case OIDC_UID_KEY_NAME:
-        id->uid = oidc_idhash_uid(id->name, strlen(id->name), min, max);
+        id->uid = oidc_idmap_name_uid(pcfg, id->name, min, max);
         break;
     case OIDC_UID_KEY_SUBJECT:
         if ((r = uid_from_subject(iss, sub, min, max, &id->uid, err)) != OIDC_OK)
@@ -699,6 +699,29 @@ out:
     oidc_localdb_free(local);
     oidc_identity_free(id);
     return r;
+}
+
+const struct oidc_idmap_override *oidc_idmap_override_find(const struct oidc_provider_cfg *p,
+                                                           const char *name)
+{
+    size_t i;
+
+    if (p == NULL || name == NULL)
+        return NULL;
+    for (i = 0; i < p->n_overrides; i++)
+        if (strcmp(p->overrides[i].name, name) == 0)
+            return &p->overrides[i];
+    return NULL;
+}
+
+uint32_t oidc_idmap_name_uid(const struct oidc_provider_cfg *p, const char *name, uint32_t min,
+                             uint32_t max)
+{
+    const struct oidc_idmap_override *o = oidc_idmap_override_find(p, name);
+
+    if (o != NULL)
+        return o->uid; /* oidc_cfg_check() kept it inside the range, off systemd's ranges */
+    return oidc_idhash_uid(name, strlen(name), min, max);
 }
 
 void oidc_identity_free(struct oidc_identity *id)

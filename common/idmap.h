@@ -49,6 +49,14 @@ int oidc_idmap_map_groups(const struct oidc_provider_cfg *pcfg, const struct oid
                           struct oidc_identity **out, struct oidc_err *err);
 void oidc_identity_free(struct oidc_identity *id);
 
+/* The [provider NAME idmap] override of a login name, or NULL. */
+const struct oidc_idmap_override *oidc_idmap_override_find(const struct oidc_provider_cfg *p,
+                                                           const char *name);
+/* The uid of a login name under uid_key = name: its override when there is one, else the frozen
+ * hash into min..max. The private group's gid is the same number. */
+uint32_t oidc_idmap_name_uid(const struct oidc_provider_cfg *p, const char *name, uint32_t min,
+                             uint32_t max);
+
 /* Expands "{claim}" placeholders (top-level string or integer claims only; "{{" is a literal
  * brace) into out (cap bytes). Missing claims are OIDC_ERR_MAPPING. */
 int oidc_idmap_template(const char *tmpl, const cJSON *claims, char *out, size_t cap,

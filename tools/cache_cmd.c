@@ -375,10 +375,15 @@ static int preprovision_uid(const struct oidc_provider_cfg *p, const char *name,
                             const char *subject, uint32_t *uid)
 {
     struct oidc_err err = {0};
+    const struct oidc_idmap_override *o;
     int r = oidc_cache_preprovision_uid(p, name, subject, uid, &err);
 
-    if (r == OIDC_OK)
+    if (r == OIDC_OK) {
+        /* the uid the mapper gives the name: a [provider NAME idmap] override wins */
+        if (p->uid_key == OIDC_UID_KEY_NAME && (o = oidc_idmap_override_find(p, name)) != NULL)
+            *uid = o->uid;
         return CTL_OK;
+    }
     ctl_err("user add: %s", oidc_err_msg(&err));
     return exit_code(r);
 }

@@ -44,6 +44,10 @@ static const char usage_text[] =
     "      Check the whole host (sshd, PAM stacks, nsswitch, file modes, the IdPs,\n"
     "      the clock, the cache, the uid range) and print each problem with its fix.\n"
     "      Exit 0 good, 1 warnings, 2 errors, 3 usage.\n"
+    "  idmap check [--provider NAME] [--json | --suggest] FILE|-\n"
+    "      Report every uid/gid collision of a list of names (or subjects) with each\n"
+    "      other, local accounts and systemd's ranges; --suggest prints overrides.\n"
+    "      Exit 0 none, 1 collisions, 2 error.\n"
     "  users [--json]\n"
     "  groups [--json]\n"
     "      List the identity cache: users with provider, subject, last login, expiry\n"
@@ -60,6 +64,12 @@ static const char usage_text[] =
     "      Check the cache file and every invariant; exit 0 clean, 1 problems.\n"
     "  cache sync\n"
     "      Rewrite the cache's preauth record from the configuration.\n"
+    "  idmap check [--provider NAME] [--json | --suggest] FILE|-\n"
+    "      Report every uid/gid collision of a list of login names (subjects with\n"
+    "      uid_key = subject; %NAME is a group), one per line or a JSON array: among\n"
+    "      them, with local users and groups, and with systemd's reserved ranges.\n"
+    "      --suggest prints [provider NAME idmap] lines that resolve them. Exit 0 no\n"
+    "      collision, 1 collisions, 2 usage or configuration error.\n"
     "\n"
     "Options for every command:\n"
     "  --config PATH   configuration file (default " SYSCONFDIR "/nss-pam-oidc.conf)\n"
@@ -321,6 +331,7 @@ int main(int argc, char **argv)
         {"askpass", cmd_askpass},
         {"run", cmd_run},
         {"doctor", cmd_doctor},
+        {"idmap", cmd_idmap},
     };
     size_t i;
 

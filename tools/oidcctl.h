@@ -50,6 +50,8 @@ int cmd_cache(int argc, char **argv); /* cache verify | cache sync */
 int cmd_askpass(int argc, char **argv);
 /* tools/run.c: run a job under a token's identity through PAM */
 int cmd_run(int argc, char **argv);
+/* tools/idmap_cmd.c: UID/GID collisions of a list of names, and overrides that resolve them */
+int cmd_idmap(int argc, char **argv);
 
 void ctl_err(const char *fmt, ...) OIDC_FORMAT(1, 2);
 /* Loads the configuration (config=PATH when path is set) and prints any error. */

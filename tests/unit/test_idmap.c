@@ -707,6 +707,61 @@ static void test_map_uid_key_subject(void **state)
     oidc_identity_free(id);
 }
 
+/* [provider NAME idmap] overrides (docs/idmap.md 8.2): the test vector pair paozdy/yzxdfd hashes
+ * to one uid; an override gives yzxdfd another, and its private group the same number. */
+static void test_map_idmap_override(void **state)
+{
+    struct oidc_idmap_override o[1] = {{S("yzxdfd"), 1967748509u, S("test:1")}};
+    struct oidc_identity *id;
+
+    (void)state;
+    assert_int_equal(oidc_idhash_uid("paozdy", 6, 0x70000000u, 0x7FFFFFFEu), 2105811470u);
+    assert_int_equal(oidc_idhash_uid("yzxdfd", 6, 0x70000000u, 0x7FFFFFFEu), 2105811470u);
+    P.overrides = o;
+    P.n_overrides = 1;
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"1\",\"preferred_username\":\"yzxdfd\"}");
+    assert_int_equal(id->uid, 1967748509u);
+    assert_int_equal(id->gid, 1967748509u);
+    oidc_identity_free(id);
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"2\",\"preferred_username\":\"paozdy\"}");
+    assert_int_equal(id->uid, 2105811470u); /* not overridden: the hash */
+    oidc_identity_free(id);
+    assert_int_equal(oidc_idmap_name_uid(&P, "yzxdfd", 0x70000000u, 0x7FFFFFFEu), 1967748509u);
+    assert_null(oidc_idmap_override_find(&P, "paozdy"));
+    /* an override applies to login names only: with uid_key = subject the subject is hashed */
+    P.uid_key = OIDC_UID_KEY_SUBJECT;
+    id = map_ok("{\"iss\":\"" ISS "\",\"sub\":\"248289761001\",\"preferred_username\":\"yzxdfd\"}");
+    assert_int_equal(id->uid, 1921774011u);
+    oidc_identity_free(id);
+    P.overrides = NULL;
+    P.n_overrides = 0;
+    free(o[0].name);
+    free(o[0].where);
+}
+
+/* systemd's reserved ranges (https://systemd.io/UIDS-GIDS/), edges included */
+static void test_idhash_reserved_ranges(void **state)
+{
+    static const uint32_t in[] = {
+        0,     1,     999,    60001,      60513,      60514,      61184,       65519,
+        65534, 65535, 524288, 1879048191, 2147352576, 2147418111, 4294967294u, 4294967295u};
+    static const uint32_t out[] = {1000,       60000,      61183,      65520,
+                                   65536,      524287,     1879048192, 2147352575,
+                                   2147418112, 2147483646, 4294967293u};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+        if (oidc_idhash_reserved(in[i]) == NULL)
+            fail_msg("%u should be reserved", (unsigned)in[i]);
+    for (i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+        if (oidc_idhash_reserved(out[i]) != NULL)
+            fail_msg("%u should not be reserved (%s)", (unsigned)out[i],
+                     oidc_idhash_reserved(out[i])->what);
+    assert_non_null(strstr(oidc_idhash_reserved(61184)->what, "dynamic"));
+    assert_non_null(strstr(oidc_idhash_reserved(2147352576)->what, "foreign"));
+}
+
 static void test_map_uid_key_claim(void **state)
 {
     struct oidc_identity *id;
@@ -1219,6 +1274,8 @@ int main(void)
         T(test_map_groups_local_and_own_name_skipped),
         T(test_map_groups_duplicates_removed),
         T(test_map_groups_capped),
+        T(test_map_idmap_override),
+        T(test_idhash_reserved_ranges),
         T(test_identity_free_accepts_null),
         T(test_map_rejects_missing_arguments),
     };
