@@ -218,6 +218,8 @@ NSS_STATE=$(dirname "$("$MKCACHE" path)")
 mkdir -p "$WORK/lib"
 cp "$SO" "$WORK/lib/libnss_oidc.so.2"
 printf 'passwd: files oidc\ngroup: files oidc\nshadow: files\n' >"$WORK/nsswitch.conf"
+NSS_SAN=$(nss_sanitizers "$SO")
+export NSS_SAN
 # getent_on STATE NAME...: `getent passwd NAME...` with STATE as the module's state directory
 getent_on() {
     st=$1
@@ -235,6 +237,7 @@ getent_on() {
         fi
         mount --bind "$st" "$ns" && mount --bind "$w/nsswitch.conf" /etc/nsswitch.conf || exit 99
         unset _OIDC_NSS_LOOPS
+        [ -z "$NSS_SAN" ] || export LD_PRELOAD="$NSS_SAN" ASAN_OPTIONS=detect_leaks=0
         LD_LIBRARY_PATH=$w/lib exec getent passwd "$@"' sh "$st" "$NSS_STATE" "$WORK" "$@"
 }
 

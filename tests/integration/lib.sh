@@ -51,3 +51,10 @@ write_config() {
 }
 
 mint() { node "$IDP_DIR/mint.mjs" --state "$IDP" "$@"; }
+
+# nss_sanitizers SO: the sanitizer runtimes a sanitizer build of the NSS module needs loaded first
+# into the (uninstrumented) tools that load it, such as getent and id, as an LD_PRELOAD list;
+# empty for a normal build.
+nss_sanitizers() {
+    ldd "$1" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ {print $3}' | tr '\n' ':'
+}

@@ -41,6 +41,8 @@ mkdir -p "$WORK/nss/state" "$WORK/nss/lib" "$WORK/nss/up" "$WORK/nss/wk"
 cp -p "$STATE/cache.cdb" "$STATE/cache.serial" "$WORK/nss/state/"
 cp "$SO" "$WORK/nss/lib/libnss_oidc.so.2"
 printf 'passwd: files oidc\ngroup: files oidc\nshadow: files\n' >"$WORK/nss/nsswitch.conf"
+NSS_SAN=$(nss_sanitizers "$SO")
+export NSS_SAN
 # nss CMD...: CMD resolving through the module (output in $NSS_OUT, exit code in $NSS_RC)
 nss() {
     NSS_OUT=$(unshare --mount sh -c '
@@ -56,6 +58,7 @@ nss() {
         fi
         mount --bind "$w/state" "$target" || exit 99
         mount --bind "$w/nsswitch.conf" /etc/nsswitch.conf || exit 99
+        [ -z "$NSS_SAN" ] || export LD_PRELOAD="$NSS_SAN" ASAN_OPTIONS=detect_leaks=0
         LD_LIBRARY_PATH=$w/lib LC_ALL=C exec "$@"' sh "$WORK/nss" "$NSS_STATE" "$@" 2>&1)
     NSS_RC=$?
 }
