@@ -1,6 +1,15 @@
 /* pam_oidc.so internals: the core behind the thin pam_sm_* entry points of pam_oidc.c. Every
  * function here returns a PAM status code: pam/ is where oidc_err_t becomes a PAM code
- * (oidc_pam_rc). Nothing here is exported from the module (pam_oidc.map). */
+ * (oidc_pam_rc). Nothing here is exported from the module (pam_oidc.map).
+ *
+ * The calls run one way, never back up:
+ *   entry points  pam_oidc.c (pam_sm_*)
+ *     -> dispatcher  pam_run.c (oidc_pam_run)
+ *     -> phases      pam_auth.c, pam_acct.c, pam_session.c (pam_auth.c uses pam_device.c for the
+ *                    device flow and pam_session.c's oidc_pam_export)
+ *     -> helpers     pam_rc.c (status codes), pam_conv.c, pam_log.c (logs, audit), pam_state.c
+ *                    (login record, cache), pam_qr.c
+ * A helper calls no phase and not the dispatcher (pam_conv.c uses pam_log.c). */
 #ifndef OIDC_PAM_INT_H
 #define OIDC_PAM_INT_H
 
@@ -56,7 +65,9 @@ struct oidc_pam_ctx {
 
 /* pam_run.c: one call of a pam_sm_* function. */
 int oidc_pam_run(enum oidc_pam_op op, pam_handle_t *pamh, int flags, int argc, const char **argv);
-/* The PAM code for an internal status (op decides between AUTH_ERR and PERM_DENIED). */
+
+/* pam_rc.c: the status codes. The PAM code for an internal status (op decides between AUTH_ERR and
+ * PERM_DENIED). */
 int oidc_pam_rc(enum oidc_pam_op op, int oidc_code);
 /* The symbolic name of a PAM code for logs ("PAM_AUTH_ERR"). */
 const char *oidc_pam_rc_name(int pam_code);

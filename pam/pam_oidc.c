@@ -1,5 +1,6 @@
-/* pam_oidc.so: the PAM entry points. Each one dispatches to the core (pam_run.c), which maps
- * internal status codes to PAM codes. Only these five symbols are exported (pam_oidc.map). */
+/* pam_oidc.so: the PAM entry points. Each one dispatches to the core (pam_run.c), which runs
+ * the phase (pam_int.h has the call layout). Only these five symbols are exported (pam_oidc.map).
+ */
 #include "config.h"
 
 #include <security/pam_modules.h>

@@ -1,5 +1,5 @@
 /* One call of a pam_sm_* function: load the configuration (file + module arguments), read the
- * PAM items, run the phase, and map internal codes to PAM codes. */
+ * PAM items and dispatch to the phase; the phases map internal codes with pam_rc.c. */
 #include "config.h"
 
 #include <string.h>
@@ -75,58 +75,4 @@ int oidc_pam_run(enum oidc_pam_op op, pam_handle_t *pamh, int flags, int argc, c
     oidc_pam_debug(&c, "returns %s", oidc_pam_rc_name(rc));
     oidc_cfg_free(c.cfg);
     return rc;
-}
-
-int oidc_pam_rc(enum oidc_pam_op op, int oidc_code)
-{
-    switch (oidc_code) {
-    case OIDC_OK:
-        return PAM_SUCCESS;
-    case OIDC_ERR_NOMEM:
-        return PAM_BUF_ERR;
-    case OIDC_ERR_CONFIG:
-        return PAM_SERVICE_ERR;
-    case OIDC_ERR_NETWORK:
-    case OIDC_ERR_HTTP:
-        /* the IdP cannot be reached (or answers nonsense) and nothing cached applies */
-        return PAM_AUTHINFO_UNAVAIL;
-    case OIDC_ERR_IO:
-    case OIDC_ERR_INTERNAL:
-        return PAM_SYSTEM_ERR;
-    case OIDC_ERR_EXPIRED:
-        return op == OIDC_PAM_ACCT ? PAM_ACCT_EXPIRED : PAM_AUTH_ERR;
-    default:
-        /* a refused credential, identity or policy: fail closed */
-        return op == OIDC_PAM_ACCT ? PAM_PERM_DENIED : PAM_AUTH_ERR;
-    }
-}
-
-const char *oidc_pam_rc_name(int pam_code)
-{
-    static const struct {
-        int code;
-        const char *name;
-    } names[] = {
-        {PAM_SUCCESS, "PAM_SUCCESS"},
-        {PAM_AUTH_ERR, "PAM_AUTH_ERR"},
-        {PAM_AUTHINFO_UNAVAIL, "PAM_AUTHINFO_UNAVAIL"},
-        {PAM_USER_UNKNOWN, "PAM_USER_UNKNOWN"},
-        {PAM_IGNORE, "PAM_IGNORE"},
-        {PAM_PERM_DENIED, "PAM_PERM_DENIED"},
-        {PAM_ACCT_EXPIRED, "PAM_ACCT_EXPIRED"},
-        {PAM_SERVICE_ERR, "PAM_SERVICE_ERR"},
-        {PAM_SYSTEM_ERR, "PAM_SYSTEM_ERR"},
-        {PAM_BUF_ERR, "PAM_BUF_ERR"},
-        {PAM_CONV_ERR, "PAM_CONV_ERR"},
-        {PAM_INCOMPLETE, "PAM_INCOMPLETE"},
-        {PAM_CRED_ERR, "PAM_CRED_ERR"},
-        {PAM_SESSION_ERR, "PAM_SESSION_ERR"},
-        {PAM_ABORT, "PAM_ABORT"},
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (names[i].code == pam_code)
-            return names[i].name;
-    return "PAM_(other)";
 }

@@ -194,8 +194,8 @@ out:
 int cmd_check_config(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"provider", required_argument, NULL, 'p'},
+        CTL_OPT_CONFIG,
+        CTL_OPT_PROVIDER,
         {"offline", no_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -210,12 +210,6 @@ int cmd_check_config(int argc, char **argv)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c':
-            c.config = optarg;
-            break;
-        case 'p':
-            c.provider = optarg;
-            break;
         case 'o':
             offline = 1;
             break;
@@ -223,6 +217,8 @@ int cmd_check_config(int argc, char **argv)
             printf("Usage: oidcctl check-config [--config PATH] [--provider NAME] [--offline]\n");
             return CTL_OK;
         default:
+            if (ctl_common_opt(&c, ch, optarg))
+                break;
             return CTL_USAGE;
         }
     }

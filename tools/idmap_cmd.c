@@ -538,7 +538,7 @@ out:
 
 /* ---------------------------------------------------------------- the command */
 
-enum { O_CONFIG = 256, O_PROVIDER, O_JSON, O_SUGGEST };
+enum { O_SUGGEST = 256 };
 
 static void usage(FILE *f)
 {
@@ -551,9 +551,9 @@ static void usage(FILE *f)
 int cmd_idmap(int argc, char **argv)
 {
     static const struct option all[] = {
-        {"config", required_argument, NULL, O_CONFIG},
-        {"provider", required_argument, NULL, O_PROVIDER},
-        {"json", no_argument, NULL, O_JSON},
+        CTL_OPT_CONFIG,
+        CTL_OPT_PROVIDER,
+        CTL_OPT_JSON,
         {"suggest", no_argument, NULL, O_SUGGEST},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -580,15 +580,6 @@ int cmd_idmap(int argc, char **argv)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", all, NULL)) != -1) {
         switch (ch) {
-        case O_CONFIG:
-            co.config = optarg;
-            break;
-        case O_PROVIDER:
-            co.provider = optarg;
-            break;
-        case O_JSON:
-            co.json = 1;
-            break;
         case O_SUGGEST:
             want_suggest = 1;
             break;
@@ -596,6 +587,8 @@ int cmd_idmap(int argc, char **argv)
             usage(stdout);
             return CTL_OK;
         default:
+            if (ctl_common_opt(&co, ch, optarg))
+                break;
             usage(stderr);
             return CTL_USAGE;
         }

@@ -14,9 +14,12 @@
 int cmd_login(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},  {"provider", required_argument, NULL, 'p'},
-        {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        CTL_OPT_CONFIG,
+        CTL_OPT_PROVIDER,
+        {"timeout", required_argument, NULL, 't'},
+        CTL_OPT_JSON,
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct ctl_common c = {0};
     struct oidc_cfg *cfg = NULL;
@@ -35,24 +38,17 @@ int cmd_login(int argc, char **argv)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c':
-            c.config = optarg;
-            break;
-        case 'p':
-            c.provider = optarg;
-            break;
         case 't':
             if (ctl_parse_int64("--timeout", optarg, 1, 3600, &timeout) != CTL_OK)
                 return CTL_USAGE;
-            break;
-        case 'j':
-            c.json = 1;
             break;
         case 'h':
             printf("Usage: oidcctl login [--config PATH] [--provider NAME] [--timeout SECONDS] "
                    "[--json]\n");
             return CTL_OK;
         default:
+            if (ctl_common_opt(&c, ch, optarg))
+                break;
             return CTL_USAGE;
         }
     }

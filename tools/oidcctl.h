@@ -21,6 +21,16 @@ struct ctl_common {
     const char *provider; /* --provider NAME */
     int json;             /* --json */
 };
+/* tools/ctl_common.c: their getopt_long entries (for a table in a file that includes getopt.h)
+ * and their handling: ctl_common_opt takes a getopt_long result of one of them ('c', 'p', 'j')
+ * into *c and returns 1, or returns 0 for any other. A subcommand lists only the entries it
+ * accepts, so getopt_long never returns the others to it. */
+/* clang-format off */
+#define CTL_OPT_CONFIG   {"config", required_argument, NULL, 'c'}
+#define CTL_OPT_PROVIDER {"provider", required_argument, NULL, 'p'}
+#define CTL_OPT_JSON     {"json", no_argument, NULL, 'j'}
+/* clang-format on */
+int ctl_common_opt(struct ctl_common *c, int ch, const char *arg);
 
 int cmd_verify_token(int argc, char **argv);
 int cmd_login(int argc, char **argv);

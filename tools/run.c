@@ -50,8 +50,8 @@ static const char run_usage[] =
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"provider", required_argument, NULL, 'p'},
+        CTL_OPT_CONFIG,
+        CTL_OPT_PROVIDER,
         {"service", required_argument, NULL, 's'},
         {"token-file", required_argument, NULL, 'f'},
         {"token-env", required_argument, NULL, 'e'},
@@ -64,12 +64,6 @@ static int parse_args(int argc, char **argv, struct run_args *a)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c':
-            a->c.config = optarg;
-            break;
-        case 'p':
-            a->c.provider = optarg;
-            break;
         case 's':
             a->service = optarg;
             break;
@@ -86,6 +80,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             fputs(run_usage, stdout);
             return -1;
         default:
+            if (ctl_common_opt(&a->c, ch, optarg))
+                break;
             return CTL_USAGE;
         }
     }

@@ -23,15 +23,15 @@ struct verify_args {
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"provider", required_argument, NULL, 'p'},
+        CTL_OPT_CONFIG,
+        CTL_OPT_PROVIDER,
         {"issuer", required_argument, NULL, 'i'},
         {"audience", required_argument, NULL, 'a'},
         {"jwks", required_argument, NULL, 'k'},
         {"now", required_argument, NULL, 'n'},
         {"leeway", required_argument, NULL, 'l'},
         {"nonce", required_argument, NULL, 'N'},
-        {"json", no_argument, NULL, 'j'},
+        CTL_OPT_JSON,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -40,12 +40,6 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c':
-            a->c.config = optarg;
-            break;
-        case 'p':
-            a->c.provider = optarg;
-            break;
         case 'i':
             a->issuer = optarg;
             break;
@@ -68,9 +62,6 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
         case 'N':
             a->nonce = optarg;
             break;
-        case 'j':
-            a->c.json = 1;
-            break;
         case 'h':
             printf("Usage: oidcctl verify-token [--config PATH] [--provider NAME | --issuer URL "
                    "--audience AUD]\n"
@@ -78,6 +69,8 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
                    "[--json] TOKEN_FILE|-\n");
             exit(CTL_OK);
         default:
+            if (ctl_common_opt(&a->c, ch, optarg))
+                break;
             return CTL_USAGE;
         }
     }
