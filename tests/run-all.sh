@@ -138,12 +138,13 @@ B="cd '$ROOT/build-gcc' && top_srcdir='$ROOT' top_builddir='$ROOT/build-gcc'"
 stage bench-jwt sh -c "$B && make tests/bench/bench_jwt >/dev/null && tests/bench/bench_jwt"
 stage bench-nss sh -c "$B && make tests/bench/bench_nss >/dev/null && tests/bench/bench_nss"
 stage bench-cache sh -c "$B && make tests/bench/bench_cache >/dev/null && tests/bench/bench_cache"
+stage bench-fleet sh -c "$B && make tests/bench/fleet_sim >/dev/null && tests/bench/fleet_sim"
 stage bench-pam sh -c "$B && make tests/bench/bench_pam >/dev/null && sh '$ROOT/tests/pam/bench.sh' 200 5"
 stage untracked-files untracked_check
 
-for b in jwt nss cache pam; do
+for b in jwt nss cache pam fleet; do
     echo
-    echo "benchmark figures (tests/bench/bench_$b):"
+    echo "benchmark figures (build-logs/bench-$b.log):"
     sed 's/^/    /' "$LOGDIR/bench-$b.log"
 done
 echo
