@@ -838,19 +838,119 @@ static const char *check_replay_store(const char *value)
     return oidc_redis_url_parse(value, &u);
 }
 
+/* T_STRING, T_PATH, T_URL, T_NAME: checks the text and stores a copy (NULL for an empty value
+ * with F_EMPTY_NULL). */
+static int apply_text(const struct key *k, void *field, const char *value, const char *where,
+                      struct oidc_err *err)
+{
+    const char *problem = NULL;
+    char *s = NULL;
+
+    if (k->type == T_PATH && value[0] != '/')
+        problem = "is not an absolute path";
+    else if (k->type == T_URL)
+        problem = url_problem(value, NULL);
+    else if (k->type == T_NAME)
+        problem = oidc_conf_name_problem(value);
+    if (problem == NULL && k->check != NULL)
+        problem = k->check(value);
+    if (problem != NULL)
+        return bad_value(err, where, k, k->flags & F_NOSHOW ? NULL : value, problem);
+    if (*value != '\0' || !(k->flags & F_EMPTY_NULL)) {
+        s = strdup(value);
+        if (s == NULL)
+            return oidc_conf_nomem(err, where);
+    }
+    free(*(char **)field);
+    *(char **)field = s;
+    return OIDC_OK;
+}
+
+/* T_LIST: splits the value and checks every item before it replaces the list. */
+static int apply_list(const struct key *k, void *field, const char *value, const char *where,
+                      struct oidc_err *err)
+{
+    struct oidc_strlist list = {NULL, 0};
+    const char *problem;
+    int i, r;
+
+    if (strlist_parse(value, &list) != OIDC_OK)
+        return oidc_conf_nomem(err, where);
+    if (list.n == 0 && !(k->flags & F_EMPTY_OK)) {
+        strlist_clear(&list);
+        return bad_value(err, where, k, value, "has no items");
+    }
+    for (i = 0; k->check != NULL && i < (int)list.n; i++) {
+        problem = k->check(list.v[i]);
+        if (problem != NULL) {
+            r = bad_value(err, where, k, list.v[i], problem);
+            strlist_clear(&list);
+            return r;
+        }
+    }
+    strlist_clear((struct oidc_strlist *)field);
+    *(struct oidc_strlist *)field = list;
+    return OIDC_OK;
+}
+
+/* T_ALGS: a list of JOSE algorithm names, as a mask. */
+static int apply_algs(const struct key *k, void *field, const char *value, const char *where,
+                      struct oidc_err *err)
+{
+    struct oidc_err aerr;
+    unsigned algs = 0;
+    char e[128];
+
+    memset(&aerr, 0, sizeof(aerr));
+    if (oidc_alg_list_parse(value, &algs, &aerr) != OIDC_OK || algs == 0) {
+        if (aerr.msg[0] != '\0' && strchr(aerr.msg, '(') != NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "%s: %s: %s", where, k->name, aerr.msg);
+        expect_text(k, e, sizeof(e));
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "%s: %s: %s (expected %s)", where, k->name,
+                            aerr.msg[0] != '\0' ? aerr.msg : "no usable algorithm", e);
+    }
+    memcpy(field, &algs, sizeof(algs));
+    return OIDC_OK;
+}
+
+/* T_UIDKEY: name, subject or claim:NAME, into uid_key and uid_claim of the provider. */
+static int apply_uidkey(const struct key *k, struct oidc_provider_cfg *p, const char *value,
+                        const char *where, struct oidc_err *err)
+{
+    enum oidc_uid_key kind;
+    char *s = NULL;
+
+    if (strcmp(value, "name") == 0) {
+        kind = OIDC_UID_KEY_NAME;
+    } else if (strcmp(value, "subject") == 0) {
+        kind = OIDC_UID_KEY_SUBJECT;
+    } else if (strncmp(value, "claim:", 6) == 0) {
+        kind = OIDC_UID_KEY_CLAIM;
+        if (value[6] == '\0')
+            return bad_value(err, where, k, value, "names no claim");
+        if (strpbrk(value + 6, " \t,") != NULL)
+            return bad_value(err, where, k, value, "has a blank or comma in the claim name");
+        s = strdup(value + 6);
+        if (s == NULL)
+            return oidc_conf_nomem(err, where);
+    } else {
+        return bad_value(err, where, k, value, "is not a uid key");
+    }
+    p->uid_key = kind;
+    free(p->uid_claim);
+    p->uid_claim = s;
+    return OIDC_OK;
+}
+
 /* Parses value by the key's type and stores it; the field is unchanged on error. */
 static int apply(const struct key *k, void *base, const char *value, const char *where,
                  struct oidc_err *err)
 {
     void *field = base != NULL ? (char *)base + k->off : NULL;
     const char *problem = NULL;
-    struct oidc_err aerr;
-    struct oidc_strlist list = {NULL, 0};
-    char *s = NULL, e[128];
     int64_t num = 0;
     uint32_t uid = 0;
-    unsigned algs = 0;
-    int b = 0, i, r;
+    int b = 0, i;
 
     if (oidc_conf_has_control(value))
         return bad_value(err, where, k, NULL, "contains a control character");
@@ -864,24 +964,7 @@ static int apply(const struct key *k, void *base, const char *value, const char 
     case T_PATH:
     case T_URL:
     case T_NAME:
-        if (k->type == T_PATH && value[0] != '/')
-            problem = "is not an absolute path";
-        else if (k->type == T_URL)
-            problem = url_problem(value, NULL);
-        else if (k->type == T_NAME)
-            problem = oidc_conf_name_problem(value);
-        if (problem == NULL && k->check != NULL)
-            problem = k->check(value);
-        if (problem != NULL)
-            return bad_value(err, where, k, k->flags & F_NOSHOW ? NULL : value, problem);
-        if (*value != '\0' || !(k->flags & F_EMPTY_NULL)) {
-            s = strdup(value);
-            if (s == NULL)
-                return oidc_conf_nomem(err, where);
-        }
-        free(*(char **)field);
-        *(char **)field = s;
-        return OIDC_OK;
+        return apply_text(k, field, value, where, err);
     case T_BOOL:
         if (parse_bool(value, &b) != 0)
             return bad_value(err, where, k, value, "is not a boolean");
@@ -893,23 +976,7 @@ static int apply(const struct key *k, void *base, const char *value, const char 
             return bad_value(err, where, k, value, problem);
         return store_int(k, field, num);
     case T_LIST:
-        if (strlist_parse(value, &list) != OIDC_OK)
-            return oidc_conf_nomem(err, where);
-        if (list.n == 0 && !(k->flags & F_EMPTY_OK)) {
-            strlist_clear(&list);
-            return bad_value(err, where, k, value, "has no items");
-        }
-        for (i = 0; k->check != NULL && i < (int)list.n; i++) {
-            problem = k->check(list.v[i]);
-            if (problem != NULL) {
-                r = bad_value(err, where, k, list.v[i], problem);
-                strlist_clear(&list);
-                return r;
-            }
-        }
-        strlist_clear((struct oidc_strlist *)field);
-        *(struct oidc_strlist *)field = list;
-        return OIDC_OK;
+        return apply_list(k, field, value, where, err);
     case T_ENUM:
         for (i = 0; k->enums[i].name != NULL; i++)
             if ((k->flags & F_NOCASE ? ascii_casecmp(value, k->enums[i].name)
@@ -923,41 +990,9 @@ static int apply(const struct key *k, void *base, const char *value, const char 
         memcpy(field, &uid, sizeof(uid));
         return OIDC_OK;
     case T_ALGS:
-        memset(&aerr, 0, sizeof(aerr));
-        if (oidc_alg_list_parse(value, &algs, &aerr) != OIDC_OK || algs == 0) {
-            if (aerr.msg[0] != '\0' && strchr(aerr.msg, '(') != NULL)
-                return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "%s: %s: %s", where, k->name, aerr.msg);
-            expect_text(k, e, sizeof(e));
-            return OIDC_ERR_SET(err, OIDC_ERR_CONFIG, "%s: %s: %s (expected %s)", where, k->name,
-                                aerr.msg[0] != '\0' ? aerr.msg : "no usable algorithm", e);
-        }
-        memcpy(field, &algs, sizeof(algs));
-        return OIDC_OK;
-    case T_UIDKEY: {
-        struct oidc_provider_cfg *p = base;
-        enum oidc_uid_key kind;
-
-        if (strcmp(value, "name") == 0) {
-            kind = OIDC_UID_KEY_NAME;
-        } else if (strcmp(value, "subject") == 0) {
-            kind = OIDC_UID_KEY_SUBJECT;
-        } else if (strncmp(value, "claim:", 6) == 0) {
-            kind = OIDC_UID_KEY_CLAIM;
-            if (value[6] == '\0')
-                return bad_value(err, where, k, value, "names no claim");
-            if (strpbrk(value + 6, " \t,") != NULL)
-                return bad_value(err, where, k, value, "has a blank or comma in the claim name");
-            s = strdup(value + 6);
-            if (s == NULL)
-                return oidc_conf_nomem(err, where);
-        } else {
-            return bad_value(err, where, k, value, "is not a uid key");
-        }
-        p->uid_key = kind;
-        free(p->uid_claim);
-        p->uid_claim = s;
-        return OIDC_OK;
-    }
+        return apply_algs(k, field, value, where, err);
+    case T_UIDKEY:
+        return apply_uidkey(k, base, value, where, err);
     case T_CONFIG:
         if (value[0] != '/')
             return bad_value(err, where, k, value, "is not an absolute path");
