@@ -402,41 +402,19 @@ static int add_bearer(struct curl_slist **l, const char *token)
         }                                                                       \
     } while (0)
 
-int oidc_http_request(const struct oidc_http_opts *opts, const struct oidc_http_req *req,
-                      struct oidc_http_resp *resp, struct oidc_err *err)
+/* Transport options: protocols, TLS verification, timeouts, no proxy, the body and header
+ * callbacks, all checked. */
+static int set_transport(CURL *h, const struct oidc_http_opts *opts, const char *url,
+                         const char *protos, struct rbuf *buf, struct hinfo *hi, char *errbuf,
+                         struct oidc_err *err)
 {
-    CURL *h = NULL;
+    long connect_timeout, timeout;
     CURLcode cc;
-    struct curl_slist *hdrs = NULL;
-    struct rbuf buf = {0};
-    struct hinfo hi;
-    char errbuf[CURL_ERROR_SIZE];
-    const char *protos;
-    long status = 0, connect_timeout, timeout;
-    int plain_http = 0, r;
+    int r = OIDC_OK;
 
-    if (resp != NULL) {
-        memset(resp, 0, sizeof(*resp));
-        resp->max_age = -1;
-    }
-    if (opts == NULL || req == NULL || resp == NULL || req->url == NULL)
-        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_http_request: missing argument");
-    if ((r = oidc_http_global_init(err)) != OIDC_OK)
-        return r;
-    if ((r = url_check(req->url, opts->insecure_http_loopback, &plain_http, err)) != OIDC_OK)
-        return r;
-    protos = plain_http ? "https,http" : "https";
     connect_timeout = opts->connect_timeout > 0 ? opts->connect_timeout : CONNECT_TIMEOUT_DEFAULT;
     timeout = opts->timeout > 0 ? opts->timeout : TIMEOUT_DEFAULT;
-    buf.max = opts->max_body > 0 ? opts->max_body : OIDC_HTTP_MAX_BODY;
-    memset(&hi, 0, sizeof(hi));
-    hi.max_age = -1;
-    errbuf[0] = '\0';
-
-    h = curl_easy_init();
-    if (h == NULL)
-        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "cannot create a libcurl handle");
-    SETOPT(h, CURLOPT_URL, req->url);
+    SETOPT(h, CURLOPT_URL, url);
     SETOPT(h, CURLOPT_PROTOCOLS_STR, protos);
     SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, protos);
     SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -453,18 +431,29 @@ int oidc_http_request(const struct oidc_http_opts *opts, const struct oidc_http_
     SETOPT(h, CURLOPT_PROXY, "");
     SETOPT(h, CURLOPT_NOPROXY, "*");
     SETOPT(h, CURLOPT_NOPROGRESS, 1L);
-    SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)buf.max);
+    SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)buf->max);
     SETOPT(h, CURLOPT_WRITEFUNCTION, write_cb);
-    SETOPT(h, CURLOPT_WRITEDATA, &buf);
+    SETOPT(h, CURLOPT_WRITEDATA, buf);
     SETOPT(h, CURLOPT_HEADERFUNCTION, header_cb);
-    SETOPT(h, CURLOPT_HEADERDATA, &hi);
+    SETOPT(h, CURLOPT_HEADERDATA, hi);
     SETOPT(h, CURLOPT_ERRORBUFFER, errbuf);
     SETOPT(h, CURLOPT_USERAGENT, USER_AGENT);
+out:
+    return r;
+}
 
-    if ((r = add_header(&hdrs, "Accept: application/json")) != OIDC_OK)
+/* The request itself: the form body (POST) and the headers (Accept, Content-Type, client
+ * credentials or bearer token) into *hdrs, which the caller frees wiped. */
+static int set_request(CURL *h, const struct oidc_http_req *req, struct curl_slist **hdrs,
+                       struct oidc_err *err)
+{
+    CURLcode cc;
+    int r;
+
+    if ((r = add_header(hdrs, "Accept: application/json")) != OIDC_OK)
         goto nomem;
     if (req->form != NULL) {
-        if ((r = add_header(&hdrs, "Content-Type: application/x-www-form-urlencoded")) != OIDC_OK)
+        if ((r = add_header(hdrs, "Content-Type: application/x-www-form-urlencoded")) != OIDC_OK)
             goto nomem;
         SETOPT(h, CURLOPT_POST, 1L);
         /* not copied by libcurl: the caller's buffer (which it wipes) is the only copy */
@@ -472,7 +461,7 @@ int oidc_http_request(const struct oidc_http_opts *opts, const struct oidc_http_
         SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(req->form));
     }
     if (req->basic_user != NULL) {
-        r = add_basic_auth(&hdrs, req->basic_user, req->basic_pass);
+        r = add_basic_auth(hdrs, req->basic_user, req->basic_pass);
         if (r == OIDC_ERR_TOOBIG) {
             r = OIDC_ERR_SET(err, OIDC_ERR_INVALID, "client credentials are too long");
             goto out;
@@ -481,7 +470,7 @@ int oidc_http_request(const struct oidc_http_opts *opts, const struct oidc_http_
             goto nomem;
     }
     if (req->bearer != NULL) {
-        r = add_bearer(&hdrs, req->bearer);
+        r = add_bearer(hdrs, req->bearer);
         if (r == OIDC_ERR_INVALID) {
             r = OIDC_ERR_SET(err, r, "the access token contains a line break");
             goto out;
@@ -489,7 +478,51 @@ int oidc_http_request(const struct oidc_http_opts *opts, const struct oidc_http_
         if (r != OIDC_OK)
             goto nomem;
     }
-    SETOPT(h, CURLOPT_HTTPHEADER, hdrs);
+    SETOPT(h, CURLOPT_HTTPHEADER, *hdrs);
+    r = OIDC_OK;
+    goto out;
+nomem:
+    r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory preparing a request to %.160s", req->url);
+out:
+    return r;
+}
+
+int oidc_http_request(const struct oidc_http_opts *opts, const struct oidc_http_req *req,
+                      struct oidc_http_resp *resp, struct oidc_err *err)
+{
+    CURL *h = NULL;
+    CURLcode cc;
+    struct curl_slist *hdrs = NULL;
+    struct rbuf buf = {0};
+    struct hinfo hi;
+    char errbuf[CURL_ERROR_SIZE];
+    long status = 0;
+    int plain_http = 0, r;
+
+    if (resp != NULL) {
+        memset(resp, 0, sizeof(*resp));
+        resp->max_age = -1;
+    }
+    if (opts == NULL || req == NULL || resp == NULL || req->url == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "oidc_http_request: missing argument");
+    if ((r = oidc_http_global_init(err)) != OIDC_OK)
+        return r;
+    if ((r = url_check(req->url, opts->insecure_http_loopback, &plain_http, err)) != OIDC_OK)
+        return r;
+    buf.max = opts->max_body > 0 ? opts->max_body : OIDC_HTTP_MAX_BODY;
+    memset(&hi, 0, sizeof(hi));
+    hi.max_age = -1;
+    errbuf[0] = '\0';
+
+    h = curl_easy_init();
+    if (h == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "cannot create a libcurl handle");
+    r = set_transport(h, opts, req->url, plain_http ? "https,http" : "https", &buf, &hi, errbuf,
+                      err);
+    if (r != OIDC_OK)
+        goto out;
+    if ((r = set_request(h, req, &hdrs, err)) != OIDC_OK)
+        goto out;
 
     __atomic_add_fetch(&request_count, 1, __ATOMIC_RELAXED);
     cc = curl_easy_perform(h);

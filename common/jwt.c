@@ -475,6 +475,36 @@ static int other_audiences(const cJSON *aud, const char *host_audience)
     return n;
 }
 
+/* exp and iat required, nbf honoured, all within the leeway; the optional max_token_age. */
+static int check_times(struct oidc_token *tok, const struct claim_refs *c,
+                       const struct oidc_verify_opts *o, struct oidc_err *err)
+{
+    int r;
+
+    if ((r = get_time(c->exp, "exp", 1, &tok->exp, err)) != OIDC_OK ||
+        (r = get_time(c->iat, "iat", 1, &tok->iat, err)) != OIDC_OK ||
+        (r = get_time(c->nbf, "nbf", 0, &tok->nbf, err)) != OIDC_OK)
+        return r;
+    if (o->now >= tok->exp + o->leeway)
+        return OIDC_ERR_SET(
+            err, OIDC_ERR_EXPIRED, "token expired %lld s ago (exp %lld, now %lld, leeway %d s)",
+            (long long)(o->now - tok->exp), (long long)tok->exp, (long long)o->now, o->leeway);
+    if (tok->iat > o->now + o->leeway)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "token was issued %lld s in the future (iat %lld, now %lld, leeway %d "
+                            "s): check the clocks",
+                            (long long)(tok->iat - o->now), (long long)tok->iat, (long long)o->now,
+                            o->leeway);
+    if (tok->nbf != 0 && o->now + o->leeway < tok->nbf)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
+                            "token is not valid before %lld (now %lld, leeway %d s)",
+                            (long long)tok->nbf, (long long)o->now, o->leeway);
+    if (o->max_token_age > 0 && o->now - tok->iat > o->max_token_age + o->leeway)
+        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token is %lld s old but max_token_age is %lld s",
+                            (long long)(o->now - tok->iat), (long long)o->max_token_age);
+    return OIDC_OK;
+}
+
 static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o,
                         struct oidc_err *err)
 {
@@ -543,27 +573,8 @@ static int check_claims(struct oidc_token *tok, const struct oidc_verify_opts *o
                             "authorized party (azp) in token is '%.64s' but the client is '%.64s'",
                             oidc_printable(b, sizeof(b), s), o->client_id);
     /* Times. */
-    if ((r = get_time(c.exp, "exp", 1, &tok->exp, err)) != OIDC_OK ||
-        (r = get_time(c.iat, "iat", 1, &tok->iat, err)) != OIDC_OK ||
-        (r = get_time(c.nbf, "nbf", 0, &tok->nbf, err)) != OIDC_OK)
+    if ((r = check_times(tok, &c, o, err)) != OIDC_OK)
         return r;
-    if (o->now >= tok->exp + o->leeway)
-        return OIDC_ERR_SET(
-            err, OIDC_ERR_EXPIRED, "token expired %lld s ago (exp %lld, now %lld, leeway %d s)",
-            (long long)(o->now - tok->exp), (long long)tok->exp, (long long)o->now, o->leeway);
-    if (tok->iat > o->now + o->leeway)
-        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
-                            "token was issued %lld s in the future (iat %lld, now %lld, leeway %d "
-                            "s): check the clocks",
-                            (long long)(tok->iat - o->now), (long long)tok->iat, (long long)o->now,
-                            o->leeway);
-    if (tok->nbf != 0 && o->now + o->leeway < tok->nbf)
-        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN,
-                            "token is not valid before %lld (now %lld, leeway %d s)",
-                            (long long)tok->nbf, (long long)o->now, o->leeway);
-    if (o->max_token_age > 0 && o->now - tok->iat > o->max_token_age + o->leeway)
-        return OIDC_ERR_SET(err, OIDC_ERR_TOKEN, "token is %lld s old but max_token_age is %lld s",
-                            (long long)(o->now - tok->iat), (long long)o->max_token_age);
     /* Optional requirements. */
     if (o->nonce != NULL) {
         size_t nl = strlen(o->nonce);
