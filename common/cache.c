@@ -2,7 +2,7 @@
  * docs/cache.md for the rules). The users are the source of truth: groups, memberships and the
  * initgroups lists are derived from them when the file is written. */
 #include "config.h"
-#include "cache.h"
+#include "cache_int.h"
 #include "cache_layout.h"
 #include "idhash.h"
 #include "localdb.h"
@@ -23,63 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOCK_FILE        "cache.lock"
-#define TMP_PREFIX       OIDC_CACHE_FILE "."
-#define TMP_SUFFIX_LEN   6
-#define LOCK_WAIT_MS     30000 /* a writer waits this long for the lock, then gives up */
-#define REFRESH_NO_TTL   3600  /* last_login granularity of an entry that never expires */
-#define CACHE_FILE_MAX   ((off_t)0x7FFFFFFF)
-#define PREAUTH_HOME_MAX 512
-#define DEFAULT_HOME     "/home/{name}"
-#define DEFAULT_SHELL    "/bin/bash"
-#define SHOW_MAX         72 /* bytes of an issuer or subject shown in a message */
-
 /* ------------------------------------------------------------------ hash indexes */
-
-struct oidc_cache;
-
-/* Open addressing, linear probing, backward-shift deletion. A slot holds 32 bits of the key's
- * hash (its home slot and a filter that spares most key comparisons) and the item index + 1. */
-struct slot {
-    uint32_t h, item;
-};
-struct htab {
-    struct slot *slot;
-    size_t mask, n; /* mask = capacity - 1 (a power of two) or 0 before the first insert */
-};
-
-struct grp {
-    char name[OIDC_NAME_MAX + 1];
-    uint32_t gid;
-    uint32_t nref; /* cached users holding the group */
-};
-
-struct view { /* users in name order, for oidc_cache_at(); rebuilt after a change */
-    const struct oidc_cache_user **sorted;
-    size_t n;
-    int valid;
-};
-
-struct oidc_cache {
-    char *dir;
-    int dirfd, lockfd;
-    struct oidc_idmap_env env;
-    int has_env;
-    int64_t now;
-    struct oidc_cache_user **users;
-    size_t n_users, cap_users;
-    struct grp *groups;
-    size_t n_groups, cap_groups;
-    struct htab u_name, u_id, g_name, g_id;
-    struct oidc_cache_buf preauth; /* the "p" record; len 0 = none */
-    int has_preauth;
-    struct oidc_localdb *local; /* loaded on first use */
-    struct view *view;
-    int dirty;
-    int readonly;      /* oidc_cache_load(): no lock, commit refuses */
-    uint64_t file_gen; /* the "s" record of the loaded file (0: none) */
-    int no_provenance; /* a read-only load that may not read provenance.cdb (not root) */
-};
 
 static uint64_t mix64(uint64_t x)
 {
@@ -176,14 +120,14 @@ static void ht_renumber(struct htab *t, uint32_t h, uint32_t old, uint32_t new)
     t->slot[ht_slot_of(t, h, old)].item = new + 1;
 }
 
-static void ht_free(struct htab *t)
+void oidc_cache_ht_free(struct htab *t)
 {
     free(t->slot);
     t->slot = NULL;
     t->mask = t->n = 0;
 }
 
-static long find_user(const struct oidc_cache *c, const char *name)
+long oidc_cache_lookup_user(const struct oidc_cache *c, const char *name)
 {
     const struct htab *t = &c->u_name;
     uint32_t h = hash_name(name);
@@ -197,7 +141,7 @@ static long find_user(const struct oidc_cache *c, const char *name)
     return -1;
 }
 
-static long find_uid(const struct oidc_cache *c, uint32_t uid)
+long oidc_cache_lookup_uid(const struct oidc_cache *c, uint32_t uid)
 {
     const struct htab *t = &c->u_id;
     uint32_t h = hash_id(uid);
@@ -211,7 +155,7 @@ static long find_uid(const struct oidc_cache *c, uint32_t uid)
     return -1;
 }
 
-static long find_group(const struct oidc_cache *c, const char *name)
+long oidc_cache_lookup_group(const struct oidc_cache *c, const char *name)
 {
     const struct htab *t = &c->g_name;
     uint32_t h = hash_name(name);
@@ -225,7 +169,7 @@ static long find_group(const struct oidc_cache *c, const char *name)
     return -1;
 }
 
-static long find_gid(const struct oidc_cache *c, uint32_t gid)
+long oidc_cache_lookup_gid(const struct oidc_cache *c, uint32_t gid)
 {
     const struct htab *t = &c->g_id;
     uint32_t h = hash_id(gid);
@@ -240,11 +184,6 @@ static long find_gid(const struct oidc_cache *c, uint32_t gid)
 }
 
 /* ------------------------------------------------------------------ users and groups in memory */
-
-static const char *nz(const char *s)
-{
-    return s != NULL ? s : "";
-}
 
 void oidc_cache_user_clear(struct oidc_cache_user *u)
 {
@@ -264,13 +203,13 @@ void oidc_cache_user_clear(struct oidc_cache_user *u)
     memset(u, 0, sizeof(*u));
 }
 
-static void user_free(struct oidc_cache_user *u)
+void oidc_cache_user_free(struct oidc_cache_user *u)
 {
     oidc_cache_user_clear(u);
     free(u);
 }
 
-static int cmp_group_name(const void *a, const void *b)
+int oidc_cache_cmp_group_name(const void *a, const void *b)
 {
     return strcmp(((const struct oidc_group *)a)->name, ((const struct oidc_group *)b)->name);
 }
@@ -299,7 +238,7 @@ int oidc_cache_user_copy(const struct oidc_cache_user *s, struct oidc_cache_user
                 goto fail;
         }
         if (u->n_groups > 1)
-            qsort(u->groups, u->n_groups, sizeof(*u->groups), cmp_group_name);
+            qsort(u->groups, u->n_groups, sizeof(*u->groups), oidc_cache_cmp_group_name);
     }
     return OIDC_OK;
 fail:
@@ -308,7 +247,7 @@ fail:
 }
 
 /* A deep copy on the heap. */
-static struct oidc_cache_user *user_dup(const struct oidc_cache_user *s)
+struct oidc_cache_user *oidc_cache_user_dup(const struct oidc_cache_user *s)
 {
     struct oidc_cache_user *u = malloc(sizeof(*u));
 
@@ -321,7 +260,7 @@ static struct oidc_cache_user *user_dup(const struct oidc_cache_user *s)
     return u;
 }
 
-static void view_invalidate(struct oidc_cache *c)
+void oidc_cache_view_invalidate(struct oidc_cache *c)
 {
     c->view->valid = 0;
 }
@@ -333,7 +272,7 @@ static int cmp_user_ptr(const void *a, const void *b)
     return strcmp((*x)->name, (*y)->name);
 }
 
-static int view_build(const struct oidc_cache *c)
+int oidc_cache_view_build(const struct oidc_cache *c)
 {
     struct view *v = c->view;
     const struct oidc_cache_user **s;
@@ -356,9 +295,9 @@ static int view_build(const struct oidc_cache *c)
 }
 
 /* Adds one reference to group name/gid (creating it). */
-static int group_ref(struct oidc_cache *c, const char *name, uint32_t gid)
+int oidc_cache_group_ref(struct oidc_cache *c, const char *name, uint32_t gid)
 {
-    long g = find_group(c, name);
+    long g = oidc_cache_lookup_group(c, name);
     struct grp *ng;
 
     if (g >= 0) {
@@ -388,9 +327,9 @@ static int group_ref(struct oidc_cache *c, const char *name, uint32_t gid)
 }
 
 /* Drops one reference; the last one removes the group. */
-static void group_unref(struct oidc_cache *c, const char *name)
+void oidc_cache_group_unref(struct oidc_cache *c, const char *name)
 {
-    long g = find_group(c, name);
+    long g = oidc_cache_lookup_group(c, name);
     uint32_t last;
 
     if (g < 0 || --c->groups[g].nref > 0)
@@ -407,7 +346,7 @@ static void group_unref(struct oidc_cache *c, const char *name)
 }
 
 /* Appends u (taking ownership) and indexes it; its groups gain a reference. */
-static int user_add(struct oidc_cache *c, struct oidc_cache_user *u)
+int oidc_cache_user_add(struct oidc_cache *c, struct oidc_cache_user *u)
 {
     struct oidc_cache_user **nu;
     uint32_t i = (uint32_t)c->n_users;
@@ -428,20 +367,20 @@ static int user_add(struct oidc_cache *c, struct oidc_cache_user *u)
         return -1;
     }
     for (k = 0; k < u->n_groups; k++)
-        if (group_ref(c, u->groups[k].name, u->groups[k].gid) != 0) {
+        if (oidc_cache_group_ref(c, u->groups[k].name, u->groups[k].gid) != 0) {
             while (k-- > 0)
-                group_unref(c, u->groups[k].name);
+                oidc_cache_group_unref(c, u->groups[k].name);
             ht_remove(&c->u_name, hash_name(u->name), i);
             ht_remove(&c->u_id, hash_id(u->uid), i);
             return -1;
         }
     c->n_users++;
-    view_invalidate(c);
+    oidc_cache_view_invalidate(c);
     return 0;
 }
 
 /* Removes and frees user i. */
-static void user_remove(struct oidc_cache *c, uint32_t i)
+void oidc_cache_user_remove(struct oidc_cache *c, uint32_t i)
 {
     struct oidc_cache_user *u;
     uint32_t last = (uint32_t)c->n_users - 1;
@@ -452,7 +391,7 @@ static void user_remove(struct oidc_cache *c, uint32_t i)
     u = c->users[i];
 
     for (k = 0; k < u->n_groups; k++)
-        group_unref(c, u->groups[k].name);
+        oidc_cache_group_unref(c, u->groups[k].name);
     ht_remove(&c->u_name, hash_name(u->name), i);
     ht_remove(&c->u_id, hash_id(u->uid), i);
     if (i != last) {
@@ -461,13 +400,13 @@ static void user_remove(struct oidc_cache *c, uint32_t i)
         c->users[i] = c->users[last];
     }
     c->n_users--;
-    user_free(u);
-    view_invalidate(c);
+    oidc_cache_user_free(u);
+    oidc_cache_view_invalidate(c);
 }
 
 /* ------------------------------------------------------------------ the state directory */
 
-static int check_dir(int dirfd, const char *dir, struct oidc_err *err)
+int oidc_cache_dir_check(int dirfd, const char *dir, struct oidc_err *err)
 {
     struct stat st;
     uid_t euid = geteuid();
@@ -489,7 +428,7 @@ static int check_dir(int dirfd, const char *dir, struct oidc_err *err)
     return OIDC_OK;
 }
 
-static int open_dir(const char *dir, int *out, struct oidc_err *err)
+int oidc_cache_dir_open(const char *dir, int *out, struct oidc_err *err)
 {
     int fd, created = 0, r;
 
@@ -516,7 +455,7 @@ static int open_dir(const char *dir, int *out, struct oidc_err *err)
         close(fd);
         return r;
     }
-    if ((r = check_dir(fd, dir, err)) != OIDC_OK) {
+    if ((r = oidc_cache_dir_check(fd, dir, err)) != OIDC_OK) {
         close(fd);
         return r;
     }
@@ -524,7 +463,7 @@ static int open_dir(const char *dir, int *out, struct oidc_err *err)
     return OIDC_OK;
 }
 
-static int take_lock(struct oidc_cache *c, struct oidc_err *err)
+int oidc_cache_dir_lock(struct oidc_cache *c, struct oidc_err *err)
 {
     struct timespec ts = {0, 1000000};
     long waited_ms = 0;
@@ -553,7 +492,7 @@ static int take_lock(struct oidc_cache *c, struct oidc_err *err)
 }
 
 /* Removes temporary files a crashed writer left behind (we hold the lock: nobody writes one). */
-static void remove_stale_tmp(struct oidc_cache *c)
+void oidc_cache_dir_clean_tmp(struct oidc_cache *c)
 {
     struct dirent *de;
     DIR *d;
@@ -596,7 +535,7 @@ static int load_user(struct oidc_cache *c, const unsigned char *key, unsigned kl
         return CORRUPT("a user record does not decode");
     if (klen - 1 != strlen(pw.name) || memcmp(key + 1, pw.name, klen - 1) != 0)
         return CORRUPT("a user record is stored under another name");
-    if (find_user(c, pw.name) >= 0 || find_uid(c, pw.uid) >= 0)
+    if (oidc_cache_lookup_user(c, pw.name) >= 0 || oidc_cache_lookup_uid(c, pw.uid) >= 0)
         return CORRUPT("a user name or uid appears twice");
     if ((u = calloc(1, sizeof(*u))) == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
@@ -607,8 +546,8 @@ static int load_user(struct oidc_cache *c, const unsigned char *key, unsigned kl
     u->flags = pw.flags;
     u->first_login = -1; /* marks "no provenance record yet" */
     if ((u->gecos = strdup(pw.gecos)) == NULL || (u->home = strdup(pw.home)) == NULL ||
-        (u->shell = strdup(pw.shell)) == NULL || user_add(c, u) != 0) {
-        user_free(u);
+        (u->shell = strdup(pw.shell)) == NULL || oidc_cache_user_add(c, u) != 0) {
+        oidc_cache_user_free(u);
         return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
     }
     return OIDC_OK;
@@ -622,7 +561,7 @@ static int load_meta(struct oidc_cache *c, const char *name, const unsigned char
     const char *gname;
     size_t pos = 0, k;
     uint32_t gid;
-    long i = find_user(c, name);
+    long i = oidc_cache_lookup_user(c, name);
     int r;
 
     if (oidc_cache_meta_decode(rec, len, &m) != 0 || m.issuer == NULL || m.subject == NULL ||
@@ -657,7 +596,7 @@ static int load_meta(struct oidc_cache *c, const char *name, const unsigned char
     if (r < 0 || u->n_groups != m.ngroups)
         return CORRUPT("a provenance record's group list is malformed");
     if (u->n_groups > 1) /* qsort's array may not be NULL, even when empty */
-        qsort(u->groups, u->n_groups, sizeof(*u->groups), cmp_group_name);
+        qsort(u->groups, u->n_groups, sizeof(*u->groups), oidc_cache_cmp_group_name);
     return OIDC_OK;
 }
 
@@ -673,7 +612,7 @@ static int load_user_and_meta(struct oidc_cache *c, struct cdb *db, const struct
     if (klen == 0 || (r = cdb_find(db, key, (unsigned)klen)) <= 0 ||
         (val = cdb_get(db, cdb_datalen(db), cdb_datapos(db))) == NULL)
         return CORRUPT("a provenance record has no user record");
-    if (find_user(c, m->key) >= 0)
+    if (oidc_cache_lookup_user(c, m->key) >= 0)
         return CORRUPT("a user has two provenance records");
     if ((r = load_user(c, key, (unsigned)klen, val, cdb_datalen(db), err)) != OIDC_OK)
         return r;
@@ -683,32 +622,14 @@ static int load_user_and_meta(struct oidc_cache *c, struct cdb *db, const struct
 /* The 256 hash tables the header points at lie within the file, and the records end exactly
  * where the first table begins. Without this a file cut at a record boundary (its tables gone)
  * would load as a smaller, valid-looking cache, and the next commit would drop the lost users. */
-static int cdb_layout_ok(const struct cdb *db, off_t fsize, unsigned records_end)
+int oidc_cache_cdb_layout_ok(const struct cdb *db, off_t fsize, unsigned records_end)
 {
     const unsigned char *h = cdb_get(db, 2048, 0);
 
     return h != NULL && oidc_cache_records_end(h, (uint64_t)fsize) == records_end;
 }
 
-/* The check of the lookup indexes, by the loader and by verify, in the same pass as their record
- * walk: each index must decode and have a sane shape (oidc_cache_index_check), every directory
- * entry must be a record boundary (or the end of the records), and every indexed record must lie
- * in its bucket's range. Then a lookup through the index finds each record (its walk from dir[b]
- * steps over whole records to it), which the NSS module relies on: a record its index misses is
- * "not found" there. The loader has a file that fails (or has no index) rebuilt, with a new
- * index, by the next commit: the index is derived data, so this is not corruption. */
-#define N_INDEXED (sizeof(OIDC_CACHE_INDEXED) - 1)
-enum { IX_OK, IX_ABSENT, IX_MALFORMED };
-struct index_audit {
-    struct oidc_cache_index ix[N_INDEXED]; /* nb 0: none, or not usable */
-    int state[N_INDEXED];                  /* IX_* */
-    uint32_t next[N_INDEXED];              /* the first entry not yet seen as a boundary */
-    size_t misses[N_INDEXED];              /* records outside their bucket */
-    unsigned seen;                         /* the "x" records walked, a bit per type */
-    int unchecked;                         /* the hash tables do not fit: nothing checked */
-};
-
-static void audit_start(struct index_audit *a, struct cdb *db)
+void oidc_cache_audit_start(struct index_audit *a, struct cdb *db)
 {
     unsigned char key[2] = {OIDC_CACHE_K_INDEX, 0};
     const unsigned char *mem = cdb_get(db, 2048, 0);
@@ -749,8 +670,8 @@ static void audit_boundary(struct index_audit *a, uint32_t at)
 }
 
 /* The record with key at file offset at. */
-static void audit_record(struct index_audit *a, const unsigned char *key, unsigned klen,
-                         uint32_t at)
+void oidc_cache_audit_record(struct index_audit *a, const unsigned char *key, unsigned klen,
+                             uint32_t at)
 {
     const char *t = key[0] != '\0' ? strchr(OIDC_CACHE_INDEXED, key[0]) : NULL;
     const struct oidc_cache_index *ix;
@@ -781,7 +702,7 @@ static int audit_index_record(struct index_audit *a, const unsigned char *key, u
 }
 
 /* After the walk (end: where the records end): 1 when every index is whole. */
-static int audit_finish(struct index_audit *a, uint32_t end)
+int oidc_cache_audit_finish(struct index_audit *a, uint32_t end)
 {
     size_t t;
     int ok = !a->unchecked;
@@ -814,7 +735,7 @@ static int replace_str(char **dst, const char *src)
 
 /* The version and generation records of an open provenance.cdb: 0 with *gen, -1 when either is
  * missing or wrong. */
-static int prov_head(struct cdb *db, uint64_t *gen)
+int oidc_cache_prov_head(struct cdb *db, uint64_t *gen)
 {
     const unsigned char *val;
 
@@ -831,7 +752,7 @@ static int prov_head(struct cdb *db, uint64_t *gen)
 
 /* A provenance record: the "m" layout with no groups (they are public: cache.cdb), an issuer,
  * times that are not negative. 0 with *m, -1 when it is not one. */
-static int prov_decode(const unsigned char *rec, unsigned len, struct oidc_cache_meta *m)
+int oidc_cache_prov_decode(const unsigned char *rec, unsigned len, struct oidc_cache_meta *m)
 {
     if (oidc_cache_meta_decode(rec, len, m) != 0 || m->ngroups != 0 || m->issuer[0] == '\0' ||
         m->first_login < 0 || m->last_login < 0)
@@ -851,7 +772,7 @@ static int prov_decode(const unsigned char *rec, unsigned len, struct oidc_cache
  * Anything else is OIDC_ERR_PARSE and nothing is written: a name whose binding is unknown must
  * not be bound afresh by the next login. A read-only load that may not read the file (not root)
  * leaves the provenance empty (oidc_cache_has_provenance). */
-static int load_provenance(struct oidc_cache *c, struct oidc_err *err)
+int oidc_cache_load_provenance(struct oidc_cache *c, struct oidc_err *err)
 {
     struct oidc_cache_meta m;
     const unsigned char *k, *val;
@@ -911,7 +832,7 @@ static int load_provenance(struct oidc_cache *c, struct oidc_err *err)
         r = PROV_CORRUPT("corrupt (truncated: its hash tables lie outside the file)");
         goto out;
     }
-    if (prov_head(&db, &gen) != 0) {
+    if (oidc_cache_prov_head(&db, &gen) != 0) {
         r = PROV_CORRUPT("corrupt (no or an unknown version record, or no generation record)");
         goto out;
     }
@@ -934,7 +855,7 @@ static int load_provenance(struct oidc_cache *c, struct oidc_err *err)
                 n_version++;
             else
                 n_serial++;
-            continue; /* their values: prov_head */
+            continue; /* their values: oidc_cache_prov_head */
         }
         if (kl < 2 || kl > OIDC_CACHE_NAME_MAX + 1 || k[0] != OIDC_CACHE_K_META) {
             r = PROV_CORRUPT("corrupt (a record of an unknown kind)");
@@ -942,7 +863,7 @@ static int load_provenance(struct oidc_cache *c, struct oidc_err *err)
         }
         memcpy(name, k + 1, kl - 1);
         name[kl - 1] = '\0';
-        if ((ui = find_user(c, name)) < 0) {
+        if ((ui = oidc_cache_lookup_user(c, name)) < 0) {
             if (interrupted)
                 continue; /* a user the interrupted commit was adding */
             r = PROV_CORRUPT("not in agreement with cache.cdb (a record of a user it does not "
@@ -950,7 +871,7 @@ static int load_provenance(struct oidc_cache *c, struct oidc_err *err)
             goto out;
         }
         u = c->users[ui];
-        if (prov_decode(val, cdb_datalen(&db), &m) != 0) {
+        if (oidc_cache_prov_decode(val, cdb_datalen(&db), &m) != 0) {
             r = PROV_CORRUPT("corrupt (a record does not decode)");
             goto out;
         }
@@ -970,7 +891,7 @@ static int load_provenance(struct oidc_cache *c, struct oidc_err *err)
         u->first_login = m.first_login;
         u->last_login = m.last_login;
     }
-    if (r < 0 || !cdb_layout_ok(&db, st.st_size, pos)) {
+    if (r < 0 || !oidc_cache_cdb_layout_ok(&db, st.st_size, pos)) {
         r = PROV_CORRUPT("corrupt (the record chain is broken, or the file is truncated)");
         goto out;
     }
@@ -985,7 +906,7 @@ static int load_provenance(struct oidc_cache *c, struct oidc_err *err)
             r = PROV_CORRUPT("not in agreement with cache.cdb (a user has no record)");
             goto out;
         }
-        user_remove(c, (uint32_t)i); /* the interrupted commit was removing it */
+        oidc_cache_user_remove(c, (uint32_t)i); /* the interrupted commit was removing it */
     }
     if (interrupted && !c->readonly)
         c->dirty = 1;
@@ -996,7 +917,7 @@ out:
     return r;
 }
 
-static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
+int oidc_cache_load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
 {
     struct cdb cdb;
     struct metaref *metas = NULL, *nm;
@@ -1023,7 +944,7 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
         goto out;
     }
     cdb_open = 1;
-    audit_start(&audit, &cdb);
+    oidc_cache_audit_start(&audit, &cdb);
     cdb_seqinit(&pos, &cdb);
     for (;;) {
         unsigned at = pos;
@@ -1038,7 +959,7 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
             r = CORRUPT("a record lies outside the file");
             goto out;
         }
-        audit_record(&audit, key, klen, at);
+        oidc_cache_audit_record(&audit, key, klen, at);
         switch (key[0]) {
         case OIDC_CACHE_K_VERSION:
             if (klen != 1 || vlen != strlen(OIDC_CACHE_VERSION) ||
@@ -1110,7 +1031,7 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
             c->preauth.len = c->preauth.cap = vlen;
             c->has_preauth = 1;
             break;
-        case OIDC_CACHE_K_INDEX: /* its content: audit_start */
+        case OIDC_CACHE_K_INDEX: /* its content: oidc_cache_audit_start */
             if (audit_index_record(&audit, key, klen) != 0) {
                 r = CORRUPT("a lookup index of an unknown kind, or a second one");
                 goto out;
@@ -1132,7 +1053,7 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
         r = CORRUPT("the record chain is broken");
         goto out;
     }
-    if (!cdb_layout_ok(&cdb, st.st_size, pos)) {
+    if (!oidc_cache_cdb_layout_ok(&cdb, st.st_size, pos)) {
         r = CORRUPT("its hash tables are missing or out of place (truncated?)");
         goto out;
     }
@@ -1142,7 +1063,7 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
     }
     /* A file without a lookup index (written before there was one), or with one that misses
      * records, is rewritten with a new one by the next commit, even when nothing else changed. */
-    if (!audit_finish(&audit, pos) && !c->readonly)
+    if (!oidc_cache_audit_finish(&audit, pos) && !c->readonly)
         c->dirty = 1;
     /* Each user with its provenance record, in the order of those (the writer's: by name), so
      * that the users lie in memory in the order everything after the load visits them; the
@@ -1157,27 +1078,27 @@ static int load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
     for (i = 0; i < c->n_users; i++) {
         struct oidc_cache_user *u = c->users[i];
         for (k = 0; k < u->n_groups; k++) {
-            long g = find_group(c, u->groups[k].name);
+            long g = oidc_cache_lookup_group(c, u->groups[k].name);
             if (g >= 0 && c->groups[g].gid != u->groups[k].gid) {
                 r = CORRUPT("one group name has two gids");
                 goto out;
             }
-            if (g < 0 && find_gid(c, u->groups[k].gid) >= 0) {
+            if (g < 0 && oidc_cache_lookup_gid(c, u->groups[k].gid) >= 0) {
                 r = CORRUPT("one gid has two group names");
                 goto out;
             }
-            if (g < 0 &&
-                (find_user(c, u->groups[k].name) >= 0 || find_uid(c, u->groups[k].gid) >= 0)) {
+            if (g < 0 && (oidc_cache_lookup_user(c, u->groups[k].name) >= 0 ||
+                          oidc_cache_lookup_uid(c, u->groups[k].gid) >= 0)) {
                 r = CORRUPT("a group collides with a user's private group");
                 goto out;
             }
-            if (group_ref(c, u->groups[k].name, u->groups[k].gid) != 0) {
+            if (oidc_cache_group_ref(c, u->groups[k].name, u->groups[k].gid) != 0) {
                 r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
                 goto out;
             }
         }
     }
-    r = load_provenance(c, err);
+    r = oidc_cache_load_provenance(c, err);
 out:
     free(metas);
     if (cdb_open)
@@ -1219,11 +1140,11 @@ static int open_common(const struct oidc_cache_opts *opts, int readonly, struct 
             goto out;
         }
     } else {
-        if ((r = open_dir(opts->dir, &c->dirfd, err)) != OIDC_OK)
+        if ((r = oidc_cache_dir_open(opts->dir, &c->dirfd, err)) != OIDC_OK)
             goto out;
-        if ((r = take_lock(c, err)) != OIDC_OK)
+        if ((r = oidc_cache_dir_lock(c, err)) != OIDC_OK)
             goto out;
-        remove_stale_tmp(c);
+        oidc_cache_dir_clean_tmp(c);
     }
     fd = openat(c->dirfd, OIDC_CACHE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno != ENOENT) {
@@ -1231,7 +1152,7 @@ static int open_common(const struct oidc_cache_opts *opts, int readonly, struct 
                          errno == ELOOP ? "it is a symbolic link" : strerror(errno));
         goto out;
     }
-    if (fd >= 0 && (r = load_file(c, fd, err)) != OIDC_OK)
+    if (fd >= 0 && (r = oidc_cache_load_file(c, fd, err)) != OIDC_OK)
         goto out;
 done:
     *out = c;
@@ -1263,13 +1184,13 @@ void oidc_cache_close(struct oidc_cache *c)
     if (c == NULL)
         return;
     for (i = 0; i < c->n_users; i++)
-        user_free(c->users[i]);
+        oidc_cache_user_free(c->users[i]);
     free(c->users);
     free(c->groups);
-    ht_free(&c->u_name);
-    ht_free(&c->u_id);
-    ht_free(&c->g_name);
-    ht_free(&c->g_id);
+    oidc_cache_ht_free(&c->u_name);
+    oidc_cache_ht_free(&c->u_id);
+    oidc_cache_ht_free(&c->g_name);
+    oidc_cache_ht_free(&c->g_id);
     oidc_cache_buf_free(&c->preauth);
     oidc_localdb_free(c->local);
     if (c->view != NULL)
@@ -1285,7 +1206,7 @@ void oidc_cache_close(struct oidc_cache *c)
 
 /* ------------------------------------------------------------------ upsert */
 
-static int has_ctl(const char *s)
+int oidc_cache_has_ctl(const char *s)
 {
     for (; *s != '\0'; s++)
         if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
@@ -1297,7 +1218,7 @@ static int has_ctl(const char *s)
  * fields) no ':'. */
 static int field_ok(const char *s, int passwd_field)
 {
-    return strnlen(s, OIDC_CACHE_STR_MAX + 1) <= OIDC_CACHE_STR_MAX && !has_ctl(s) &&
+    return strnlen(s, OIDC_CACHE_STR_MAX + 1) <= OIDC_CACHE_STR_MAX && !oidc_cache_has_ctl(s) &&
            (!passwd_field || strchr(s, ':') == NULL);
 }
 
@@ -1353,7 +1274,7 @@ static int check_user(const struct oidc_cache_user *u, struct oidc_err *err)
     return OIDC_OK;
 }
 
-static int need_local(struct oidc_cache *c, struct oidc_err *err)
+int oidc_cache_need_local(struct oidc_cache *c, struct oidc_err *err)
 {
     if (c->local != NULL)
         return OIDC_OK;
@@ -1401,15 +1322,15 @@ static int drop_add(struct oidc_cache_drops *d, const char *user, const char *gr
  * name, another cached user's (its private group), a local group or a local account. The
  * membership is then dropped, never the login; the reason goes to drops. 1 = taken, 0 = free,
  * -1 = out of memory. */
-static int group_name_taken(struct oidc_cache *c, const char *user, const struct oidc_group *g,
-                            struct oidc_cache_drops *drops)
+int oidc_cache_group_name_taken(struct oidc_cache *c, const char *user, const struct oidc_group *g,
+                                struct oidc_cache_drops *drops)
 {
     if (c->local == NULL) /* filter_groups refuses this first; never count it as free */
         return 1;
     if (strcmp(g->name, user) == 0)
         return drop_add(drops, user, g->name, g->gid, "it is the user's own private group") < 0 ? -1
                                                                                                 : 1;
-    if (find_user(c, g->name) >= 0)
+    if (oidc_cache_lookup_user(c, g->name) >= 0)
         return drop_add(drops, user, g->name, g->gid,
                         "it is the name of cached user '%s' (its private group)", g->name) < 0
                    ? -1
@@ -1440,7 +1361,7 @@ static int filter_groups(struct oidc_cache *c, const struct oidc_cache_user *u,
     if (u->n_groups > 0 && (c->local == NULL || kept == NULL))
         return OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cache upsert: local names not loaded");
     for (k = 0; k < u->n_groups; k++) {
-        if ((t = group_name_taken(c, u->name, &u->groups[k], drops)) < 0)
+        if ((t = oidc_cache_group_name_taken(c, u->name, &u->groups[k], drops)) < 0)
             return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
         if (t == 0)
             kept[(*n_kept)++] = u->groups[k];
@@ -1450,8 +1371,8 @@ static int filter_groups(struct oidc_cache *c, const struct oidc_cache_user *u,
 
 /* A new user named like a cached supplementary group takes the name for its private group: the
  * group's memberships are reported into drops here, and removed by evict_group(). */
-static int report_evictions(struct oidc_cache *c, const char *name, long g,
-                            struct oidc_cache_drops *drops, struct oidc_err *err)
+int oidc_cache_report_evictions(struct oidc_cache *c, const char *name, long g,
+                                struct oidc_cache_drops *drops, struct oidc_err *err)
 {
     size_t i, k;
 
@@ -1472,7 +1393,7 @@ static void evict_group(struct oidc_cache *c, const char *name)
         struct oidc_cache_user *u = c->users[i];
         for (k = 0; k < u->n_groups; k++)
             if (strcmp(u->groups[k].name, name) == 0) {
-                group_unref(c, name);
+                oidc_cache_group_unref(c, name);
                 free(u->groups[k].name);
                 memmove(&u->groups[k], &u->groups[k + 1],
                         (u->n_groups - k - 1) * sizeof(u->groups[0]));
@@ -1499,13 +1420,13 @@ static int check_new_user(struct oidc_cache *c, const struct oidc_cache_user *u,
                             "user '%s' would own a private group of that name, but '%s' is a "
                             "local group in %s",
                             u->name, u->name, c->local->group_path);
-    *evict = find_group(c, u->name);
-    if ((i = find_uid(c, u->uid)) >= 0)
+    *evict = oidc_cache_lookup_group(c, u->name);
+    if ((i = oidc_cache_lookup_uid(c, u->uid)) >= 0)
         return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
                             "uid %" PRIu32 " of user '%s' is already the uid of cached user '%s' "
                             "(refusing to share it; see docs/cache.md on collisions)",
                             u->uid, u->name, c->users[i]->name);
-    if ((i = find_gid(c, u->uid)) >= 0 && i != *evict)
+    if ((i = oidc_cache_lookup_gid(c, u->uid)) >= 0 && i != *evict)
         return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
                             "uid %" PRIu32 " of user '%s' (also its private gid) is already the "
                             "gid of cached group '%s'",
@@ -1534,7 +1455,7 @@ static int check_groups(struct oidc_cache *c, const struct oidc_cache_user *u, l
         return OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cache upsert: groups missing");
     for (k = 0; k < u->n_groups; k++) {
         const struct oidc_group *g = &u->groups[k];
-        if ((i = find_group(c, g->name)) >= 0) {
+        if ((i = oidc_cache_lookup_group(c, g->name)) >= 0) {
             if (c->groups[i].gid != g->gid)
                 return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
                                     "group '%s' is cached with gid %" PRIu32 ", but user '%s' "
@@ -1545,13 +1466,13 @@ static int check_groups(struct oidc_cache *c, const struct oidc_cache_user *u, l
                                     "group '%s' already has %d members, the most a cache record "
                                     "holds",
                                     g->name, OIDC_CACHE_MEMBERS_MAX);
-        } else if ((i = find_gid(c, g->gid)) >= 0 && i != evict) {
+        } else if ((i = oidc_cache_lookup_gid(c, g->gid)) >= 0 && i != evict) {
             return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
                                 "gid %" PRIu32 " of group '%s' (user '%s') is already the gid of "
                                 "cached group '%s'",
                                 g->gid, g->name, u->name, c->groups[i].name);
         }
-        if ((i = find_uid(c, g->gid)) >= 0 || g->gid == u->uid)
+        if ((i = oidc_cache_lookup_uid(c, g->gid)) >= 0 || g->gid == u->uid)
             return OIDC_ERR_SET(err, OIDC_ERR_MAPPING,
                                 "gid %" PRIu32 " of group '%s' (user '%s') is the private gid of "
                                 "cached user '%s'",
@@ -1653,7 +1574,7 @@ int oidc_cache_upsert_drops(struct oidc_cache *c, const struct oidc_cache_user *
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache upsert: missing argument");
     if ((r = check_user(in, err)) != OIDC_OK)
         return r;
-    if ((r = need_local(c, err)) != OIDC_OK)
+    if ((r = oidc_cache_need_local(c, err)) != OIDC_OK)
         return r;
     eff = *in; /* shallow: the times, flags and groups are adjusted below, the strings are in's */
     if (in->n_groups > 0 && (kept = calloc(in->n_groups, sizeof(*kept))) == NULL)
@@ -1661,7 +1582,7 @@ int oidc_cache_upsert_drops(struct oidc_cache *c, const struct oidc_cache_user *
     if ((r = filter_groups(c, in, kept, &eff.n_groups, drops, err)) != OIDC_OK)
         goto out;
     eff.groups = kept;
-    if ((i = find_user(c, in->name)) >= 0) {
+    if ((i = oidc_cache_lookup_user(c, in->name)) >= 0) {
         old = c->users[i];
         if ((r = check_binding(old, in, err)) != OIDC_OK)
             goto out;
@@ -1708,35 +1629,35 @@ int oidc_cache_upsert_drops(struct oidc_cache *c, const struct oidc_cache_user *
         r = OIDC_OK; /* a repeat login: nothing to write */
         goto out;
     }
-    if (evict >= 0 && (r = report_evictions(c, in->name, evict, drops, err)) != OIDC_OK)
+    if (evict >= 0 && (r = oidc_cache_report_evictions(c, in->name, evict, drops, err)) != OIDC_OK)
         goto out;
-    if ((nu = user_dup(&eff)) == NULL) {
+    if ((nu = oidc_cache_user_dup(&eff)) == NULL) {
         r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
         goto out;
     }
     if (old == NULL) {
         if (evict >= 0) /* the new user's private group replaces the group of its name */
             evict_group(c, in->name);
-        if (user_add(c, nu) != 0) {
-            user_free(nu);
+        if (oidc_cache_user_add(c, nu) != 0) {
+            oidc_cache_user_free(nu);
             r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
             goto out;
         }
     } else {
         /* reference the new groups before dropping the old ones, so shared ones survive */
         for (k = 0; k < nu->n_groups; k++)
-            if (group_ref(c, nu->groups[k].name, nu->groups[k].gid) != 0) {
+            if (oidc_cache_group_ref(c, nu->groups[k].name, nu->groups[k].gid) != 0) {
                 while (k-- > 0)
-                    group_unref(c, nu->groups[k].name);
-                user_free(nu);
+                    oidc_cache_group_unref(c, nu->groups[k].name);
+                oidc_cache_user_free(nu);
                 r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory updating the cache");
                 goto out;
             }
         for (k = 0; k < old->n_groups; k++)
-            group_unref(c, old->groups[k].name);
+            oidc_cache_group_unref(c, old->groups[k].name);
         c->users[i] = nu; /* same name and uid: the indexes stay valid */
-        user_free(old);
-        view_invalidate(c);
+        oidc_cache_user_free(old);
+        oidc_cache_view_invalidate(c);
     }
     c->dirty = 1;
     r = OIDC_OK;
@@ -1753,10 +1674,10 @@ int oidc_cache_delete(struct oidc_cache *c, const char *name, struct oidc_err *e
 
     if (c == NULL || name == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache delete: missing argument");
-    if ((i = find_user(c, name)) < 0)
+    if ((i = oidc_cache_lookup_user(c, name)) < 0)
         return OIDC_ERR_SET(err, OIDC_ERR_NOTFOUND, "user '%.*s' is not in the cache",
                             OIDC_NAME_MAX, name);
-    user_remove(c, (uint32_t)i);
+    oidc_cache_user_remove(c, (uint32_t)i);
     c->dirty = 1;
     return OIDC_OK;
 }
@@ -1769,7 +1690,7 @@ int oidc_cache_prune(struct oidc_cache *c, size_t *removed, struct oidc_err *err
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache prune: missing argument");
     for (i = c->n_users; i-- > 0;)
         if (c->users[i]->expires != 0 && c->users[i]->expires <= c->now) {
-            user_remove(c, (uint32_t)i);
+            oidc_cache_user_remove(c, (uint32_t)i);
             n++;
         }
     if (n > 0)
@@ -1783,12 +1704,12 @@ int oidc_cache_prune(struct oidc_cache *c, size_t *removed, struct oidc_err *err
 
 /* A preauth home template may carry "{name}" only: sshd's provisional entry is built from it
  * without any token. */
-static int preauth_home_ok(const char *tmpl)
+int oidc_cache_preauth_home_ok(const char *tmpl)
 {
     char buf[PREAUTH_HOME_MAX];
     const char *p;
 
-    if (tmpl[0] != '/' || has_ctl(tmpl) || strchr(tmpl, ':') != NULL ||
+    if (tmpl[0] != '/' || oidc_cache_has_ctl(tmpl) || strchr(tmpl, ':') != NULL ||
         oidc_cache_home_expand(tmpl, "x", buf, sizeof(buf)) != 0)
         return 0;
     for (p = tmpl; *p != '\0'; p++) {
@@ -1819,7 +1740,7 @@ int oidc_cache_set_preauth(struct oidc_cache *c, const struct oidc_cfg *cfg, str
 
         if (!p->preauth)
             continue;
-        if (!preauth_home_ok(home)) {
+        if (!oidc_cache_preauth_home_ok(home)) {
             oidc_cache_buf_free(&b);
             return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
                                 "provider '%s': home: '%.64s' has a placeholder other than {name} "
@@ -1875,7 +1796,7 @@ const struct oidc_cache_user *oidc_cache_find(const struct oidc_cache *c, const 
 {
     long i;
 
-    if (c == NULL || name == NULL || (i = find_user(c, name)) < 0)
+    if (c == NULL || name == NULL || (i = oidc_cache_lookup_user(c, name)) < 0)
         return NULL;
     return c->users[i];
 }
@@ -1892,7 +1813,7 @@ size_t oidc_cache_count(const struct oidc_cache *c)
 
 const struct oidc_cache_user *oidc_cache_at(const struct oidc_cache *c, size_t i)
 {
-    if (c == NULL || i >= c->n_users || view_build(c) != 0)
+    if (c == NULL || i >= c->n_users || oidc_cache_view_build(c) != 0)
         return NULL;
     return c->view->sorted[i];
 }
@@ -2033,7 +1954,7 @@ static int add_records(struct oidc_cache *c, struct oidc_cache_layout *m, uint64
     size_t i, k, total = 0, kl;
     int r = OIDC_ERR_INTERNAL;
 
-    if (view_build(c) != 0)
+    if (oidc_cache_view_build(c) != 0)
         goto nomem;
     users = c->view->sorted;
     for (i = 0; i < c->n_groups; i++)
@@ -2052,7 +1973,7 @@ static int add_records(struct oidc_cache *c, struct oidc_cache_layout *m, uint64
     /* memberships in user-name order; a group lives as long as its longest-lived member */
     for (i = 0; i < c->n_users; i++)
         for (k = 0; k < users[i]->n_groups; k++) {
-            long g = find_group(c, users[i]->groups[k].name);
+            long g = oidc_cache_lookup_group(c, users[i]->groups[k].name);
             if (g < 0 || fill[g] >= c->groups[g].nref) {
                 r = OIDC_ERR_SET(err, OIDC_ERR_INTERNAL, "cache: group index out of step");
                 goto out;
@@ -2108,8 +2029,8 @@ out:
 }
 
 /* Creates STATE/cache.cdb.XXXXXX exclusively (no symlink followed), mode 0600 until complete. */
-static int create_tmp(struct oidc_cache *c, char name[sizeof(TMP_PREFIX) + TMP_SUFFIX_LEN],
-                      struct oidc_err *err)
+int oidc_cache_dir_create_tmp(struct oidc_cache *c, char name[sizeof(TMP_PREFIX) + TMP_SUFFIX_LEN],
+                              struct oidc_err *err)
 {
     static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     unsigned char rnd[TMP_SUFFIX_LEN];
@@ -2194,7 +2115,7 @@ fail:
  * provenance record, owner root, mode 0600, fsync, rename, fsync of the directory. The commit
  * calls it before it writes cache.cdb, so every user that cache.cdb (and NSS) shows has its
  * binding on disk; a crash between the two renames leaves a provenance file newer than cache.cdb,
- * which the loader accepts (load_provenance). */
+ * which the loader accepts (oidc_cache_load_provenance). */
 static int write_provenance(struct oidc_cache *c, uint64_t gen, struct oidc_err *err)
 {
     char tmp[sizeof(TMP_PREFIX) + TMP_SUFFIX_LEN];
@@ -2204,9 +2125,9 @@ static int write_provenance(struct oidc_cache *c, uint64_t gen, struct oidc_err 
     size_t i, kl;
     int fd, r = OIDC_ERR_INTERNAL, made = 0;
 
-    if (view_build(c) != 0)
+    if (oidc_cache_view_build(c) != 0)
         return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory writing the cache");
-    if ((fd = create_tmp(c, tmp, err)) < 0)
+    if ((fd = oidc_cache_dir_create_tmp(c, tmp, err)) < 0)
         return fd;
     if (cdb_make_start(&m, fd) != 0) {
         r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "cannot start a CDB file: %s", strerror(errno));
@@ -2277,7 +2198,7 @@ int oidc_cache_commit(struct oidc_cache *c, int *written, struct oidc_err *err)
         munmap(serial, OIDC_CACHE_SERIAL_SIZE);
         return r;
     }
-    if ((fd = create_tmp(c, tmp, err)) < 0) {
+    if ((fd = oidc_cache_dir_create_tmp(c, tmp, err)) < 0) {
         munmap(serial, OIDC_CACHE_SERIAL_SIZE);
         return fd;
     }
@@ -2549,7 +2470,7 @@ static int preauth_visit_valid(void *ctx, const struct oidc_cache_preauth *p)
     int *ok = ctx;
 
     if (p->uid_min < 1000 || p->uid_min > p->uid_max || p->uid_max == UINT32_MAX ||
-        p->npat > 4096 || p->home == NULL || !preauth_home_ok(p->home))
+        p->npat > 4096 || p->home == NULL || !oidc_cache_preauth_home_ok(p->home))
         *ok = 0;
     return !*ok;
 }
@@ -2699,7 +2620,7 @@ static void verify_provenance(struct vctx *v, int dirfd, const char *dir, size_t
                 OIDC_PROV_FILE);
         goto out;
     }
-    if (prov_head(&db, &gen) != 0)
+    if (oidc_cache_prov_head(&db, &gen) != 0)
         problem(v, "%s/%s: no or an unknown version record ('%s'), or no generation record", dir,
                 OIDC_PROV_FILE, OIDC_PROV_VERSION);
     else if (gen != file_gen)
@@ -2725,7 +2646,7 @@ static void verify_provenance(struct vctx *v, int dirfd, const char *dir, size_t
         n++;
         memcpy(name, k + 1, kl - 1);
         name[kl - 1] = '\0';
-        if (prov_decode(val, cdb_datalen(&db), &m) != 0) {
+        if (oidc_cache_prov_decode(val, cdb_datalen(&db), &m) != 0) {
             problem(v, "user '%s': its record in %s does not decode", name, OIDC_PROV_FILE);
             continue;
         }
@@ -2741,7 +2662,7 @@ static void verify_provenance(struct vctx *v, int dirfd, const char *dir, size_t
             problem(v, "user '%s': no subject in %s without being pre-provisioned", name,
                     OIDC_PROV_FILE);
     }
-    if (r < 0 || !cdb_layout_ok(&db, st.st_size, pos))
+    if (r < 0 || !oidc_cache_cdb_layout_ok(&db, st.st_size, pos))
         problem(v, "%s/%s: the record chain is broken or the hash tables are out of place", dir,
                 OIDC_PROV_FILE);
     else if (n != users)
@@ -2782,7 +2703,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
         problem(&v, "cannot open the state directory %s: %s", opts->dir, strerror(errno));
         goto done;
     }
-    if (check_dir(dirfd, opts->dir, &lerr) != OIDC_OK)
+    if (oidc_cache_dir_check(dirfd, opts->dir, &lerr) != OIDC_OK)
         problem(&v, "%s", oidc_err_msg(&lerr));
     fd = openat(dirfd, OIDC_CACHE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
@@ -2809,7 +2730,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
     v.db = &db;
     if (oidc_localdb_load(opts->env, &local, &lerr) != OIDC_OK)
         problem(&v, "local accounts not checked: %s", oidc_err_msg(&lerr));
-    audit_start(&audit, &db);
+    oidc_cache_audit_start(&audit, &db);
 
     cdb_seqinit(&pos, &db);
     for (;;) {
@@ -2831,7 +2752,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
             problem(&v, "key '%c' + %u bytes appears %u times", key[0], klen - 1, count);
         memcpy(name, key + 1, klen - 1);
         name[klen - 1] = '\0';
-        audit_record(&audit, key, klen, at);
+        oidc_cache_audit_record(&audit, key, klen, at);
         switch (key[0]) {
         case OIDC_CACHE_K_VERSION:
             if (klen == 1 && vlen == strlen(OIDC_CACHE_VERSION) &&
@@ -2893,19 +2814,19 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
         case OIDC_CACHE_K_INDEX:
             if (klen != 2 || key[1] == '\0' || strchr(OIDC_CACHE_INDEXED, key[1]) == NULL)
                 problem(&v, "a lookup index of unknown kind");
-            break; /* the known ones: audit_start */
+            break; /* the known ones: oidc_cache_audit_start */
         default:
             problem(&v, "a record of unknown kind '%c'", key[0]);
         }
     }
     if (rc < 0)
         problem(&v, "the record chain of %s/%s is broken", opts->dir, OIDC_CACHE_FILE);
-    else if (!cdb_layout_ok(&db, st.st_size, pos))
+    else if (!oidc_cache_cdb_layout_ok(&db, st.st_size, pos))
         problem(&v, "the hash tables of %s/%s are missing or out of place (truncated?)", opts->dir,
                 OIDC_CACHE_FILE);
     if (!have_version)
         problem(&v, "no version record");
-    (void)audit_finish(&audit, pos);
+    (void)oidc_cache_audit_finish(&audit, pos);
     verify_index_report(&v, &audit);
     verify_serial(&v, dirfd, opts->dir, file_gen);
     verify_provenance(&v, dirfd, opts->dir, users, v.legacy, file_gen);
@@ -3043,15 +2964,15 @@ int oidc_cache_preview_drops(const struct oidc_cache_opts *opts, const struct oi
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache preview: missing argument");
     if ((r = oidc_cache_load(opts, &c, err)) != OIDC_OK)
         return r;
-    if ((r = need_local(c, err)) != OIDC_OK)
+    if ((r = oidc_cache_need_local(c, err)) != OIDC_OK)
         goto out;
     for (k = 0; k < id->n_groups; k++)
-        if (group_name_taken(c, id->name, &id->groups[k], drops) < 0) {
+        if (oidc_cache_group_name_taken(c, id->name, &id->groups[k], drops) < 0) {
             r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory");
             goto out;
         }
-    if (find_user(c, id->name) < 0 && (g = find_group(c, id->name)) >= 0)
-        r = report_evictions(c, id->name, g, drops, err);
+    if (oidc_cache_lookup_user(c, id->name) < 0 && (g = oidc_cache_lookup_group(c, id->name)) >= 0)
+        r = oidc_cache_report_evictions(c, id->name, g, drops, err);
 out:
     oidc_cache_close(c);
     return r;
