@@ -96,6 +96,7 @@ static inline const char *nz(const char *s)
 }
 
 /* cache_table.c: the users, groups and their hash indexes in memory. */
+uint64_t oidc_cache_mix64(uint64_t x);
 void oidc_cache_ht_free(struct htab *t);
 long oidc_cache_lookup_user(const struct oidc_cache *c, const char *name);
 long oidc_cache_lookup_uid(const struct oidc_cache *c, uint32_t uid);
