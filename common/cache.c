@@ -1,26 +1,20 @@
-/* Identity cache writer (see cache.h for the interface, cache_rec.h for the records and
- * docs/cache.md for the rules). The users are the source of truth: groups, memberships and the
- * initgroups lists are derived from them when the file is written. */
+/* Identity cache writer, the public operations (see cache.h for the interface, cache_rec.h for
+ * the records and docs/cache.md for the rules): opening and closing a cache, delete and prune, the
+ * preauth record, read access to the users, and the one-call helpers the PAM module and oidcctl
+ * use. The users are the source of truth: groups, memberships and the initgroups lists are derived
+ * from them when the file is written. The work itself is elsewhere: the tables in
+ * cache_table.c, the directory and lock in cache_dir.c, loading in cache_load.c, the upsert rules
+ * in cache_rules.c, writing in cache_commit.c and verify in cache_verify.c (cache_int.h). */
 #include "config.h"
 #include "cache_int.h"
-#include "cache_layout.h"
 #include "idhash.h"
 #include "localdb.h"
 
-#include <cdb.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ open and close */

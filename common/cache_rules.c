@@ -8,7 +8,6 @@
 #include "idhash.h"
 #include "localdb.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -4,7 +4,6 @@
  * (cache_load.c) and changes nothing: repairs are the next commit's job. */
 #include "config.h"
 #include "cache_int.h"
-#include "idhash.h"
 #include "localdb.h"
 
 #include <cdb.h>
@@ -13,9 +12,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
