@@ -17,6 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#define PREAUTH_HOME_MAX 512
+#define DEFAULT_HOME     "/home/{name}"
+#define DEFAULT_SHELL    "/bin/bash"
+
 /* ------------------------------------------------------------------ open and close */
 
 static int open_common(const struct oidc_cache_opts *opts, int readonly, struct oidc_cache **out,

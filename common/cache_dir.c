@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define LOCK_FILE    "cache.lock"
+#define LOCK_WAIT_MS 30000 /* a writer waits this long for the lock, then gives up */
+
 /* ------------------------------------------------------------------ the state directory */
 
 int oidc_cache_dir_check(int dirfd, const char *dir, struct oidc_err *err)

@@ -16,16 +16,9 @@
 
 struct cdb;
 
-#define LOCK_FILE        "cache.lock"
-#define TMP_PREFIX       OIDC_CACHE_FILE "."
-#define TMP_SUFFIX_LEN   6
-#define LOCK_WAIT_MS     30000 /* a writer waits this long for the lock, then gives up */
-#define REFRESH_NO_TTL   3600  /* last_login granularity of an entry that never expires */
-#define CACHE_FILE_MAX   ((off_t)0x7FFFFFFF)
-#define PREAUTH_HOME_MAX 512
-#define DEFAULT_HOME     "/home/{name}"
-#define DEFAULT_SHELL    "/bin/bash"
-#define SHOW_MAX         72 /* bytes of an issuer or subject shown in a message */
+#define TMP_PREFIX     OIDC_CACHE_FILE "."
+#define TMP_SUFFIX_LEN 6
+#define CACHE_FILE_MAX ((off_t)0x7FFFFFFF)
 
 struct oidc_cache;
 

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define REFRESH_NO_TTL 3600 /* last_login granularity of an entry that never expires */
+#define SHOW_MAX       72   /* bytes of an issuer or subject shown in a message */
+
 /* ------------------------------------------------------------------ upsert */
 
 int oidc_cache_has_ctl(const char *s)
