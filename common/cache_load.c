@@ -421,21 +421,195 @@ out:
     return r;
 }
 
-int oidc_cache_load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
+/* What the walk over cache.cdb's records (walk_records) gathers for the steps after it. */
+struct load_walk {
+    struct metaref *metas; /* the "m" records, in file order */
+    size_t n_metas, cap_metas;
+    size_t n_user_recs; /* the "n" records seen */
+    int have_version;
+    unsigned end; /* where the records end */
+    struct index_audit audit;
+};
+
+/* Keeps a provenance ("m") record for load_users; its bytes stay in the file's mapping. */
+static int walk_add_meta(struct oidc_cache *c, struct load_walk *w, const unsigned char *key,
+                         unsigned klen, const unsigned char *val, unsigned vlen,
+                         struct oidc_err *err)
 {
-    struct cdb cdb;
-    struct metaref *metas = NULL, *nm;
-    size_t n_metas = 0, cap_metas = 0, n_user_recs = 0, i, k;
-    unsigned pos, klen, vlen;
-    const unsigned char *key, *val;
+    struct metaref *nm;
+
+    if (klen < 2 || klen > OIDC_CACHE_KEY_MAX)
+        return CORRUPT("a provenance key has a bad length");
+    if (w->n_metas == w->cap_metas) {
+        w->cap_metas = w->cap_metas != 0 ? w->cap_metas * 2 : 64;
+        if ((nm = realloc(w->metas, w->cap_metas * sizeof(*nm))) == NULL)
+            return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
+        w->metas = nm;
+    }
+    memcpy(w->metas[w->n_metas].key, key + 1, klen - 1);
+    w->metas[w->n_metas].key[klen - 1] = '\0';
+    w->metas[w->n_metas].rec = val;
+    w->metas[w->n_metas].len = vlen;
+    w->n_metas++;
+    return OIDC_OK;
+}
+
+/* Keeps a copy of the "p" record (the one allowed) for the next commit. */
+static int load_preauth(struct oidc_cache *c, unsigned klen, const unsigned char *val,
+                        unsigned vlen, struct oidc_err *err)
+{
+    if (klen != 1 || c->has_preauth)
+        return CORRUPT("a bad or second preauth record");
+    if ((c->preauth.p = malloc(vlen > 0 ? vlen : 1)) == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
+    memcpy(c->preauth.p, val, vlen);
+    c->preauth.len = c->preauth.cap = vlen;
+    c->has_preauth = 1;
+    return OIDC_OK;
+}
+
+/* One record of the walk: checked by its kind; users are only counted here (load_users loads
+ * them with their provenance records), the derived records only decoded. */
+static int walk_record(struct oidc_cache *c, struct load_walk *w, const unsigned char *key,
+                       unsigned klen, const unsigned char *val, unsigned vlen, struct oidc_err *err)
+{
     struct oidc_cache_gr gr;
     struct oidc_cache_pw pw;
     uint32_t n, idv;
     uint64_t gen;
-    int r = OIDC_ERR_INTERNAL, have_version = 0, cdb_open = 0;
-    struct index_audit audit;
-    struct stat st;
 
+    switch (key[0]) {
+    case OIDC_CACHE_K_VERSION:
+        if (klen != 1 || vlen != strlen(OIDC_CACHE_VERSION) ||
+            memcmp(val, OIDC_CACHE_VERSION, vlen) != 0)
+            return CORRUPT("unknown format version");
+        w->have_version = 1;
+        return OIDC_OK;
+    case OIDC_CACHE_K_USER_NAME: /* loaded with its provenance record, by load_users */
+        if (klen < 2 || klen > OIDC_CACHE_KEY_MAX)
+            return CORRUPT("a user key has a bad length");
+        w->n_user_recs++;
+        return OIDC_OK;
+    case OIDC_CACHE_K_META:
+        return walk_add_meta(c, w, key, klen, val, vlen, err);
+    case OIDC_CACHE_K_USER_ID:
+        if (oidc_cache_key_id_value(key, klen, &idv) != 0 ||
+            oidc_cache_pw_decode(val, vlen, &pw) != 0 || pw.uid != idv)
+            return CORRUPT("a uid record does not decode or sits under another uid");
+        return OIDC_OK;
+    case OIDC_CACHE_K_GROUP_NAME:
+    case OIDC_CACHE_K_GROUP_ID:
+        if (oidc_cache_gr_decode(val, vlen, &gr) != 0 ||
+            (key[0] == OIDC_CACHE_K_GROUP_ID
+                 ? (oidc_cache_key_id_value(key, klen, &idv) != 0 || gr.gid != idv)
+                 : (klen - 1 != strlen(gr.name) || memcmp(key + 1, gr.name, klen - 1) != 0)))
+            return CORRUPT("a group record does not decode or sits under another key");
+        return OIDC_OK;
+    case OIDC_CACHE_K_INITGROUPS:
+        if (oidc_cache_initgroups_decode(val, vlen, &n) != 0)
+            return CORRUPT("an initgroups record does not decode");
+        return OIDC_OK;
+    case OIDC_CACHE_K_PREAUTH:
+        return load_preauth(c, klen, val, vlen, err);
+    case OIDC_CACHE_K_INDEX: /* its content: oidc_cache_audit_start */
+        if (audit_index_record(&w->audit, key, klen) != 0)
+            return CORRUPT("a lookup index of an unknown kind, or a second one");
+        return OIDC_OK;
+    case OIDC_CACHE_K_SERIAL:
+        if (klen != 1 || c->file_gen != 0 || oidc_cache_serial_decode(val, vlen, &gen) != 0)
+            return CORRUPT("a bad or second generation record");
+        c->file_gen = gen;
+        return OIDC_OK;
+    default:
+        return CORRUPT("a record of an unknown kind");
+    }
+}
+
+/* Walks every record of the file in order (walk_record), auditing the lookup indexes on the way,
+ * then checks that the records end where the hash tables begin and that there was a version. */
+static int walk_records(struct oidc_cache *c, struct cdb *cdb, off_t fsize, struct load_walk *w,
+                        struct oidc_err *err)
+{
+    const unsigned char *key, *val;
+    unsigned pos, klen, vlen;
+    int r;
+
+    oidc_cache_audit_start(&w->audit, cdb);
+    cdb_seqinit(&pos, cdb);
+    for (;;) {
+        unsigned at = pos;
+
+        if ((r = cdb_seqnext(&pos, cdb)) <= 0)
+            break;
+        klen = cdb_keylen(cdb);
+        vlen = cdb_datalen(cdb);
+        key = cdb_getkey(cdb);
+        val = cdb_getdata(cdb);
+        if (key == NULL || val == NULL || klen == 0)
+            return CORRUPT("a record lies outside the file");
+        oidc_cache_audit_record(&w->audit, key, klen, at);
+        if ((r = walk_record(c, w, key, klen, val, vlen, err)) != OIDC_OK)
+            return r;
+    }
+    if (r < 0)
+        return CORRUPT("the record chain is broken");
+    if (!oidc_cache_cdb_layout_ok(cdb, fsize, pos))
+        return CORRUPT("its hash tables are missing or out of place (truncated?)");
+    if (!w->have_version)
+        return CORRUPT("no version record");
+    w->end = pos;
+    return OIDC_OK;
+}
+
+/* Each user with its provenance record, in the order of those (the writer's: by name), so that
+ * the users lie in memory in the order everything after the load visits them; the "n" records
+ * are stored by lookup bucket. */
+static int load_users(struct oidc_cache *c, struct cdb *cdb, const struct load_walk *w,
+                      struct oidc_err *err)
+{
+    size_t i;
+    int r;
+
+    for (i = 0; i < w->n_metas; i++)
+        if ((r = load_user_and_meta(c, cdb, &w->metas[i], err)) != OIDC_OK)
+            return r;
+    if (c->n_users != w->n_user_recs)
+        return CORRUPT("a user has no provenance record");
+    return OIDC_OK;
+}
+
+/* The groups, derived from the users' lists: one gid per name, one name per gid, and none that
+ * is a user's private group. */
+static int derive_groups(struct oidc_cache *c, struct oidc_err *err)
+{
+    size_t i, k;
+
+    for (i = 0; i < c->n_users; i++) {
+        struct oidc_cache_user *u = c->users[i];
+        for (k = 0; k < u->n_groups; k++) {
+            long g = oidc_cache_lookup_group(c, u->groups[k].name);
+            if (g >= 0 && c->groups[g].gid != u->groups[k].gid)
+                return CORRUPT("one group name has two gids");
+            if (g < 0 && oidc_cache_lookup_gid(c, u->groups[k].gid) >= 0)
+                return CORRUPT("one gid has two group names");
+            if (g < 0 && (oidc_cache_lookup_user(c, u->groups[k].name) >= 0 ||
+                          oidc_cache_lookup_uid(c, u->groups[k].gid) >= 0))
+                return CORRUPT("a group collides with a user's private group");
+            if (oidc_cache_group_ref(c, u->groups[k].name, u->groups[k].gid) != 0)
+                return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
+        }
+    }
+    return OIDC_OK;
+}
+
+int oidc_cache_load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
+{
+    struct load_walk w;
+    struct cdb cdb;
+    struct stat st;
+    int r = OIDC_ERR_INTERNAL, cdb_open = 0;
+
+    memset(&w, 0, sizeof(w));
     if (fstat(fd, &st) != 0)
         return OIDC_ERR_SET(err, OIDC_ERR_IO, "cannot stat %s/%s: %s", c->dir, OIDC_CACHE_FILE,
                             strerror(errno));
@@ -448,163 +622,17 @@ int oidc_cache_load_file(struct oidc_cache *c, int fd, struct oidc_err *err)
         goto out;
     }
     cdb_open = 1;
-    oidc_cache_audit_start(&audit, &cdb);
-    cdb_seqinit(&pos, &cdb);
-    for (;;) {
-        unsigned at = pos;
-
-        if ((r = cdb_seqnext(&pos, &cdb)) <= 0)
-            break;
-        klen = cdb_keylen(&cdb);
-        vlen = cdb_datalen(&cdb);
-        key = cdb_getkey(&cdb);
-        val = cdb_getdata(&cdb);
-        if (key == NULL || val == NULL || klen == 0) {
-            r = CORRUPT("a record lies outside the file");
-            goto out;
-        }
-        oidc_cache_audit_record(&audit, key, klen, at);
-        switch (key[0]) {
-        case OIDC_CACHE_K_VERSION:
-            if (klen != 1 || vlen != strlen(OIDC_CACHE_VERSION) ||
-                memcmp(val, OIDC_CACHE_VERSION, vlen) != 0) {
-                r = CORRUPT("unknown format version");
-                goto out;
-            }
-            have_version = 1;
-            break;
-        case OIDC_CACHE_K_USER_NAME: /* loaded with its provenance record, below */
-            if (klen < 2 || klen > OIDC_CACHE_KEY_MAX) {
-                r = CORRUPT("a user key has a bad length");
-                goto out;
-            }
-            n_user_recs++;
-            break;
-        case OIDC_CACHE_K_META:
-            if (klen < 2 || klen > OIDC_CACHE_KEY_MAX) {
-                r = CORRUPT("a provenance key has a bad length");
-                goto out;
-            }
-            if (n_metas == cap_metas) {
-                cap_metas = cap_metas != 0 ? cap_metas * 2 : 64;
-                if ((nm = realloc(metas, cap_metas * sizeof(*nm))) == NULL) {
-                    r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
-                    goto out;
-                }
-                metas = nm;
-            }
-            memcpy(metas[n_metas].key, key + 1, klen - 1);
-            metas[n_metas].key[klen - 1] = '\0';
-            metas[n_metas].rec = val;
-            metas[n_metas].len = vlen;
-            n_metas++;
-            break;
-        case OIDC_CACHE_K_USER_ID:
-            if (oidc_cache_key_id_value(key, klen, &idv) != 0 ||
-                oidc_cache_pw_decode(val, vlen, &pw) != 0 || pw.uid != idv) {
-                r = CORRUPT("a uid record does not decode or sits under another uid");
-                goto out;
-            }
-            break;
-        case OIDC_CACHE_K_GROUP_NAME:
-        case OIDC_CACHE_K_GROUP_ID:
-            if (oidc_cache_gr_decode(val, vlen, &gr) != 0 ||
-                (key[0] == OIDC_CACHE_K_GROUP_ID
-                     ? (oidc_cache_key_id_value(key, klen, &idv) != 0 || gr.gid != idv)
-                     : (klen - 1 != strlen(gr.name) || memcmp(key + 1, gr.name, klen - 1) != 0))) {
-                r = CORRUPT("a group record does not decode or sits under another key");
-                goto out;
-            }
-            break;
-        case OIDC_CACHE_K_INITGROUPS:
-            if (oidc_cache_initgroups_decode(val, vlen, &n) != 0) {
-                r = CORRUPT("an initgroups record does not decode");
-                goto out;
-            }
-            break;
-        case OIDC_CACHE_K_PREAUTH:
-            if (klen != 1 || c->has_preauth) {
-                r = CORRUPT("a bad or second preauth record");
-                goto out;
-            }
-            if ((c->preauth.p = malloc(vlen > 0 ? vlen : 1)) == NULL) {
-                r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
-                goto out;
-            }
-            memcpy(c->preauth.p, val, vlen);
-            c->preauth.len = c->preauth.cap = vlen;
-            c->has_preauth = 1;
-            break;
-        case OIDC_CACHE_K_INDEX: /* its content: oidc_cache_audit_start */
-            if (audit_index_record(&audit, key, klen) != 0) {
-                r = CORRUPT("a lookup index of an unknown kind, or a second one");
-                goto out;
-            }
-            break;
-        case OIDC_CACHE_K_SERIAL:
-            if (klen != 1 || c->file_gen != 0 || oidc_cache_serial_decode(val, vlen, &gen) != 0) {
-                r = CORRUPT("a bad or second generation record");
-                goto out;
-            }
-            c->file_gen = gen;
-            break;
-        default:
-            r = CORRUPT("a record of an unknown kind");
-            goto out;
-        }
-    }
-    if (r < 0) {
-        r = CORRUPT("the record chain is broken");
+    if ((r = walk_records(c, &cdb, st.st_size, &w, err)) != OIDC_OK)
         goto out;
-    }
-    if (!oidc_cache_cdb_layout_ok(&cdb, st.st_size, pos)) {
-        r = CORRUPT("its hash tables are missing or out of place (truncated?)");
-        goto out;
-    }
-    if (!have_version) {
-        r = CORRUPT("no version record");
-        goto out;
-    }
     /* A file without a lookup index (written before there was one), or with one that misses
      * records, is rewritten with a new one by the next commit, even when nothing else changed. */
-    if (!oidc_cache_audit_finish(&audit, pos) && !c->readonly)
+    if (!oidc_cache_audit_finish(&w.audit, w.end) && !c->readonly)
         c->dirty = 1;
-    /* Each user with its provenance record, in the order of those (the writer's: by name), so
-     * that the users lie in memory in the order everything after the load visits them; the
-     * "n" records are stored by lookup bucket. */
-    for (i = 0; i < n_metas; i++)
-        if ((r = load_user_and_meta(c, &cdb, &metas[i], err)) != OIDC_OK)
-            goto out;
-    if (c->n_users != n_user_recs) {
-        r = CORRUPT("a user has no provenance record");
+    if ((r = load_users(c, &cdb, &w, err)) != OIDC_OK || (r = derive_groups(c, err)) != OIDC_OK)
         goto out;
-    }
-    for (i = 0; i < c->n_users; i++) {
-        struct oidc_cache_user *u = c->users[i];
-        for (k = 0; k < u->n_groups; k++) {
-            long g = oidc_cache_lookup_group(c, u->groups[k].name);
-            if (g >= 0 && c->groups[g].gid != u->groups[k].gid) {
-                r = CORRUPT("one group name has two gids");
-                goto out;
-            }
-            if (g < 0 && oidc_cache_lookup_gid(c, u->groups[k].gid) >= 0) {
-                r = CORRUPT("one gid has two group names");
-                goto out;
-            }
-            if (g < 0 && (oidc_cache_lookup_user(c, u->groups[k].name) >= 0 ||
-                          oidc_cache_lookup_uid(c, u->groups[k].gid) >= 0)) {
-                r = CORRUPT("a group collides with a user's private group");
-                goto out;
-            }
-            if (oidc_cache_group_ref(c, u->groups[k].name, u->groups[k].gid) != 0) {
-                r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
-                goto out;
-            }
-        }
-    }
     r = oidc_cache_load_provenance(c, err);
 out:
-    free(metas);
+    free(w.metas);
     if (cdb_open)
         cdb_free(&cdb);
     return r;
