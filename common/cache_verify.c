@@ -432,6 +432,92 @@ out:
     close(fd);
 }
 
+/* What the walk over cache.cdb's records gathers for the checks after it. */
+struct verify_walk {
+    int have_version;
+    size_t users, groups;
+    uint64_t file_gen;
+};
+
+/* One record of oidc_cache_verify's walk, checked by its kind (NAME: the key without its type). */
+static void verify_record(struct vctx *v, struct verify_walk *w, const unsigned char *key,
+                          unsigned klen, const unsigned char *val, unsigned vlen, const char *name,
+                          struct oidc_localdb *local)
+{
+    const unsigned char *r2;
+    struct oidc_cache_pw pw;
+    struct oidc_cache_gr gr;
+    struct oidc_cache_meta m;
+    uint32_t n, idv;
+    unsigned l2;
+
+    switch (key[0]) {
+    case OIDC_CACHE_K_VERSION:
+        if (klen == 1 && vlen == strlen(OIDC_CACHE_VERSION) &&
+            memcmp(val, OIDC_CACHE_VERSION, vlen) == 0)
+            w->have_version = 1;
+        else
+            problem(v, "the version record is not '%s'", OIDC_CACHE_VERSION);
+        break;
+    case OIDC_CACHE_K_USER_NAME:
+        w->users++;
+        if (oidc_cache_pw_decode(val, vlen, &pw) != 0 || strcmp(pw.name, name) != 0)
+            problem(v, "user record '%s' is malformed or names another user", name);
+        else
+            verify_user(v, &pw, val, vlen, local);
+        break;
+    case OIDC_CACHE_K_USER_ID:
+        if (oidc_cache_key_id_value(key, klen, &idv) != 0 ||
+            oidc_cache_pw_decode(val, vlen, &pw) != 0 || pw.uid != idv)
+            problem(v, "a uid record is malformed or sits under another uid");
+        else if ((r2 = vget_name(v, OIDC_CACHE_K_USER_NAME, pw.name, &l2)) == NULL || l2 != vlen ||
+                 memcmp(r2, val, vlen) != 0)
+            problem(v, "uid %" PRIu32 " ('%s') has no matching name record", pw.uid, pw.name);
+        break;
+    case OIDC_CACHE_K_GROUP_NAME:
+        w->groups++;
+        if (oidc_cache_gr_decode(val, vlen, &gr) != 0 || strcmp(gr.name, name) != 0)
+            problem(v, "group record '%s' is malformed or names another group", name);
+        else
+            verify_group(v, &gr, val, vlen, local);
+        break;
+    case OIDC_CACHE_K_GROUP_ID:
+        if (oidc_cache_key_id_value(key, klen, &idv) != 0 ||
+            oidc_cache_gr_decode(val, vlen, &gr) != 0 || gr.gid != idv)
+            problem(v, "a gid record is malformed or sits under another gid");
+        else if ((r2 = vget_name(v, OIDC_CACHE_K_GROUP_NAME, gr.name, &l2)) == NULL || l2 != vlen ||
+                 memcmp(r2, val, vlen) != 0)
+            problem(v, "gid %" PRIu32 " ('%s') has no matching name record", gr.gid, gr.name);
+        break;
+    case OIDC_CACHE_K_INITGROUPS:
+        if (oidc_cache_initgroups_decode(val, vlen, &n) != 0)
+            problem(v, "initgroups record '%s' is malformed", name);
+        else if (vget_name(v, OIDC_CACHE_K_USER_NAME, name, &l2) == NULL)
+            problem(v, "initgroups record '%s' has no user", name);
+        break;
+    case OIDC_CACHE_K_META:
+        if (oidc_cache_meta_decode(val, vlen, &m) != 0)
+            problem(v, "provenance record '%s' is malformed", name);
+        else if (vget_name(v, OIDC_CACHE_K_USER_NAME, name, &l2) == NULL)
+            problem(v, "provenance record '%s' has no user", name);
+        break;
+    case OIDC_CACHE_K_PREAUTH:
+        if (klen != 1 || !preauth_valid(val, vlen))
+            problem(v, "the preauth record is malformed");
+        break;
+    case OIDC_CACHE_K_SERIAL:
+        if (klen != 1 || oidc_cache_serial_decode(val, vlen, &w->file_gen) != 0)
+            problem(v, "the generation record is malformed");
+        break;
+    case OIDC_CACHE_K_INDEX:
+        if (klen != 2 || key[1] == '\0' || strchr(OIDC_CACHE_INDEXED, key[1]) == NULL)
+            problem(v, "a lookup index of unknown kind");
+        break; /* the known ones: oidc_cache_audit_start */
+    default:
+        problem(v, "a record of unknown kind '%c'", key[0]);
+    }
+}
+
 int oidc_cache_verify(const struct oidc_cache_opts *opts,
                       void (*report)(void *ctx, const char *line), void *ctx, struct oidc_err *err)
 {
@@ -441,16 +527,11 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
     struct cdb db;
     struct stat st;
     unsigned pos, klen, vlen, count, l2;
-    const unsigned char *key, *val, *r2;
-    struct oidc_cache_pw pw;
-    struct oidc_cache_gr gr;
-    struct oidc_cache_meta m;
+    const unsigned char *key, *val;
+    struct verify_walk w = {0, 0, 0, 0};
     struct index_audit audit;
     char name[OIDC_CACHE_NAME_MAX + 1];
-    uint32_t n, idv;
-    uint64_t file_gen = 0;
-    int dirfd = -1, fd = -1, db_open = 0, have_version = 0, rc;
-    size_t users = 0, groups = 0;
+    int dirfd = -1, fd = -1, db_open = 0, rc;
 
     if (opts == NULL || opts->dir == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache verify: missing argument");
@@ -511,84 +592,20 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
         memcpy(name, key + 1, klen - 1);
         name[klen - 1] = '\0';
         oidc_cache_audit_record(&audit, key, klen, at);
-        switch (key[0]) {
-        case OIDC_CACHE_K_VERSION:
-            if (klen == 1 && vlen == strlen(OIDC_CACHE_VERSION) &&
-                memcmp(val, OIDC_CACHE_VERSION, vlen) == 0)
-                have_version = 1;
-            else
-                problem(&v, "the version record is not '%s'", OIDC_CACHE_VERSION);
-            break;
-        case OIDC_CACHE_K_USER_NAME:
-            users++;
-            if (oidc_cache_pw_decode(val, vlen, &pw) != 0 || strcmp(pw.name, name) != 0)
-                problem(&v, "user record '%s' is malformed or names another user", name);
-            else
-                verify_user(&v, &pw, val, vlen, local);
-            break;
-        case OIDC_CACHE_K_USER_ID:
-            if (oidc_cache_key_id_value(key, klen, &idv) != 0 ||
-                oidc_cache_pw_decode(val, vlen, &pw) != 0 || pw.uid != idv)
-                problem(&v, "a uid record is malformed or sits under another uid");
-            else if ((r2 = vget_name(&v, OIDC_CACHE_K_USER_NAME, pw.name, &l2)) == NULL ||
-                     l2 != vlen || memcmp(r2, val, vlen) != 0)
-                problem(&v, "uid %" PRIu32 " ('%s') has no matching name record", pw.uid, pw.name);
-            break;
-        case OIDC_CACHE_K_GROUP_NAME:
-            groups++;
-            if (oidc_cache_gr_decode(val, vlen, &gr) != 0 || strcmp(gr.name, name) != 0)
-                problem(&v, "group record '%s' is malformed or names another group", name);
-            else
-                verify_group(&v, &gr, val, vlen, local);
-            break;
-        case OIDC_CACHE_K_GROUP_ID:
-            if (oidc_cache_key_id_value(key, klen, &idv) != 0 ||
-                oidc_cache_gr_decode(val, vlen, &gr) != 0 || gr.gid != idv)
-                problem(&v, "a gid record is malformed or sits under another gid");
-            else if ((r2 = vget_name(&v, OIDC_CACHE_K_GROUP_NAME, gr.name, &l2)) == NULL ||
-                     l2 != vlen || memcmp(r2, val, vlen) != 0)
-                problem(&v, "gid %" PRIu32 " ('%s') has no matching name record", gr.gid, gr.name);
-            break;
-        case OIDC_CACHE_K_INITGROUPS:
-            if (oidc_cache_initgroups_decode(val, vlen, &n) != 0)
-                problem(&v, "initgroups record '%s' is malformed", name);
-            else if (vget_name(&v, OIDC_CACHE_K_USER_NAME, name, &l2) == NULL)
-                problem(&v, "initgroups record '%s' has no user", name);
-            break;
-        case OIDC_CACHE_K_META:
-            if (oidc_cache_meta_decode(val, vlen, &m) != 0)
-                problem(&v, "provenance record '%s' is malformed", name);
-            else if (vget_name(&v, OIDC_CACHE_K_USER_NAME, name, &l2) == NULL)
-                problem(&v, "provenance record '%s' has no user", name);
-            break;
-        case OIDC_CACHE_K_PREAUTH:
-            if (klen != 1 || !preauth_valid(val, vlen))
-                problem(&v, "the preauth record is malformed");
-            break;
-        case OIDC_CACHE_K_SERIAL:
-            if (klen != 1 || oidc_cache_serial_decode(val, vlen, &file_gen) != 0)
-                problem(&v, "the generation record is malformed");
-            break;
-        case OIDC_CACHE_K_INDEX:
-            if (klen != 2 || key[1] == '\0' || strchr(OIDC_CACHE_INDEXED, key[1]) == NULL)
-                problem(&v, "a lookup index of unknown kind");
-            break; /* the known ones: oidc_cache_audit_start */
-        default:
-            problem(&v, "a record of unknown kind '%c'", key[0]);
-        }
+        verify_record(&v, &w, key, klen, val, vlen, name, local);
     }
     if (rc < 0)
         problem(&v, "the record chain of %s/%s is broken", opts->dir, OIDC_CACHE_FILE);
     else if (!oidc_cache_cdb_layout_ok(&db, st.st_size, pos))
         problem(&v, "the hash tables of %s/%s are missing or out of place (truncated?)", opts->dir,
                 OIDC_CACHE_FILE);
-    if (!have_version)
+    if (!w.have_version)
         problem(&v, "no version record");
     (void)oidc_cache_audit_finish(&audit, pos);
     verify_index_report(&v, &audit);
-    verify_serial(&v, dirfd, opts->dir, file_gen);
-    verify_provenance(&v, dirfd, opts->dir, users, v.legacy, file_gen);
-    (void)groups;
+    verify_serial(&v, dirfd, opts->dir, w.file_gen);
+    verify_provenance(&v, dirfd, opts->dir, w.users, v.legacy, w.file_gen);
+    (void)w.groups;
 done:
     if (v.problems > VERIFY_REPORT_MAX && report != NULL) {
         char line[96];
