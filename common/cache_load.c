@@ -264,6 +264,47 @@ int oidc_cache_prov_decode(const unsigned char *rec, unsigned len, struct oidc_c
     return 0;
 }
 
+/* One provenance record joined to its user in memory (K, KL: its key). A user the file holds but
+ * cache.cdb does not is ignored when the commit that wrote it was interrupted. */
+static int join_record(struct oidc_cache *c, const unsigned char *k, unsigned kl,
+                       const unsigned char *val, unsigned vlen, int interrupted,
+                       struct oidc_err *err)
+{
+    char name[OIDC_CACHE_NAME_MAX + 1];
+    struct oidc_cache_meta m;
+    struct oidc_cache_user *u;
+    long ui;
+
+    if (kl < 2 || kl > OIDC_CACHE_NAME_MAX + 1 || k[0] != OIDC_CACHE_K_META) {
+        return PROV_CORRUPT("corrupt (a record of an unknown kind)");
+    }
+    memcpy(name, k + 1, kl - 1);
+    name[kl - 1] = '\0';
+    if ((ui = oidc_cache_lookup_user(c, name)) < 0) {
+        if (interrupted)
+            return OIDC_OK; /* a user the interrupted commit was adding */
+        return PROV_CORRUPT("not in agreement with cache.cdb (a record of a user it does not "
+                            "hold)");
+    }
+    u = c->users[ui];
+    if (oidc_cache_prov_decode(val, vlen, &m) != 0) {
+        return PROV_CORRUPT("corrupt (a record does not decode)");
+    }
+    if (u->first_login != -1) {
+        return PROV_CORRUPT("corrupt (a user has two records)");
+    }
+    if (!interrupted && (m.expires != u->expires || m.flags != u->flags)) {
+        return PROV_CORRUPT("not in agreement with cache.cdb (a user's expiry or flags differ)");
+    }
+    if (replace_str(&u->issuer, m.issuer) != 0 || replace_str(&u->subject, m.subject) != 0 ||
+        replace_str(&u->provider, m.provider) != 0) {
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
+    }
+    u->first_login = m.first_login;
+    u->last_login = m.last_login;
+    return OIDC_OK;
+}
+
 /* Joins provenance.cdb (each user's issuer, subject, provider and login times) to the users
  * loaded from cache.cdb, whose "m" records carry those fields empty.
  *  - A cache.cdb of the format before the split (every "m" record with its issuer) is taken as
@@ -278,17 +319,13 @@ int oidc_cache_prov_decode(const unsigned char *rec, unsigned len, struct oidc_c
  * leaves the provenance empty (oidc_cache_has_provenance). */
 int oidc_cache_load_provenance(struct oidc_cache *c, struct oidc_err *err)
 {
-    struct oidc_cache_meta m;
     const unsigned char *k, *val;
-    char name[OIDC_CACHE_NAME_MAX + 1];
     struct cdb db;
     struct stat st;
     uint64_t gen = 0;
-    struct oidc_cache_user *u;
     size_t i, legacy = 0, n_version = 0, n_serial = 0;
     unsigned pos, kl;
     int fd, r = OIDC_ERR_INTERNAL, interrupted, e;
-    long ui;
 
     for (i = 0; i < c->n_users; i++)
         if (c->users[i]->issuer[0] != '\0')
@@ -361,39 +398,8 @@ int oidc_cache_load_provenance(struct oidc_cache *c, struct oidc_err *err)
                 n_serial++;
             continue; /* their values: oidc_cache_prov_head */
         }
-        if (kl < 2 || kl > OIDC_CACHE_NAME_MAX + 1 || k[0] != OIDC_CACHE_K_META) {
-            r = PROV_CORRUPT("corrupt (a record of an unknown kind)");
+        if ((r = join_record(c, k, kl, val, cdb_datalen(&db), interrupted, err)) != OIDC_OK)
             goto out;
-        }
-        memcpy(name, k + 1, kl - 1);
-        name[kl - 1] = '\0';
-        if ((ui = oidc_cache_lookup_user(c, name)) < 0) {
-            if (interrupted)
-                continue; /* a user the interrupted commit was adding */
-            r = PROV_CORRUPT("not in agreement with cache.cdb (a record of a user it does not "
-                             "hold)");
-            goto out;
-        }
-        u = c->users[ui];
-        if (oidc_cache_prov_decode(val, cdb_datalen(&db), &m) != 0) {
-            r = PROV_CORRUPT("corrupt (a record does not decode)");
-            goto out;
-        }
-        if (u->first_login != -1) {
-            r = PROV_CORRUPT("corrupt (a user has two records)");
-            goto out;
-        }
-        if (!interrupted && (m.expires != u->expires || m.flags != u->flags)) {
-            r = PROV_CORRUPT("not in agreement with cache.cdb (a user's expiry or flags differ)");
-            goto out;
-        }
-        if (replace_str(&u->issuer, m.issuer) != 0 || replace_str(&u->subject, m.subject) != 0 ||
-            replace_str(&u->provider, m.provider) != 0) {
-            r = OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
-            goto out;
-        }
-        u->first_login = m.first_login;
-        u->last_login = m.last_login;
     }
     if (r < 0 || !oidc_cache_cdb_layout_ok(&db, st.st_size, pos)) {
         r = PROV_CORRUPT("corrupt (the record chain is broken, or the file is truncated)");
