@@ -96,5 +96,5 @@ check "early end: the session starts" up_within "$OUT" 10
 check "early end: the watcher was started" sh -c "sleep 1; grep -q 'session_max: session ends at' '$E2E_SYSLOG'"
 pid=$(sed -n 's/.*session_max: session ends at [0-9]*, watcher pid \([0-9]*\).*/\1/p' "$E2E_SYSLOG" | tail -n 1)
 check "early end: ssh exits when the command ends" wait_gone "$BG" 10
-check "early end: the watcher ($pid) is gone" sh -c "sleep 2; ! kill -0 '$pid' 2>/dev/null"
+check "early end: the watcher ($pid) is gone" sh -c "sleep 2; [ -n '$pid' ] && ! kill -0 '$pid' 2>/dev/null"
 finish
