@@ -261,7 +261,7 @@ int oidc_pam_watch_start(struct oidc_pam_ctx *c, const char *provider, int64_t e
         warn_at = end - warn;
     else
         warn_at = now + (end - now) / 2; /* a short session: warned at half-time */
-    if ((pw = getpwnam(c->user)) == NULL) {
+    if (c->user == NULL || (pw = getpwnam(c->user)) == NULL) {
         oidc_pam_reason(c, "session_max: no passwd entry for the user");
         oidc_pam_audit(c, "failure");
         return PAM_SESSION_ERR;
