@@ -97,6 +97,8 @@ struct oidc_provider_cfg {
     char *replay_store_password_file;   /* root-only file with the Redis AUTH password */
     int replay_store_timeout;           /* seconds for connect + commands, default 2, 1..10 */
     int replay_store_unavailable;       /* enum oidc_replay_unavail, default refuse */
+    char *session_max;                  /* NULL/"none", "token" or a duration (docs/session.md) */
+    int session_warn;                   /* seconds of warning before the end, default 300 */
     struct oidc_strlist allow_users;    /* glob patterns; empty = everyone */
     struct oidc_strlist allow_groups;   /* mapped group names; empty = no group needed */
     struct oidc_strlist deny_users;     /* glob patterns */
@@ -161,6 +163,14 @@ const struct oidc_provider_cfg *oidc_cfg_provider(const struct oidc_cfg *cfg, co
 /* Reads the client secret from client_secret_file (root-owned, mode 0600/0400, trailing newline
  * stripped). *out must be released with oidc_free_secret(). */
 int oidc_cfg_read_secret(const struct oidc_provider_cfg *p, char **out, struct oidc_err *err);
+/* session_max of p: 0 none, 1 token (the token's exp), 2 a duration (*secs). */
+enum oidc_session_max {
+    OIDC_SESSION_MAX_NONE = 0,
+    OIDC_SESSION_MAX_TOKEN,
+    OIDC_SESSION_MAX_DURATION
+};
+enum oidc_session_max oidc_cfg_session_max(const struct oidc_provider_cfg *p, int64_t *secs);
+
 /* Reads the Redis AUTH password from replay_store_password_file, with the same rules as the
  * client secret (root-owned, no access for group or others, one line). *out must be released
  * with oidc_free_secret(). OIDC_ERR_NOTFOUND when no file is configured. */

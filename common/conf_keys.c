@@ -137,6 +137,35 @@ static const char *check_scope(const char *value);
 static const char *check_replay_store(const char *value);
 static const char *check_claim_rule(const char *value);
 static const char *check_claim_name(const char *value);
+static const char *check_session_max(const char *value);
+static const char *parse_number(const char *v, int units, int64_t min, int64_t max, int64_t *out);
+
+#define SESSION_MAX_MIN 10
+#define SESSION_MAX_MAX (30LL * 86400)
+
+static const char *check_session_max(const char *value)
+{
+    int64_t n;
+
+    if (strcmp(value, "token") == 0 || strcmp(value, "none") == 0)
+        return NULL;
+    if (parse_number(value, 1, SESSION_MAX_MIN, SESSION_MAX_MAX, &n) != NULL)
+        return "is not token, none or a duration of 10s to 30d";
+    return NULL;
+}
+
+enum oidc_session_max oidc_cfg_session_max(const struct oidc_provider_cfg *p, int64_t *secs)
+{
+    *secs = 0;
+    if (p == NULL || p->session_max == NULL || strcmp(p->session_max, "none") == 0)
+        return OIDC_SESSION_MAX_NONE;
+    if (strcmp(p->session_max, "token") == 0)
+        return OIDC_SESSION_MAX_TOKEN;
+    if (parse_number(p->session_max, 1, SESSION_MAX_MIN, SESSION_MAX_MAX, secs) != NULL)
+        return OIDC_SESSION_MAX_NONE; /* checked when read: cannot happen */
+    return OIDC_SESSION_MAX_DURATION;
+}
+
 static const char *check_host_template(const char *value);
 static const char *check_host_name(const char *value);
 
@@ -208,6 +237,9 @@ static const struct key keys[] = {
      .max = OIDC_REDIS_TIMEOUT_MAX},
     {"replay_store_unavailable", SP, T_ENUM, PRV(replay_store_unavailable),
      .enums = replay_unavail_vals},
+    {"session_max", SP, T_STRING, PRV(session_max), .check = check_session_max,
+     .expect = "token, none or a duration of 10s to 30d"},
+    {"session_warn", SP, T_SECONDS, PRV(session_warn), .min = 0, .max = 86400},
     {"allow_users", SP, T_LIST, PRV(allow_users), .expect = "glob patterns of login names"},
     {"allow_groups", SP, T_LIST, PRV(allow_groups), .expect = "group names"},
     {"deny_users", SP, T_LIST, PRV(deny_users), .expect = "glob patterns of login names"},
@@ -1116,6 +1148,7 @@ static void provider_free(struct oidc_provider_cfg *p)
     strlist_clear(&p->preauth_allow);
     free(p->replay_store);
     free(p->replay_store_password_file);
+    free(p->session_max);
     strlist_clear(&p->allow_users);
     strlist_clear(&p->allow_groups);
     strlist_clear(&p->deny_users);
@@ -1156,6 +1189,7 @@ struct oidc_provider_cfg *oidc_conf_provider_new(const char *name)
     p->replay_protection = 1;
     p->replay_store_timeout = OIDC_REDIS_TIMEOUT_DEFAULT;
     p->replay_store_unavailable = OIDC_REPLAY_UNAVAIL_REFUSE;
+    p->session_warn = 300;
     p->groups_source = OIDC_GROUPS_SOURCE_TOKEN;
     p->groups_overage = OIDC_GROUPS_OVERAGE_REFUSE;
     p->require_email_verified = 1;

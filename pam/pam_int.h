@@ -143,4 +143,10 @@ int oidc_pam_cache_lookup(const struct oidc_cfg *cfg, const char *name, struct o
 /* pam_session.c: exports the identity to the PAM environment (OIDC_*). */
 int oidc_pam_export(struct oidc_pam_ctx *c, const struct oidc_pam_login *l);
 
+/* pam_watch.c: session_max. Starts the watcher for a session that ends at exp (the token's) or
+ * after the provider's duration; nothing when session_max is none or exp is unknown (0). */
+int oidc_pam_watch_start(struct oidc_pam_ctx *c, const char *provider, int64_t exp);
+/* Stops this handle's watcher, if any (close_session). */
+void oidc_pam_watch_stop(struct oidc_pam_ctx *c);
+
 #endif

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,14 +130,31 @@ int oidc_pam_setcred(struct oidc_pam_ctx *c)
     return ours ? PAM_SUCCESS : PAM_IGNORE;
 }
 
+/* OIDC_EXPIRES_AT of the PAM environment, 0 when unset or not a number. */
+static int64_t env_exp(struct oidc_pam_ctx *c)
+{
+    const char *v = pam_getenv(c->pamh, "OIDC_EXPIRES_AT");
+    char *end;
+    long long n;
+
+    if (v == NULL || *v == '\0')
+        return 0;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    return errno == 0 && *end == '\0' && n > 0 ? (int64_t)n : 0;
+}
+
 int oidc_pam_open_session(struct oidc_pam_ctx *c)
 {
     const struct oidc_pam_login *l = oidc_pam_login_get(c);
     struct oidc_cache_user u;
     int rc;
 
-    if (l != NULL)
-        return oidc_pam_export(c, l);
+    if (l != NULL) {
+        if ((rc = oidc_pam_export(c, l)) != PAM_SUCCESS)
+            return rc;
+        return oidc_pam_watch_start(c, l->provider, l->exp);
+    }
     if (!cached(c, &u)) {
         oidc_cache_user_clear(&u);
         if (c->user != NULL && !oidc_pam_local_user(c->user) &&
@@ -152,6 +170,10 @@ int oidc_pam_open_session(struct oidc_pam_ctx *c)
     if ((rc = put(c, "OIDC_ISSUER", u.issuer)) == PAM_SUCCESS &&
         (rc = put(c, "OIDC_SUBJECT", u.subject)) == PAM_SUCCESS)
         rc = put(c, "OIDC_USERNAME", u.name);
+    /* the token's exp as the authentication process exported it (sshd copies the PAM
+     * environment of its root authentication child: the user cannot set it) */
+    if (rc == PAM_SUCCESS)
+        rc = oidc_pam_watch_start(c, u.provider, env_exp(c));
     oidc_cache_user_clear(&u);
     return rc;
 }
@@ -163,6 +185,7 @@ int oidc_pam_close_session(struct oidc_pam_ctx *c)
     struct oidc_err err = {0};
     int ours, ephemeral, r;
 
+    oidc_pam_watch_stop(c);
     if (l != NULL) {
         ours = 1;
         ephemeral = l->ephemeral;

@@ -13,7 +13,7 @@ top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 export top_srcdir top_builddir
 E2E=$top_srcdir/tests/e2e
 [ $# -gt 0 ] || set -- token-shapes.sh harness.sh ssh-device-login.sh ssh-refusals.sh sudo.sh \
-    batch-run.sh run-isolation.sh run-tty.sh run-fds.sh ssh-token.sh two-issuers.sh faults.sh chroot.sh doctor.sh
+    batch-run.sh run-isolation.sh run-tty.sh run-fds.sh ssh-token.sh session-max.sh two-issuers.sh faults.sh chroot.sh doctor.sh
 
 fingerprint() {
     find /etc/pam.d /etc/ssh /etc/nsswitch.conf /etc/sudoers /etc/sudoers.d /etc/ld.so.cache \

@@ -1965,9 +1965,10 @@ static const char *const doc_keys[] = {
 /* The provider keys of the PAM module and the NSS preauth, which follow "shell" in the table. The
  * example file does not show them yet, so only the man page is checked for them. */
 static const char *const doc_keys_pam[] = {
-    "preauth",     "preauth_allow",     "flow",          "login_timeout", "qr",
-    "ephemeral",   "replay_protection", "allow_users",   "allow_groups",  "deny_users",
-    "deny_groups", "require_group",     "require_claim", "export_claims",
+    "preauth",       "preauth_allow",     "flow",        "login_timeout", "qr",
+    "ephemeral",     "replay_protection", "session_max", "session_warn",  "allow_users",
+    "allow_groups",  "deny_users",        "deny_groups", "require_group", "require_claim",
+    "export_claims",
 };
 
 /* Reads $top_srcdir/rel (set by make check); skips the test when top_srcdir is not set. */
@@ -1985,6 +1986,40 @@ static char *read_source(const char *rel)
     if (oidc_read_file(path, 1024 * 1024, &text, NULL, &err) != OIDC_OK)
         fail_msg("%s", err.msg);
     return text;
+}
+
+/* session_max = token | DURATION | none, session_warn (docs/session.md) */
+static void test_session_max(void **state)
+{
+    struct oidc_cfg *cfg;
+    const struct oidc_provider_cfg *p;
+    int64_t secs;
+
+    (void)state;
+    cfg = parse_ok(MINIMAL);
+    p = oidc_cfg_provider(cfg, NULL);
+    assert_int_equal(oidc_cfg_session_max(p, &secs), OIDC_SESSION_MAX_NONE);
+    assert_int_equal(p->session_warn, 300);
+    oidc_cfg_free(cfg);
+    cfg = parse_ok(MINIMAL "session_max = token\nsession_warn = 10s\n");
+    p = oidc_cfg_provider(cfg, NULL);
+    assert_int_equal(oidc_cfg_session_max(p, &secs), OIDC_SESSION_MAX_TOKEN);
+    assert_int_equal(p->session_warn, 10);
+    oidc_cfg_free(cfg);
+    cfg = parse_ok(MINIMAL "session_max = 8h\n");
+    p = oidc_cfg_provider(cfg, NULL);
+    assert_int_equal(oidc_cfg_session_max(p, &secs), OIDC_SESSION_MAX_DURATION);
+    assert_int_equal(secs, 8 * 3600);
+    oidc_cfg_free(cfg);
+    cfg = parse_ok(MINIMAL "session_max = none\n");
+    assert_int_equal(oidc_cfg_session_max(oidc_cfg_provider(cfg, NULL), &secs),
+                     OIDC_SESSION_MAX_NONE);
+    oidc_cfg_free(cfg);
+    parse_fails(MINIMAL "session_max = forever\n",
+                "session_max: 'forever' is not token, none or a duration of 10s to 30d");
+    parse_fails(MINIMAL "session_max = 5s\n", "is not token, none or a duration");
+    parse_fails(MINIMAL "session_max = 31d\n", "is not token, none or a duration");
+    parse_fails(MINIMAL "session_warn = -1\n", "session_warn");
 }
 
 static void test_example_file(void **state)
@@ -2186,6 +2221,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secret_content_refused, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_secret_file_refused, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test(test_host_audience_keys),
+        cmocka_unit_test(test_session_max),
         cmocka_unit_test(test_example_file),
         cmocka_unit_test(test_man_page_keys),
     };
