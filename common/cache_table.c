@@ -178,7 +178,7 @@ void oidc_cache_user_clear(struct oidc_cache_user *u)
 
     if (u == NULL)
         return;
-    for (i = 0; i < u->n_groups; i++)
+    for (i = 0; u->groups != NULL && i < u->n_groups; i++) /* n_groups counts u->groups */
         free(u->groups[i].name);
     free(u->groups);
     free(u->gecos);
