@@ -21,6 +21,9 @@
 #define DEFAULT_HOME     "/home/{name}"
 #define DEFAULT_SHELL    "/bin/bash"
 
+_Static_assert(OIDC_CFG_MAX_PROVIDERS <= OIDC_CACHE_OVERRIDE_MAX,
+               "an override record holds one entry per provider");
+
 /* ------------------------------------------------------------------ open and close */
 
 static int open_common(const struct oidc_cache_opts *opts, int readonly, struct oidc_cache **out,
@@ -107,6 +110,7 @@ void oidc_cache_close(struct oidc_cache *c)
     oidc_cache_ht_free(&c->g_name);
     oidc_cache_ht_free(&c->g_id);
     oidc_cache_buf_free(&c->preauth);
+    oidc_cache_buf_free(&c->overrides);
     oidc_localdb_free(c->local);
     if (c->view != NULL)
         free(c->view->sorted);
@@ -172,11 +176,89 @@ int oidc_cache_preauth_home_ok(const char *tmpl)
     return 1;
 }
 
+struct ovref {
+    const char *name, *provider;
+    uint32_t uid;
+    size_t order; /* the provider's place in the preauth record */
+};
+
+static int cmp_ovref(const void *a, const void *b)
+{
+    const struct ovref *x = a, *y = b;
+    int d = strcmp(x->name, y->name);
+
+    if (d != 0)
+        return d;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The "o" records of the preauth providers' [provider NAME idmap] overrides, in the layout of
+ * c->overrides: sorted by name, one record a name, its entries in provider order. */
+static int build_overrides(const struct oidc_cfg *cfg, struct oidc_cache_buf *out,
+                           struct oidc_err *err)
+{
+    struct ovref *v;
+    size_t i, j, k, n = 0, order = 0;
+
+    for (i = 0; i < cfg->n_providers; i++)
+        if (cfg->providers[i]->preauth)
+            n += cfg->providers[i]->n_overrides;
+    if (n == 0)
+        return OIDC_OK;
+    if ((v = calloc(n, sizeof(*v))) == NULL)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory building the override records");
+    for (i = 0, k = 0; i < cfg->n_providers; i++) {
+        const struct oidc_provider_cfg *p = cfg->providers[i];
+
+        if (!p->preauth)
+            continue;
+        for (j = 0; j < p->n_overrides; j++, k++) {
+            v[k].name = p->overrides[j].name;
+            v[k].provider = nz(p->name);
+            v[k].uid = p->overrides[j].uid;
+            v[k].order = order;
+        }
+        order++;
+    }
+    qsort(v, n, sizeof(*v), cmp_ovref);
+    for (i = 0; i < n; i = j) {
+        uint32_t len = 4;
+
+        for (j = i; j < n && strcmp(v[j].name, v[i].name) == 0; j++)
+            len += 4 + (uint32_t)strlen(v[j].provider) + 1;
+        if (strlen(v[i].name) > OIDC_CACHE_NAME_MAX || j - i > OIDC_CACHE_OVERRIDE_MAX) {
+            out->failed = 1; /* oidc_cfg_check() allows neither */
+            break;
+        }
+        oidc_cache_buf_str(out, v[i].name);
+        oidc_cache_buf_u32(out, len);
+        oidc_cache_buf_u32(out, (uint32_t)(j - i));
+        for (k = i; k < j; k++) {
+            oidc_cache_buf_u32(out, v[k].uid);
+            oidc_cache_buf_str(out, v[k].provider);
+        }
+    }
+    free(v);
+    if (out->failed) {
+        oidc_cache_buf_free(out);
+        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
+                            "[provider NAME idmap]: a name longer than %d bytes, or out of memory",
+                            OIDC_CACHE_NAME_MAX);
+    }
+    return OIDC_OK;
+}
+
+static int buf_same(const struct oidc_cache_buf *a, const struct oidc_cache_buf *b)
+{
+    return a->len == b->len && (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
+}
+
 int oidc_cache_set_preauth(struct oidc_cache *c, const struct oidc_cfg *cfg, struct oidc_err *err)
 {
-    struct oidc_cache_buf b = {0};
+    struct oidc_cache_buf b = {0}, o = {0};
     uint32_t n = 0, min, max;
     size_t i, k;
+    int r;
 
     if (c == NULL || cfg == NULL)
         return OIDC_ERR_SET(err, OIDC_ERR_INVALID, "cache preauth: missing argument");
@@ -226,11 +308,19 @@ int oidc_cache_set_preauth(struct oidc_cache *c, const struct oidc_cfg *cfg, str
                             "bytes (or out of memory)",
                             OIDC_CACHE_STR_MAX);
     }
-    if (c->has_preauth && c->preauth.len == b.len && memcmp(c->preauth.p, b.p, b.len) == 0) {
+    if ((r = build_overrides(cfg, &o, err)) != OIDC_OK) {
         oidc_cache_buf_free(&b);
-        return OIDC_OK;
+        return r;
     }
-    if (!c->has_preauth && n == 0) { /* no record and none needed */
+    if (!buf_same(&c->overrides, &o)) {
+        oidc_cache_buf_free(&c->overrides);
+        c->overrides = o;
+        c->dirty = 1;
+    } else {
+        oidc_cache_buf_free(&o);
+    }
+    /* no record and none needed, or the same one */
+    if ((!c->has_preauth && n == 0) || (c->has_preauth && buf_same(&c->preauth, &b))) {
         oidc_cache_buf_free(&b);
         return OIDC_OK;
     }

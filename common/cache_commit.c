@@ -140,6 +140,30 @@ static int put_user(struct oidc_cache_layout *m, struct oidc_cache_buf *b,
     return put(m, key, ki, b);
 }
 
+/* The "o" records, from c->overrides (name\0, u32 len, record; cache_int.h), in its order. */
+static int put_overrides(struct oidc_cache_layout *m, const struct oidc_cache_buf *o)
+{
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    size_t off = 0, kl, nl;
+    uint32_t len;
+
+    while (off < o->len) {
+        nl = strnlen((const char *)o->p + off, o->len - off);
+        if (nl >= o->len - off || o->len - off - nl - 1 < 4)
+            return errno = EINVAL, -1;
+        kl = oidc_cache_key_name(OIDC_CACHE_K_OVERRIDE, (const char *)o->p + off, key);
+        off += nl + 1;
+        len = oidc_cache_get_u32(o->p + off);
+        off += 4;
+        if (kl == 0 || len > o->len - off)
+            return errno = EINVAL, -1;
+        if (oidc_cache_layout_add(m, key, kl, o->p + off, len, 0) != 0)
+            return -1;
+        off += len;
+    }
+    return 0;
+}
+
 /* Adds every record to m, the generation record "s" = gen first. */
 static int add_records(struct oidc_cache *c, struct oidc_cache_layout *m, uint64_t gen,
                        struct oidc_err *err)
@@ -205,6 +229,8 @@ static int add_records(struct oidc_cache *c, struct oidc_cache_layout *m, uint64
             goto io;
     }
     if (c->has_preauth && oidc_cache_layout_add(m, "p", 1, c->preauth.p, c->preauth.len, 0) != 0)
+        goto io;
+    if (put_overrides(m, &c->overrides) != 0)
         goto io;
     r = OIDC_OK;
     goto out;

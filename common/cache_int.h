@@ -57,6 +57,8 @@ struct oidc_cache {
     struct htab u_name, u_id, g_name, g_id;
     struct oidc_cache_buf preauth; /* the "p" record; len 0 = none */
     int has_preauth;
+    /* the "o" records, back to back as (name\0, u32 len, record) in name order; len 0 = none */
+    struct oidc_cache_buf overrides;
     struct oidc_localdb *local; /* loaded on first use */
     struct view *view;
     int dirty;

@@ -433,7 +433,8 @@ struct load_walk {
     size_t n_metas, cap_metas;
     size_t n_user_recs; /* the "n" records seen */
     int have_version;
-    unsigned end; /* where the records end */
+    char last_override[OIDC_CACHE_NAME_MAX + 1]; /* the name of the "o" record before */
+    unsigned end;                                /* where the records end */
     struct index_audit audit;
 };
 
@@ -471,6 +472,32 @@ static int load_preauth(struct oidc_cache *c, unsigned klen, const unsigned char
     memcpy(c->preauth.p, val, vlen);
     c->preauth.len = c->preauth.cap = vlen;
     c->has_preauth = 1;
+    return OIDC_OK;
+}
+
+/* Keeps a copy of an "o" record for the next commit (c->overrides). The writer stores them in
+ * name order, which makes a second one for a name (the reader would see only the first) plain. */
+static int load_override(struct oidc_cache *c, struct load_walk *w, const unsigned char *key,
+                         unsigned klen, const unsigned char *val, unsigned vlen,
+                         struct oidc_err *err)
+{
+    char name[OIDC_CACHE_NAME_MAX + 1];
+
+    if (klen < 2 || klen > OIDC_CACHE_KEY_MAX)
+        return CORRUPT("an override key has a bad length");
+    memcpy(name, key + 1, klen - 1);
+    name[klen - 1] = '\0';
+    if (oidc_cache_name_len(name, sizeof(name)) != klen - 1 ||
+        oidc_cache_override_walk(val, vlen, NULL, NULL) != 0)
+        return CORRUPT("an override record does not decode");
+    if (c->overrides.len != 0 && strcmp(w->last_override, name) >= 0)
+        return CORRUPT("override records out of name order, or two for one name");
+    memcpy(w->last_override, name, klen);
+    oidc_cache_buf_str(&c->overrides, name);
+    oidc_cache_buf_u32(&c->overrides, vlen);
+    oidc_cache_buf_bytes(&c->overrides, val, vlen);
+    if (c->overrides.failed)
+        return OIDC_ERR_SET(err, OIDC_ERR_NOMEM, "out of memory loading the cache");
     return OIDC_OK;
 }
 
@@ -517,6 +544,8 @@ static int walk_record(struct oidc_cache *c, struct load_walk *w, const unsigned
         return OIDC_OK;
     case OIDC_CACHE_K_PREAUTH:
         return load_preauth(c, klen, val, vlen, err);
+    case OIDC_CACHE_K_OVERRIDE:
+        return load_override(c, w, key, klen, val, vlen, err);
     case OIDC_CACHE_K_INDEX: /* its content: oidc_cache_audit_start */
         if (audit_index_record(&w->audit, key, klen) != 0)
             return CORRUPT("a lookup index of an unknown kind, or a second one");

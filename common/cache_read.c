@@ -769,7 +769,7 @@ static int caller_is_sshd(void)
 struct preauth_match {
     const char *name;
     uint32_t uid_min, uid_max;
-    const char *home, *shell;
+    const char *provider, *home, *shell;
     int found, bad;
 };
 
@@ -782,9 +782,11 @@ static int preauth_visit(void *vctx, const struct oidc_cache_preauth *p)
 
     for (j = 0; j < p->npat; j++, pat += strlen(pat) + 1) {
         if (fnmatch(pat, m->name, 0) == 0) {
-            m->bad = p->uid_min > p->uid_max || p->home == NULL || p->shell == NULL;
+            m->bad = p->uid_min > p->uid_max || p->provider == NULL || p->home == NULL ||
+                     p->shell == NULL;
             m->uid_min = p->uid_min;
             m->uid_max = p->uid_max;
+            m->provider = p->provider;
             m->home = p->home;
             m->shell = p->shell;
             m->found = 1;
@@ -798,12 +800,52 @@ static int preauth_visit(void *vctx, const struct oidc_cache_preauth *p)
 static int preauth_find(const unsigned char *rec, unsigned len, const char *name,
                         struct preauth_match *out)
 {
-    struct preauth_match m = {name, 0, 0, NULL, NULL, 0, 0};
+    struct preauth_match m = {name, 0, 0, NULL, NULL, NULL, 0, 0};
 
     if (oidc_cache_preauth_walk(rec, len, preauth_visit, &m) != 0 || m.bad)
         return OIDC_ERR_PARSE;
     *out = m;
     return m.found ? OIDC_OK : OIDC_ERR_NOTFOUND;
+}
+
+struct override_match {
+    const char *provider;
+    uint32_t uid;
+    int found;
+};
+
+static int override_visit(void *vctx, uint32_t uid, const char *provider)
+{
+    struct override_match *o = vctx;
+
+    if (strcmp(provider, o->provider) != 0)
+        return 0;
+    o->uid = uid;
+    return o->found = 1;
+}
+
+/* The uid the matched provider gives the name: its "o" record's entry for that provider (the
+ * fleet's [provider NAME idmap] override, which the mapper will apply too), else the hash. */
+static int preauth_uid(const struct oidc_cache_map *m, const char *name,
+                       const struct preauth_match *pm, uint32_t *uid)
+{
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    struct override_match o = {pm->provider, 0, 0};
+    const unsigned char *rec;
+    unsigned rlen;
+    int r;
+
+    r = map_find(m, key, oidc_cache_key_name(OIDC_CACHE_K_OVERRIDE, name, key), &rec, &rlen);
+    if (r == OIDC_OK) {
+        if (oidc_cache_override_walk(rec, rlen, override_visit, &o) != 0)
+            return OIDC_ERR_PARSE;
+    } else if (r != OIDC_ERR_NOTFOUND) {
+        return r;
+    }
+    if (o.found && (o.uid < pm->uid_min || o.uid > pm->uid_max))
+        return OIDC_ERR_PARSE; /* the writer keeps overrides inside their provider's range */
+    *uid = o.found ? o.uid : oidc_idhash_uid(name, strlen(name), pm->uid_min, pm->uid_max);
+    return OIDC_OK;
 }
 
 /* The provisional entry itself. Out of line: the home buffer is 4 KiB, which the hardening
@@ -826,7 +868,7 @@ static int pw_preauth(const struct oidc_cache_map *m, void *vctx)
     struct pw_ctx *c = vctx;
     const unsigned char pkey[1] = {OIDC_CACHE_K_PREAUTH};
     unsigned char key[OIDC_CACHE_KEY_MAX];
-    struct preauth_match pm = {NULL, 0, 0, NULL, NULL, 0, 0};
+    struct preauth_match pm = {NULL, 0, 0, NULL, NULL, NULL, 0, 0};
     struct oidc_cache_pw other;
     struct oidc_cache_gr grp;
     const unsigned char *rec;
@@ -844,7 +886,8 @@ static int pw_preauth(const struct oidc_cache_map *m, void *vctx)
         return OIDC_ERR_NOTFOUND;
     if (r != OIDC_OK)
         return r;
-    uid = oidc_idhash_uid(c->name, strlen(c->name), pm.uid_min, pm.uid_max);
+    if ((r = preauth_uid(m, c->name, &pm, &uid)) != OIDC_OK)
+        return r;
     if (uid < OIDC_CACHE_ID_FLOOR)
         return OIDC_ERR_NOTFOUND;
     /* The same name's own expired entry may stand there; anyone else's may not. */

@@ -304,6 +304,26 @@ int oidc_cache_preauth_walk(const void *rec, size_t len,
     return r.bad || r.off != len ? -1 : 0;
 }
 
+int oidc_cache_override_walk(const void *rec, size_t len,
+                             int (*fn)(void *ctx, uint32_t uid, const char *provider), void *ctx)
+{
+    struct rd r = {rec, len, 0, 0};
+    const char *provider;
+    uint32_t n, i, uid;
+    int go_on = 1;
+
+    n = rd_u32(&r);
+    if (n == 0 || n > OIDC_CACHE_OVERRIDE_MAX)
+        return -1;
+    for (i = 0; i < n && !r.bad; i++) {
+        uid = rd_u32(&r);
+        provider = rd_str(&r, OIDC_CACHE_STR_MAX);
+        if (!r.bad && go_on && fn != NULL && fn(ctx, uid, provider) != 0)
+            go_on = 0;
+    }
+    return r.bad || r.off != len ? -1 : 0;
+}
+
 int oidc_cache_initgroups_decode(const void *rec, size_t len, uint32_t *n)
 {
     uint32_t count;
@@ -396,6 +416,15 @@ void oidc_cache_buf_str(struct oidc_cache_buf *b, const char *s)
     p = buf_room(b, n + 1);
     if (p != NULL)
         memcpy(p, s, n + 1);
+}
+
+void oidc_cache_buf_bytes(struct oidc_cache_buf *b, const void *p, size_t n)
+{
+    unsigned char *d;
+
+    if (n == 0 || (d = buf_room(b, n)) == NULL)
+        return;
+    memcpy(d, p, n);
 }
 
 void oidc_cache_buf_free(struct oidc_cache_buf *b)

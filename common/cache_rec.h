@@ -20,6 +20,10 @@
  *                            left out (times 0; issuer, subject, provider ""); the writer's
  *                            source of a user's groups (NSS never reads it)
  *   "p"                      preauth record: the providers that answer sshd for unseen names
+ *   "o" NAME                 override record: the uid [provider P idmap] gives NAME, for each
+ *                            provider P of the preauth record that overrides it (sshd's
+ *                            provisional entry carries that uid instead of the hash). Written
+ *                            in name order (strcmp), one record a name
  *   "s"                      generation: u64 LE, never 0, the value the writer stores into
  *                            cache.serial right after renaming this file into place. Optional:
  *                            a file without it (or with a malformed one, which readers treat as
@@ -45,6 +49,8 @@
  *                    provenance.cdb (below) ngroups 0
  * preauth record:    u32 n, n x (u32 uid_min, u32 uid_max, u32 npat,
  *                    provider\0 home\0 shell\0, npat x pattern\0)
+ * override record:   u32 n (>= 1), n x (u32 uid, provider\0), in the preauth record's
+ *                    provider order
  *
  * index record:      u32 version (1), u32 nb (>= 1), (nb + 1) x u32 dir
  *
@@ -100,6 +106,7 @@
 #define OIDC_CACHE_K_INITGROUPS 'i'
 #define OIDC_CACHE_K_META       'm'
 #define OIDC_CACHE_K_PREAUTH    'p'
+#define OIDC_CACHE_K_OVERRIDE   'o'
 #define OIDC_CACHE_K_SERIAL     's'
 #define OIDC_CACHE_K_INDEX      'x'
 
@@ -175,6 +182,12 @@ struct oidc_cache_preauth {
  * OIDC_CACHE_STR_MAX, counts that do not fit, trailing bytes). */
 int oidc_cache_preauth_walk(const void *rec, size_t len,
                             int (*fn)(void *ctx, const struct oidc_cache_preauth *p), void *ctx);
+/* Walks a whole override record, calling fn for each (uid, provider) in order, with the same
+ * rules as oidc_cache_preauth_walk. -1 also when it holds no entry or more than
+ * OIDC_CACHE_OVERRIDE_MAX (a name is overridden once per provider). */
+#define OIDC_CACHE_OVERRIDE_MAX 32 /* >= OIDC_CFG_MAX_PROVIDERS (cache.c checks) */
+int oidc_cache_override_walk(const void *rec, size_t len,
+                             int (*fn)(void *ctx, uint32_t uid, const char *provider), void *ctx);
 
 /* The lookup index (above). */
 #define OIDC_CACHE_INDEX_VERSION  1u
@@ -219,6 +232,7 @@ struct oidc_cache_buf {
 void oidc_cache_buf_u32(struct oidc_cache_buf *b, uint32_t v);
 void oidc_cache_buf_i64(struct oidc_cache_buf *b, int64_t v);
 void oidc_cache_buf_str(struct oidc_cache_buf *b, const char *s); /* with its NUL */
+void oidc_cache_buf_bytes(struct oidc_cache_buf *b, const void *p, size_t n);
 void oidc_cache_buf_free(struct oidc_cache_buf *b);
 
 uint32_t oidc_cache_get_u32(const unsigned char *p);

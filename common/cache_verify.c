@@ -437,7 +437,60 @@ struct verify_walk {
     int have_version;
     size_t users, groups;
     uint64_t file_gen;
+    char last_override[OIDC_CACHE_NAME_MAX + 1]; /* the "o" record before, "" for none */
 };
+
+/* An override record's entry: a provider of the preauth record, a uid inside its range. */
+struct override_check {
+    const unsigned char *preauth; /* NULL: the file has none */
+    unsigned plen;
+    const char *provider; /* preauth_range's question */
+    uint32_t uid_min, uid_max;
+    int found, bad;
+};
+
+static int preauth_range(void *ctx, const struct oidc_cache_preauth *p)
+{
+    struct override_check *o = ctx;
+
+    if (p->provider == NULL || strcmp(p->provider, o->provider) != 0)
+        return 0;
+    o->uid_min = p->uid_min;
+    o->uid_max = p->uid_max;
+    return o->found = 1;
+}
+
+static int override_entry_ok(void *ctx, uint32_t uid, const char *provider)
+{
+    struct override_check *o = ctx;
+
+    o->provider = provider;
+    o->found = 0;
+    if (o->preauth != NULL)
+        (void)oidc_cache_preauth_walk(o->preauth, o->plen, preauth_range, o);
+    if (!o->found || uid < o->uid_min || uid > o->uid_max)
+        o->bad = 1;
+    return o->bad;
+}
+
+static void verify_override(struct vctx *v, struct verify_walk *w, const unsigned char *val,
+                            unsigned vlen, const char *name)
+{
+    struct override_check o = {NULL, 0, NULL, 0, 0, 0, 0};
+
+    o.preauth = vget(v, OIDC_CACHE_K_PREAUTH, "", 0, &o.plen, NULL);
+    if (oidc_cache_name_len(name, OIDC_CACHE_NAME_MAX + 1) != strlen(name) ||
+        oidc_cache_override_walk(val, vlen, NULL, NULL) != 0)
+        problem(v, "override record '%s' is malformed", name);
+    else if (w->last_override[0] != '\0' && strcmp(w->last_override, name) >= 0)
+        problem(v, "override record '%s' is out of name order, or a second one", name);
+    else if (oidc_cache_override_walk(val, vlen, override_entry_ok, &o) != 0 || o.bad)
+        problem(v,
+                "override record '%s' names a provider the preauth record lacks, or a uid "
+                "outside its range ('oidcctl cache preauth' rewrites it from the configuration)",
+                name);
+    snprintf(w->last_override, sizeof(w->last_override), "%s", name);
+}
 
 /* One record of oidc_cache_verify's walk, checked by its kind (NAME: the key without its type). */
 static void verify_record(struct vctx *v, struct verify_walk *w, const unsigned char *key,
@@ -505,6 +558,9 @@ static void verify_record(struct vctx *v, struct verify_walk *w, const unsigned 
         if (klen != 1 || !preauth_valid(val, vlen))
             problem(v, "the preauth record is malformed");
         break;
+    case OIDC_CACHE_K_OVERRIDE:
+        verify_override(v, w, val, vlen, name);
+        break;
     case OIDC_CACHE_K_SERIAL:
         if (klen != 1 || oidc_cache_serial_decode(val, vlen, &w->file_gen) != 0)
             problem(v, "the generation record is malformed");
@@ -528,7 +584,7 @@ int oidc_cache_verify(const struct oidc_cache_opts *opts,
     struct stat st;
     unsigned pos, klen, vlen, count, l2;
     const unsigned char *key, *val;
-    struct verify_walk w = {0, 0, 0, 0};
+    struct verify_walk w = {0, 0, 0, 0, ""};
     struct index_audit audit;
     char name[OIDC_CACHE_NAME_MAX + 1];
     int dirfd = -1, fd = -1, db_open = 0, rc;

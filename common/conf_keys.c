@@ -1303,11 +1303,11 @@ static int cmp_override_uid(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* [provider NAME idmap]: only for uid_key = name (the overrides name login names) and without
- * preauth (sshd's provisional entry is computed from the hash alone); every uid inside the
- * provider's range and outside systemd's reserved ranges; a name overridden once; a uid given to
- * one name. Local accounts' ids are not known here: `oidcctl idmap check` and the cache writer
- * compare them. */
+/* [provider NAME idmap]: only for uid_key = name (the overrides name login names); with preauth
+ * the cache writer copies them into the cache for sshd's provisional entry ("o" records,
+ * cache_rec.h). Every uid inside the provider's range and outside systemd's reserved ranges; a name
+ * overridden once; a uid given to one name. Local accounts' ids are not known here: `oidcctl idmap
+ * check` and the cache writer compare them. */
 static int check_overrides(const struct oidc_provider_cfg *p, const char *name,
                            struct oidc_err *err)
 {
@@ -1326,12 +1326,6 @@ static int check_overrides(const struct oidc_provider_cfg *p, const char *name,
                             o->where, name,
                             p->uid_key == OIDC_UID_KEY_SUBJECT ? "the subject"
                                                                : "nothing: the uid is a claim");
-    if (p->preauth)
-        return OIDC_ERR_SET(err, OIDC_ERR_CONFIG,
-                            "%s: [provider %s idmap]: overrides cannot be combined with preauth = "
-                            "yes (sshd's provisional entry would carry the hashed uid; "
-                            "pre-provision overridden users with 'oidcctl user add' instead)",
-                            o->where, name);
     for (i = 0; i < p->n_overrides; i++) {
         o = &p->overrides[i];
         if (o->uid < p->uid_min || o->uid > p->uid_max)

@@ -59,6 +59,15 @@ static int count_preauth(void *ctx, const struct oidc_cache_preauth *p)
     return ++*n > 1000;
 }
 
+static int count_override(void *ctx, uint32_t uid, const char *provider)
+{
+    size_t *n = ctx;
+
+    (void)uid;
+    (void)strlen(provider); /* the walk vouches for a terminated string */
+    return ++*n > 1000;
+}
+
 /* The input as an index record: its shape (oidc_cache_index_check) against the end of the file
  * that write_cdb writes and against its own last offset, and lookups through it (reading the
  * bucket, walking records, the record after a hit) in an image of exactly 2048 + size bytes: a
@@ -131,6 +140,8 @@ static void decoders(const uint8_t *data, size_t size)
             (void)oidc_cache_get_u32(data + 4 + 4 * (size_t)i);
     (void)oidc_cache_serial_decode(data, size, &gen);
     (void)oidc_cache_preauth_walk(data, size, count_preauth, &npre);
+    npre = 0;
+    (void)oidc_cache_override_walk(data, size, count_override, &npre);
     (void)oidc_cache_key_id_value(data, size, &id);
     (void)oidc_cache_name_len(data, size);
     index_decoders(data, size);

@@ -574,10 +574,13 @@ static int cache_sync(const struct oidc_cfg *cfg)
     struct oidc_cache *c = NULL;
     struct oidc_err err = {0};
     int r, written = 0;
-    size_t i, n = 0;
+    size_t i, n = 0, nov = 0;
 
     for (i = 0; i < cfg->n_providers; i++)
-        n += cfg->providers[i]->preauth != 0;
+        if (cfg->providers[i]->preauth) {
+            n++;
+            nov += cfg->providers[i]->n_overrides;
+        }
     cache_opts(cfg, &co);
     if ((r = oidc_cache_open(&co, &c, &err)) == OIDC_OK &&
         (r = oidc_cache_set_preauth(c, cfg, &err)) == OIDC_OK)
@@ -587,8 +590,8 @@ static int cache_sync(const struct oidc_cfg *cfg)
         ctl_err("cache sync: %s", oidc_err_msg(&err));
         return exit_code(r);
     }
-    printf("cache file %s (preauth record: %zu provider%s with preauth = yes)\n",
-           written ? "rewritten" : "unchanged", n, n == 1 ? "" : "s");
+    printf("cache file %s (preauth record: %zu provider%s with preauth = yes, %zu override%s)\n",
+           written ? "rewritten" : "unchanged", n, n == 1 ? "" : "s", nov, nov == 1 ? "" : "s");
     return CTL_OK;
 }
 

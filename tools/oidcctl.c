@@ -63,7 +63,7 @@ static const char usage_text[] =
     "  cache verify\n"
     "      Check the cache file and every invariant; exit 0 clean, 1 problems.\n"
     "  cache sync\n"
-    "      Rewrite the cache's preauth record from the configuration.\n"
+    "      Rewrite the cache's preauth and override records from the configuration.\n"
     "  idmap check [--provider NAME] [--json | --suggest] FILE|-\n"
     "      Report every uid/gid collision of a list of login names (subjects with\n"
     "      uid_key = subject; %NAME is a group), one per line or a JSON array: among\n"

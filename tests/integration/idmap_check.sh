@@ -199,13 +199,6 @@ expect_exit "idmap_user_add_override: user add takes the override's uid" 0 . \
     ctl user add "$B" --config "$C"
 expect_exit "idmap_user_add_override: the cached entry has uid $SUG_UID" 0 \
     "\"uid\":[[:space:]]*$SUG_UID" ctl users --json --config "$C"
-# preauth computes the provisional uid from the hash alone: overrides with preauth are refused
-P=$WORK/preauth
-conf "$P" 'preauth = yes' 'preauth_allow = *'
-cp "$WORK/suggest" "$P.d/fleet-idmap.conf"
-chmod 600 "$P.d/fleet-idmap.conf"
-expect_exit "idmap_override_preauth: overrides with preauth = yes are refused at load" 2 \
-    "overrides cannot be combined with preauth = yes" ctl idmap check --config "$P" "$WORK/clean"
 
 # ---------------------------------------------------------------- two simulated hosts
 # Host 1 logs in A then B, host 2 B then A; both carry the suggested drop-in. Each login is a real
@@ -220,13 +213,15 @@ cp "$SO" "$WORK/lib/libnss_oidc.so.2"
 printf 'passwd: files oidc\ngroup: files oidc\nshadow: files\n' >"$WORK/nsswitch.conf"
 NSS_SAN=$(nss_sanitizers "$SO")
 export NSS_SAN
-# getent_on STATE NAME...: `getent passwd NAME...` with STATE as the module's state directory
-getent_on() {
-    st=$1
-    shift
+# getent_as BIN STATE NAME...: `BIN passwd NAME...` (BIN a getent) with STATE as the module's
+# state directory; getent_on STATE NAME...: with the system's getent
+getent_on() { getent_as getent "$@"; }
+getent_as() {
+    bin=$1 st=$2
+    shift 2
     unshare --mount sh -c '
-        st=$1 ns=$2 w=$3
-        shift 3
+        bin=$1 st=$2 ns=$3 w=$4
+        shift 4
         mount --make-rprivate / || exit 99
         if [ ! -d "$ns" ]; then
             anc=$ns
@@ -238,8 +233,41 @@ getent_on() {
         mount --bind "$st" "$ns" && mount --bind "$w/nsswitch.conf" /etc/nsswitch.conf || exit 99
         unset _OIDC_NSS_LOOPS
         [ -z "$NSS_SAN" ] || export LD_PRELOAD="$NSS_SAN" ASAN_OPTIONS=detect_leaks=0
-        LD_LIBRARY_PATH=$w/lib exec getent passwd "$@"' sh "$st" "$NSS_STATE" "$WORK" "$@"
+        LD_LIBRARY_PATH=$w/lib exec "$bin" passwd "$@"' sh "$bin" "$st" "$NSS_STATE" "$WORK" "$@"
 }
+
+# ---------------------------------------------------------------- overrides and preauth
+# With preauth = yes, sshd asks NSS for a name before any token is seen and gets a provisional
+# entry (docs/nss.md); its uid must be the one the login will give, so the overrides go into the
+# cache with the preauth record. The NSS module answers sshd only, by its executable: a copy of
+# getent named sshd stands in for it.
+P=$WORK/preauth
+conf "$P" 'preauth = yes' 'preauth_allow = *'
+cp "$WORK/suggest" "$P.d/fleet-idmap.conf"
+chmod 600 "$P.d/fleet-idmap.conf"
+expect_exit "idmap_override_preauth: overrides with preauth = yes load" 0 \
+    '0 collisions among 4 users .*1 override' ctl idmap check --config "$P" "$WORK/pair"
+expect_exit "idmap_override_preauth: oidcctl cache sync writes the preauth record" 0 \
+    'preauth record: 1 provider with preauth = yes, 1 override' ctl cache sync --config "$P"
+mkdir -p "$WORK/bin"
+cp "$(command -v getent)" "$WORK/bin/sshd"
+PROV=$(getent_as "$WORK/bin/sshd" "$P.state" "$B" "$A")
+uid_of() { printf '%s\n' "$1" | awk -F: -v n="$2" '$1 == n { print $3 ":" $4 }'; }
+check "idmap_override_preauth_nss: sshd's provisional entry for $B has the override's uid $SUG_UID" \
+    [ "$(uid_of "$PROV" "$B")" = "$SUG_UID:$SUG_UID" ]
+check "idmap_override_preauth_nss: $A (not overridden) keeps the hashed uid $AB_UID" \
+    [ "$(uid_of "$PROV" "$A")" = "$AB_UID:$AB_UID" ]
+check "idmap_override_preauth_nss: getent, not sshd, gets no provisional entry" \
+    [ -z "$(getent_on "$P.state" "$B")" ]
+stack preauth "config=$P provider=fleet"
+mint --claims "{\"repository_owner\":\"$B\",\"sub\":\"u-$B\"}" >"$WORK/tok.pre.$B"
+drv -s preauth -u "$B" -t "$WORK/tok.pre.$B"
+check "idmap_override_preauth_login: $B logs in" phase open_session PAM_SUCCESS
+check "idmap_override_preauth_login: the cached entry has the provisional entry's uid" \
+    [ "$(uid_of "$(getent_on "$P.state" "$B")" "$B")" = "$SUG_UID:$SUG_UID" ]
+ctl cache verify --config "$P" >"$WORK/verify.pre" 2>&1
+check "idmap_override_preauth_verify: cache verify finds the file with its override record clean" \
+    [ $? = 0 ]
 
 for h in 1 2; do
     conf "$WORK/host$h"

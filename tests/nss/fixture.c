@@ -250,6 +250,21 @@ void fx_preauth(struct fx *f, const struct fx_preauth *p, size_t n)
     oidc_cache_buf_free(&b);
 }
 
+void fx_override(struct fx *f, const char *name, const struct fx_override *o, size_t n)
+{
+    struct oidc_cache_buf b = {0};
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    size_t i;
+
+    oidc_cache_buf_u32(&b, (uint32_t)n);
+    for (i = 0; i < n; i++) {
+        oidc_cache_buf_u32(&b, o[i].uid);
+        oidc_cache_buf_str(&b, o[i].provider);
+    }
+    put_buf(f, key, oidc_cache_key_name(OIDC_CACHE_K_OVERRIDE, name, key), &b);
+    oidc_cache_buf_free(&b);
+}
+
 int fx_finish(struct fx *f)
 {
     struct oidc_cache_buf b = {0};

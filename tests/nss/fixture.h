@@ -59,6 +59,12 @@ void fx_user_pw(struct fx *f, const struct fx_user *u, char type);
 void fx_user_ig(struct fx *f, const struct fx_user *u, unsigned flags);
 void fx_group(struct fx *f, const struct fx_group *g); /* "g" and "h" */
 void fx_preauth(struct fx *f, const struct fx_preauth *p, size_t n);
+/* An override record ("o" NAME): n entries (uid, provider). */
+struct fx_override {
+    uint32_t uid;
+    const char *provider;
+};
+void fx_override(struct fx *f, const char *name, const struct fx_override *o, size_t n);
 /* Finishes, fsyncs, sets mode 0644 and renames into place; 0 or -1. Like the writer, the file
  * carries a generation record ("s", one above both cache.serial next to path and the last one
  * this process wrote), and after the rename the generation is stored into cache.serial (created,

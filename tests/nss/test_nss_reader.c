@@ -1216,6 +1216,59 @@ static void test_preauth_uid_taken(void **state)
     set_sshd(-1);
 }
 
+/* A fleet's [provider NAME idmap] override reaches sshd's provisional entry through the name's
+ * "o" record: the entry of the provider whose pattern matched gives the uid (another provider's
+ * entry does not), a taken override uid gives nothing, and a record that does not decode or
+ * puts the uid outside the provider's range makes the lookup fail (never the hashed uid). */
+static void test_preauth_override(void **state)
+{
+    static const struct fx_override pinned[] = {{0x70000123u, "people"}};
+    static const struct fx_override other_only[] = {{5123, "other"}};
+    static const struct fx_override both[] = {{0x70000456u, "people"}, {5456, "other"}};
+    static const struct fx_override outside[] = {{5123, "people"}};
+    /* squatter's uid */
+    const struct fx_override taken[] = {
+        {oidc_idhash_uid("newsquat", 8, 0x70000000u, 0x7FFFFFFEu), "people"}};
+    uint32_t hashed = oidc_idhash_uid("ci-other", 8, 0x70000000u, 0x7FFFFFFEu);
+    struct passwd pw;
+    struct fx f;
+    int err = 0;
+
+    (void)state;
+    assert_int_equal(fx_open(&f, g_path), 0);
+    fx_basic(&f, "ov");
+    fx_override(&f, "ci-both", both, 2);
+    fx_override(&f, "ci-other", other_only, 1);
+    fx_override(&f, "ci-outside", outside, 1);
+    fx_override(&f, "ci-pinned", pinned, 1);
+    fx_override(&f, "ci-taken", taken, 1);
+    fx_override(&f, "zzboth", both, 2);
+    fx_raw(&f, "oci-short", 9, "\1\0\0", 3);
+    assert_int_equal(fx_finish(&f), 0);
+    set_sshd(1);
+    assert_int_equal(pwnam("ci-pinned", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(pw.pw_uid, 0x70000123u);
+    assert_int_equal(pw.pw_gid, 0x70000123u);
+    assert_string_equal(pw.pw_gecos, OIDC_CACHE_PROVISIONAL_GECOS);
+    assert_int_equal(pwnam("ci-other", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(pw.pw_uid, hashed);
+    assert_int_equal(pwnam("ci-both", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(pw.pw_uid, 0x70000456u);
+    assert_int_equal(pwnam("zzboth", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(pw.pw_uid, 5456);
+    assert_string_equal(pw.pw_dir, "/srv/zzboth/home");
+    assert_int_equal(pwnam("ci-taken", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_not_equal(pwnam("ci-outside", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_not_equal(pwnam("ci-outside", &pw, &err), NSS_STATUS_NOTFOUND);
+    assert_int_not_equal(pwnam("ci-short", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_not_equal(pwnam("ci-short", &pw, &err), NSS_STATUS_NOTFOUND);
+    /* nobody else sees provisional entries, overridden or not */
+    set_sshd(0);
+    assert_int_equal(pwnam("ci-pinned", &pw, &err), NSS_STATUS_NOTFOUND);
+    set_sshd(-1);
+    write_basic("v1");
+}
+
 /* Without a preauth record (or with no file at all) sshd gets nothing either. */
 static void test_preauth_no_record(void **state)
 {
@@ -1837,6 +1890,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_preauth_not_for_others, setup, teardown),
         BOTH_LAYOUTS(test_preauth_uid_taken),
         cmocka_unit_test_setup_teardown(test_preauth_no_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preauth_override, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_malformed_falls_back_to_hash_tables, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_index_short_record_falls_back_to_hash_tables, setup,

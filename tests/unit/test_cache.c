@@ -1263,6 +1263,56 @@ static void test_verify_reports_inconsistent_records(void **st)
     }
 }
 
+/* A hand-made file with "o" records (name, value) after the version: open refuses it naming
+ * why, verify reports it. */
+static void override_file_refused(const char *const *names, const struct oidc_cache_buf *vals,
+                                  size_t n, const char *why)
+{
+    unsigned char key[OIDC_CACHE_KEY_MAX];
+    struct oidc_cache *c = NULL;
+    struct cdb_make m;
+    int fd = cdb_begin(&m), problems = 0;
+    size_t i, kl;
+
+    assert_int_equal(
+        cdb_make_add(&m, "V", 1, OIDC_CACHE_VERSION, (unsigned)strlen(OIDC_CACHE_VERSION)), 0);
+    for (i = 0; i < n; i++) {
+        kl = oidc_cache_key_name(OIDC_CACHE_K_OVERRIDE, names[i], key);
+        assert_int_equal(cdb_make_add(&m, key, (unsigned)kl, vals[i].p, (unsigned)vals[i].len), 0);
+    }
+    cdb_end(&m, fd);
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_ERR_PARSE);
+    if (strstr(err.msg, why) == NULL)
+        fail_msg("'%s' does not say '%s'", err.msg, why);
+    assert_int_equal(oidc_cache_verify(&opts, collect, &problems, &err), OIDC_ERR_PARSE);
+    assert_true(problems > 0);
+}
+
+/* Override records are checked on load: each must decode (at least one entry, nothing after the
+ * last), and they come in name order, one a name. */
+static void test_override_records_checked(void **st)
+{
+    static const char *const order[] = {"amy", "abe"};
+    static const char *const empty[] = {"amy"};
+    struct oidc_cache_buf v[2] = {{0}, {0}};
+
+    (void)st;
+    oidc_cache_buf_u32(&v[0], 1);
+    oidc_cache_buf_u32(&v[0], 0x70000010u);
+    oidc_cache_buf_str(&v[0], "people");
+    oidc_cache_buf_u32(&v[1], 1);
+    oidc_cache_buf_u32(&v[1], 0x70000020u);
+    oidc_cache_buf_str(&v[1], "people");
+    override_file_refused(order, v, 2, "out of name order");
+    oidc_cache_buf_free(&v[1]);
+    oidc_cache_buf_u32(&v[1], 0); /* no entry */
+    override_file_refused(empty, &v[1], 1, "override record does not decode");
+    oidc_cache_buf_u32(&v[0], 7); /* a trailing byte */
+    override_file_refused(empty, &v[0], 1, "override record does not decode");
+    oidc_cache_buf_free(&v[0]);
+    oidc_cache_buf_free(&v[1]);
+}
+
 static void test_verify_reports_local_collision(void **st)
 {
     int n = 0;
@@ -1420,6 +1470,102 @@ static void test_preauth_record(void **st)
     assert_int_equal(r.len, 4);
     assert_int_equal(oidc_cache_get_u32(r.p), 0);
     db_close();
+}
+
+/* An "o" record's entries: u32 n, then n (uid, provider) pairs; 1 when name's record holds exactly
+ * the one entry (uid, provider). */
+static int override_is(const char *name, uint32_t uid, const char *provider)
+{
+    struct rec r;
+    int ok;
+
+    db_open();
+    ok = db_name(OIDC_CACHE_K_OVERRIDE, name, &r) && r.len == 8 + strlen(provider) + 1 &&
+         oidc_cache_get_u32(r.p) == 1 && oidc_cache_get_u32(r.p + 4) == uid &&
+         strcmp((const char *)r.p + 8, provider) == 0;
+    db_close();
+    return ok;
+}
+
+static int has_override(const char *name)
+{
+    struct rec r;
+    int found;
+
+    db_open();
+    found = db_name(OIDC_CACHE_K_OVERRIDE, name, &r);
+    db_close();
+    return found;
+}
+
+/* [provider NAME idmap] overrides of a preauth provider go into the cache as "o" records (what
+ * sshd's provisional entry reads), in name order whatever the configuration's order; a commit
+ * that does not refresh preauth keeps them; the same configuration writes nothing; a changed
+ * override rewrites its record; preauth off drops them. verify finds the file clean throughout. */
+static void test_preauth_overrides(void **st)
+{
+    struct oidc_cache *c = NULL;
+    struct oidc_idmap_override ov[2];
+    char *pats[2];
+    int written = -1, n = 0;
+
+    pats[0] = mut("*");
+    pats[1] = NULL;
+    (void)st;
+    identity_setup();
+    prov.preauth = 1;
+    prov.uid_min = 0x60000000u;
+    prov.uid_max = 0x6FFFFFFFu;
+    prov.preauth_allow.v = pats;
+    prov.preauth_allow.n = 1;
+    ov[0].name = mut("zed");
+    ov[0].uid = 0x60000010u;
+    ov[0].where = mut("t:1");
+    ov[1].name = mut("amy");
+    ov[1].uid = 0x60000020u;
+    ov[1].where = mut("t:2");
+    prov.overrides = ov;
+    prov.n_overrides = 2;
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    assert_int_equal(written, 1);
+    oidc_cache_close(c);
+    assert_true(override_is("zed", 0x60000010u, "people"));
+    assert_true(override_is("amy", 0x60000020u, "people"));
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_OK);
+    assert_int_equal(n, 0);
+    /* the same configuration: nothing to write (the loaded records equal the built ones) */
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    assert_int_equal(written, 0);
+    oidc_cache_close(c);
+    /* a commit without set_preauth keeps them */
+    store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
+    assert_true(override_is("amy", 0x60000020u, "people"));
+    assert_true(override_is("zed", 0x60000010u, "people"));
+    /* a changed override */
+    ov[0].uid = 0x60000011u;
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    assert_int_equal(written, 1);
+    oidc_cache_close(c);
+    assert_true(override_is("zed", 0x60000011u, "people"));
+    assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_OK);
+    assert_int_equal(n, 0);
+    /* preauth off: no provisional entries, no override records */
+    prov.preauth = 0;
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    assert_int_equal(written, 1);
+    oidc_cache_close(c);
+    assert_false(has_override("amy"));
+    assert_false(has_override("zed"));
+    prov.overrides = NULL;
+    prov.n_overrides = 0;
 }
 
 static void test_preauth_refuses_home_placeholder(void **st)
@@ -2673,6 +2819,8 @@ int main(void)
         T(test_stale_temp_files_removed),
         T(test_preauth_record),
         T(test_preauth_refuses_home_placeholder),
+        T(test_preauth_overrides),
+        T(test_override_records_checked),
         T(test_many_users_and_deletes),
         T(test_preprovision_uid_matches_idmap),
         T(test_commit_bumps_serial_to_file_generation),
