@@ -824,27 +824,76 @@ static int override_visit(void *vctx, uint32_t uid, const char *provider)
     return o->found = 1;
 }
 
-/* The uid the matched provider gives the name: its "o" record's entry for that provider (the
- * fleet's [provider NAME idmap] override, which the mapper will apply too), else the hash. */
-static int preauth_uid(const struct oidc_cache_map *m, const char *name,
-                       const struct preauth_match *pm, uint32_t *uid)
+/* The uid a provider gives the name: its entry in the name's "o" record (orec, NULL when there
+ * is none: the fleet's [provider NAME idmap] override, which the mapper applies too), else the
+ * hash in its range. */
+static int provider_uid(const unsigned char *orec, unsigned olen, const char *name,
+                        const char *provider, uint32_t min, uint32_t max, uint32_t *uid)
+{
+    struct override_match o = {provider, 0, 0};
+
+    if (orec != NULL && oidc_cache_override_walk(orec, olen, override_visit, &o) != 0)
+        return OIDC_ERR_PARSE;
+    if (o.found && (o.uid < min || o.uid > max))
+        return OIDC_ERR_PARSE; /* the writer keeps overrides inside their provider's range */
+    *uid = o.found ? o.uid : oidc_idhash_uid(name, strlen(name), min, max);
+    return OIDC_OK;
+}
+
+struct preauth_agree {
+    const char *name;
+    const unsigned char *orec;
+    unsigned olen;
+    uint32_t uid;
+    int differ, bad;
+};
+
+/* Every provider whose patterns match the name must give it the same uid. */
+static int agree_visit(void *vctx, const struct oidc_cache_preauth *p)
+{
+    struct preauth_agree *a = vctx;
+    const char *pat = p->patterns;
+    uint32_t j, uid;
+
+    for (j = 0; j < p->npat; j++, pat += strlen(pat) + 1) {
+        if (fnmatch(pat, a->name, 0) != 0)
+            continue;
+        if (p->provider == NULL || p->uid_min > p->uid_max ||
+            provider_uid(a->orec, a->olen, a->name, p->provider, p->uid_min, p->uid_max, &uid) !=
+                OIDC_OK)
+            return a->bad = 1;
+        if (uid != a->uid)
+            return a->differ = 1;
+        return 0;
+    }
+    return 0;
+}
+
+/* The uid of the provisional entry: the one the first matching provider gives the name, when
+ * every other provider whose patterns match gives the same. sshd runs the session under the uid
+ * of the entry it resolved before PAM, and which provider's token will come is not known yet:
+ * when they differ (other ranges, or an override in one only) there is no provisional entry
+ * (OIDC_ERR_NOTFOUND), never a guess. */
+static int preauth_uid(const struct oidc_cache_map *m, const unsigned char *prec, unsigned plen,
+                       const char *name, const struct preauth_match *pm, uint32_t *uid)
 {
     unsigned char key[OIDC_CACHE_KEY_MAX];
-    struct override_match o = {pm->provider, 0, 0};
-    const unsigned char *rec;
-    unsigned rlen;
+    struct preauth_agree a = {name, NULL, 0, 0, 0, 0};
     int r;
 
-    r = map_find(m, key, oidc_cache_key_name(OIDC_CACHE_K_OVERRIDE, name, key), &rec, &rlen);
-    if (r == OIDC_OK) {
-        if (oidc_cache_override_walk(rec, rlen, override_visit, &o) != 0)
-            return OIDC_ERR_PARSE;
-    } else if (r != OIDC_ERR_NOTFOUND) {
+    r = map_find(m, key, oidc_cache_key_name(OIDC_CACHE_K_OVERRIDE, name, key), &a.orec, &a.olen);
+    if (r == OIDC_ERR_NOTFOUND)
+        a.orec = NULL;
+    else if (r != OIDC_OK)
         return r;
-    }
-    if (o.found && (o.uid < pm->uid_min || o.uid > pm->uid_max))
-        return OIDC_ERR_PARSE; /* the writer keeps overrides inside their provider's range */
-    *uid = o.found ? o.uid : oidc_idhash_uid(name, strlen(name), pm->uid_min, pm->uid_max);
+    if ((r = provider_uid(a.orec, a.olen, name, pm->provider, pm->uid_min, pm->uid_max, &a.uid)) !=
+        OIDC_OK)
+        return r;
+    if (oidc_cache_preauth_walk(prec, plen, agree_visit, &a) != 0 || a.bad)
+        return OIDC_ERR_PARSE;
+    if (a.differ)
+        return OIDC_ERR_NOTFOUND;
+    *uid = a.uid;
     return OIDC_OK;
 }
 
@@ -886,7 +935,7 @@ static int pw_preauth(const struct oidc_cache_map *m, void *vctx)
         return OIDC_ERR_NOTFOUND;
     if (r != OIDC_OK)
         return r;
-    if ((r = preauth_uid(m, c->name, &pm, &uid)) != OIDC_OK)
+    if ((r = preauth_uid(m, rec, rlen, c->name, &pm, &uid)) != OIDC_OK)
         return r;
     if (uid < OIDC_CACHE_ID_FLOOR)
         return OIDC_ERR_NOTFOUND;

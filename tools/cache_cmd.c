@@ -4,6 +4,7 @@
 #include "config.h"
 #include "oidcctl.h"
 
+#include <fnmatch.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -568,6 +569,66 @@ static int cache_verify(const struct oidc_cfg *cfg)
     return CTL_OK;
 }
 
+static uint32_t preauth_uid_of(const struct oidc_provider_cfg *p, const char *name)
+{
+    uint32_t min = p->uid_min, max = p->uid_max;
+
+    if (min == 0 && max == 0) {
+        min = OIDC_UID_MIN_DEFAULT;
+        max = OIDC_UID_MAX_DEFAULT;
+    }
+    return oidc_idmap_name_uid(p, name, min, max);
+}
+
+static int preauth_matches(const struct oidc_provider_cfg *p, const char *name)
+{
+    size_t k;
+
+    for (k = 0; k < p->preauth_allow.n; k++)
+        if (fnmatch(p->preauth_allow.v[k], name, 0) == 0)
+            return 1;
+    return 0;
+}
+
+/* An overridden name that the patterns of two preauth providers match, with different uids:
+ * the NSS module gives sshd no provisional entry for it (it cannot know whose token will
+ * come), so its first SSH login fails. Says so, once per name; returns how many. */
+static size_t warn_ambiguous_overrides(const struct oidc_cfg *cfg)
+{
+    size_t i, j, k, n = 0;
+
+    for (i = 0; i < cfg->n_providers; i++) {
+        const struct oidc_provider_cfg *p = cfg->providers[i];
+
+        if (!p->preauth)
+            continue;
+        for (k = 0; k < p->n_overrides; k++) {
+            const char *name = p->overrides[k].name;
+
+            if (!preauth_matches(p, name))
+                continue;
+            for (j = 0; j < cfg->n_providers; j++) {
+                const struct oidc_provider_cfg *q = cfg->providers[j];
+
+                if (j == i || !q->preauth || !preauth_matches(q, name) ||
+                    preauth_uid_of(q, name) == p->overrides[k].uid)
+                    continue;
+                if (j < i && oidc_idmap_override_find(q, name) != NULL)
+                    break; /* said when q's overrides were looked at */
+                ctl_err("warning: '%s' matches the preauth_allow patterns of providers '%s' "
+                        "(uid %" PRIu32 ", override at %s) and '%s' (uid %" PRIu32
+                        "): sshd gets no provisional entry for it, so its first SSH login fails; "
+                        "give it the same override in both, or narrow preauth_allow",
+                        name, p->name, p->overrides[k].uid, p->overrides[k].where, q->name,
+                        preauth_uid_of(q, name));
+                n++;
+                break;
+            }
+        }
+    }
+    return n;
+}
+
 static int cache_sync(const struct oidc_cfg *cfg)
 {
     struct oidc_cache_opts co;
@@ -592,6 +653,7 @@ static int cache_sync(const struct oidc_cfg *cfg)
     }
     printf("cache file %s (preauth record: %zu provider%s with preauth = yes, %zu override%s)\n",
            written ? "rewritten" : "unchanged", n, n == 1 ? "" : "s", nov, nov == 1 ? "" : "s");
+    (void)warn_ambiguous_overrides(cfg);
     return CTL_OK;
 }
 

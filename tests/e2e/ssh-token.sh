@@ -3,10 +3,18 @@
 # ssh client: `oidcctl askpass` as SSH_ASKPASS answers the module's token prompts in chunks. The
 # sshd stack uses flow=token without a provider, so the token's issuer picks the provider (ci).
 # Also: a token for another audience, a replayed token and a token whose required claim does not
-# match are refused over SSH.
+# match are refused over SSH. And a [provider ci idmap] override reaches sshd: the provisional
+# entry sshd resolves before any token, and so the uid the session runs as, is the override's.
 E2E_NEED_MODULES=1
 E2E_CI_EXTRA='preauth = yes
-preauth_allow = job-*'
+preauth_allow = job-*
+
+[provider ci idmap]
+job-205 = 1900000205
+job-206 = 1900000206
+
+[provider people idmap]
+job-206 = 1900000206'
 . "$(dirname "$0")/lib.sh"
 e2e_setup
 e2e_pam_service sshd <<'EOS'
@@ -68,5 +76,25 @@ check "token for another user: the audit line says whose token it is" \
     syslog_has "user=\"job-999\".*reason=\"the token is for 'job-204', not for the PAM user"
 check "token for another user: no cache entry for either" \
     sh -c '! getent passwd job-999 >/dev/null && ! getent passwd job-204 >/dev/null'
+
+# sshd runs the session under the uid of the entry it resolved before PAM, so that entry must
+# carry the uid the login stores. Both providers' patterns match job-* (people allows *):
+# job-206, overridden alike in both, gets the override's uid from the cache's "o" record;
+# job-205, overridden in ci only, would get another uid from a people token, so sshd gets no
+# provisional entry and the login fails instead of running under a guessed uid.
+grep -q "warning: 'job-205' matches the preauth_allow patterns of providers 'ci'" "$WORK/cache-sync.out"
+check "override in one of two matching preauth providers: cache sync warns" [ $? = 0 ]
+mint --claims "$(claims 206)" >"$T"
+e2e_ssh_token job-206 'id' "$T"
+check "override over ssh: exit 0" [ "$RC" = 0 ]
+check "override over ssh: job-206 runs as its [provider ci idmap] uid 1900000206, not the hash" \
+    cmd_has '^uid=1900000206\(job-206\) gid=1900000206\(job-206\)'
+[ "$RC" = 0 ] || show_tail
+mint --claims "$(claims 205)" >"$T"
+e2e_ssh_token job-205 'echo SHOULD-NOT-RUN; id' "$T"
+check "override in one matching provider only: refused over ssh" [ "$RC" = 255 ]
+check "override in one matching provider only: nothing ran (under no uid)" \
+    sh -c "! grep -q '^SHOULD-NOT-RUN' '$OUT.clean'"
+check "override in one matching provider only: sshd did not know the user" log_has 'Invalid user job-205'
 
 finish

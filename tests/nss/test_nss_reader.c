@@ -1269,6 +1269,52 @@ static void test_preauth_override(void **state)
     write_basic("v1");
 }
 
+/* Several preauth providers may match a name, and sshd runs the session under the uid of the
+ * provisional entry before it knows whose token comes: the entry exists only when every matching
+ * provider gives the name the same uid (the same range and override, or none). */
+static void test_preauth_ambiguous(void **state)
+{
+    static const char *const all[] = {"*"};
+    static const char *const jobs[] = {"job-*"};
+    static const char *const far[] = {"far-*"};
+    static const struct fx_preauth pa[] = {
+        {0x70000000u, 0x7FFFFFFEu, "people", "/home/{name}", "/bin/bash", all, 1},
+        {0x70000000u, 0x7FFFFFFEu, "ci", "/home/{name}", "/bin/sh", jobs, 1},
+        {5000, 5999, "far", "/srv/{name}", "/bin/sh", far, 1},
+    };
+    static const struct fx_override both[] = {{0x70000100u, "people"}, {0x70000100u, "ci"}};
+    static const struct fx_override ci_only[] = {{0x70000200u, "ci"}};
+    static const struct fx_override ci_bad[] = {{4000, "ci"}};
+    struct passwd pw;
+    struct fx f;
+    int err = 0;
+
+    (void)state;
+    assert_int_equal(fx_open(&f, g_path), 0);
+    fx_version(&f, OIDC_CACHE_VERSION);
+    fx_preauth(&f, pa, 3);
+    fx_override(&f, "job-bad", ci_bad, 1);
+    fx_override(&f, "job-both", both, 2);
+    fx_override(&f, "job-one", ci_only, 1);
+    assert_int_equal(fx_finish(&f), 0);
+    set_sshd(1);
+    assert_int_equal(pwnam("job-both", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(pw.pw_uid, 0x70000100u);
+    assert_string_equal(pw.pw_shell, "/bin/bash"); /* the first matching provider's */
+    assert_int_equal(pwnam("job-plain", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_equal(pw.pw_uid, oidc_idhash_uid("job-plain", 9, 0x70000000u, 0x7FFFFFFEu));
+    assert_int_equal(pwnam("alone", &pw, &err), NSS_STATUS_SUCCESS);
+    /* people would give the hash, ci the override */
+    assert_int_equal(pwnam("job-one", &pw, &err), NSS_STATUS_NOTFOUND);
+    /* people's range and far's */
+    assert_int_equal(pwnam("far-x", &pw, &err), NSS_STATUS_NOTFOUND);
+    /* a matching provider's entry outside its range fails the lookup */
+    assert_int_not_equal(pwnam("job-bad", &pw, &err), NSS_STATUS_SUCCESS);
+    assert_int_not_equal(pwnam("job-bad", &pw, &err), NSS_STATUS_NOTFOUND);
+    set_sshd(-1);
+    write_basic("v1");
+}
+
 /* Without a preauth record (or with no file at all) sshd gets nothing either. */
 static void test_preauth_no_record(void **state)
 {
@@ -1891,6 +1937,7 @@ int main(void)
         BOTH_LAYOUTS(test_preauth_uid_taken),
         cmocka_unit_test_setup_teardown(test_preauth_no_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preauth_override, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preauth_ambiguous, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_malformed_falls_back_to_hash_tables, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_index_short_record_falls_back_to_hash_tables, setup,
