@@ -1406,9 +1406,21 @@ static void test_stale_temp_files_removed(void **st)
 
 /* ---- preauth record */
 
-static void test_preauth_record(void **st)
+/* open, refresh the preauth and override records from cfg, commit, close: whether it wrote */
+static int sync_preauth(void)
 {
     struct oidc_cache *c = NULL;
+    int written = -1;
+
+    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
+    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
+    oidc_cache_close(c);
+    return written;
+}
+
+static void test_preauth_record(void **st)
+{
     char *pats[3];
 
     pats[0] = mut("ci-*");
@@ -1416,7 +1428,6 @@ static void test_preauth_record(void **st)
     pats[2] = NULL;
     struct rec r;
     const unsigned char *p;
-    int written = -1;
 
     (void)st;
     identity_setup();
@@ -1427,11 +1438,7 @@ static void test_preauth_record(void **st)
     prov.shell = mut("/bin/zsh");
     prov.preauth_allow.v = pats;
     prov.preauth_allow.n = 2;
-    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
-    assert_int_equal(written, 1);
-    oidc_cache_close(c);
+    assert_int_equal(sync_preauth(), 1);
     db_open();
     assert_true(db_get((const unsigned char *)"p", 1, &r));
     p = r.p;
@@ -1453,18 +1460,10 @@ static void test_preauth_record(void **st)
     assert_int_equal((size_t)(p - r.p), r.len);
     db_close();
     /* the same configuration again: nothing to write */
-    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
-    assert_int_equal(written, 0);
-    oidc_cache_close(c);
+    assert_int_equal(sync_preauth(), 0);
     /* preauth switched off: the record becomes an empty list */
     prov.preauth = 0;
-    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
-    assert_int_equal(written, 1);
-    oidc_cache_close(c);
+    assert_int_equal(sync_preauth(), 1);
     db_open();
     assert_true(db_get((const unsigned char *)"p", 1, &r));
     assert_int_equal(r.len, 4);
@@ -1504,10 +1503,9 @@ static int has_override(const char *name)
  * override rewrites its record; preauth off drops them. verify finds the file clean throughout. */
 static void test_preauth_overrides(void **st)
 {
-    struct oidc_cache *c = NULL;
     struct oidc_idmap_override ov[2];
     char *pats[2];
-    int written = -1, n = 0;
+    int n = 0;
 
     pats[0] = mut("*");
     pats[1] = NULL;
@@ -1526,42 +1524,26 @@ static void test_preauth_overrides(void **st)
     ov[1].where = mut("t:2");
     prov.overrides = ov;
     prov.n_overrides = 2;
-    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
-    assert_int_equal(written, 1);
-    oidc_cache_close(c);
+    assert_int_equal(sync_preauth(), 1);
     assert_true(override_is("zed", 0x60000010u, "people"));
     assert_true(override_is("amy", 0x60000020u, "people"));
     assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_OK);
     assert_int_equal(n, 0);
     /* the same configuration: nothing to write (the loaded records equal the built ones) */
-    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
-    assert_int_equal(written, 0);
-    oidc_cache_close(c);
+    assert_int_equal(sync_preauth(), 0);
     /* a commit without set_preauth keeps them */
     store_ok(user("alice", UID_A, ISS, "sub-a", NULL));
     assert_true(override_is("amy", 0x60000020u, "people"));
     assert_true(override_is("zed", 0x60000010u, "people"));
     /* a changed override */
     ov[0].uid = 0x60000011u;
-    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
-    assert_int_equal(written, 1);
-    oidc_cache_close(c);
+    assert_int_equal(sync_preauth(), 1);
     assert_true(override_is("zed", 0x60000011u, "people"));
     assert_int_equal(oidc_cache_verify(&opts, collect, &n, &err), OIDC_OK);
     assert_int_equal(n, 0);
     /* preauth off: no provisional entries, no override records */
     prov.preauth = 0;
-    assert_int_equal(oidc_cache_open(&opts, &c, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_set_preauth(c, &cfg, &err), OIDC_OK);
-    assert_int_equal(oidc_cache_commit(c, &written, &err), OIDC_OK);
-    assert_int_equal(written, 1);
-    oidc_cache_close(c);
+    assert_int_equal(sync_preauth(), 1);
     assert_false(has_override("amy"));
     assert_false(has_override("zed"));
     prov.overrides = NULL;
