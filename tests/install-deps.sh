@@ -8,7 +8,7 @@ pkgs="build-essential autoconf automake libtool pkg-config libssl-dev libcurl4-o
  libcjson-dev libcdb-dev libpam0g-dev libcmocka-dev libqrencode-dev clang clang-tools clang-format
  valgrind openssl ca-certificates curl groff-base zbar-tools
  openssh-server openssh-client sudo expect perl-base util-linux systemd
- dpkg-dev debhelper lintian rpm fakeroot redis-server libhiredis-dev"
+ dpkg-dev debhelper dh-nss lintian rpm fakeroot redis-server libhiredis-dev"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 
