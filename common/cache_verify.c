@@ -487,7 +487,7 @@ static void verify_override(struct vctx *v, struct verify_walk *w, const unsigne
     else if (oidc_cache_override_walk(val, vlen, override_entry_ok, &o) != 0 || o.bad)
         problem(v,
                 "override record '%s' names a provider the preauth record lacks, or a uid "
-                "outside its range ('oidcctl cache preauth' rewrites it from the configuration)",
+                "outside its range ('oidcctl cache sync' rewrites it from the configuration)",
                 name);
     snprintf(w->last_override, sizeof(w->last_override), "%s", name);
 }
